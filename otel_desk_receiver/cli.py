@@ -1,0 +1,73 @@
+"""Command line: parses arguments, dispatches to a command, maps errors to exit codes; no logic."""
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from otel_desk_receiver import __version__
+from otel_desk_receiver.errors import ConfigError, DeskAuthError, ReceiverError, StateError
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_CONFIG = 2
+EXIT_AUTH = 3
+
+# Most specific first: the first matching class decides the exit code.
+EXIT_CODES: tuple[tuple[type[ReceiverError], int], ...] = (
+    (ConfigError, EXIT_CONFIG),
+    (StateError, EXIT_CONFIG),
+    (DeskAuthError, EXIT_AUTH),
+    (ReceiverError, EXIT_FAILURE),
+)
+
+# command -> (module with add_arguments(parser) and main(args) -> int, one-line help)
+COMMANDS = {
+    "run": ("otel_desk_receiver.commands.run", "poll Desk and export over OTLP (forever, or --once)"),
+    "check": ("otel_desk_receiver.commands.check", "validate settings, reach Desk and the OTLP endpoint, report"),
+    "emulator": ("otel_desk_receiver.emulator.command", "serve a Desk API emulator with generated traffic"),
+    "demo": ("otel_desk_receiver.commands.demo", "emulator + receiver + an embedded OTLP endpoint, live"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="otel-desk-receiver",
+        description="Polls Sendbird Desk bot webhook logs and exports them as OpenTelemetry logs and metrics.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        sub = commands.add_parser(name, help=help_text, description=module.__doc__)
+        sub.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+        module.add_arguments(sub)
+        sub.set_defaults(handler=module.main)
+    return parser
+
+
+def add_config_argument(parser: argparse.ArgumentParser) -> None:
+    """--config FILE: YAML with the same settings in lower case without DESK_ (the environment wins)."""
+    parser.add_argument(
+        "--config", type=Path, metavar="FILE",
+        help="YAML file with the same settings in lower case without the DESK_ prefix; environment variables win",
+    )
+
+
+def exit_code_for(error: ReceiverError) -> int:
+    return next(code for cls, code in EXIT_CODES if isinstance(error, cls))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except ConfigError as error:
+        for line in error.problems:
+            print(f"configuration error: {line}", file=sys.stderr)
+        return EXIT_CONFIG
+    except ReceiverError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return exit_code_for(error)
+    except KeyboardInterrupt:
+        return 130

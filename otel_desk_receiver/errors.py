@@ -1,0 +1,59 @@
+"""The receiver's exception tree.
+
+    ReceiverError                 anything the receiver reports on purpose
+     +-- ConfigError              bad settings (exit 2); .problems holds one line per problem
+     +-- StateError               state file unreadable or corrupt (exit 2); names the file
+     +-- DeskError                the Desk API could not be used
+     |    +-- DeskAuthError       401/403: the token was rejected (exit 3)
+     |    +-- DeskRetryableError  429, 5xx, timeout, dropped connection, a 200 whose body is not
+     |    |                       the JSON expected; .retry_after_s when Desk gave a hint
+     |    +-- DeskResponseError   any other 4xx (400 bad request, 404 not found): not retried
+     +-- ExportError              the OTLP endpoint did not accept what was sent
+
+Lower libraries' exceptions (requests, json) are converted at one boundary,
+``desk.client``; nothing above it sees them.
+"""
+
+
+class ReceiverError(Exception):
+    """Base of every error the receiver raises on purpose."""
+
+
+class ConfigError(ReceiverError):
+    """Settings are invalid; ``problems`` holds one line per problem, naming the variable."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class StateError(ReceiverError):
+    """The state file cannot be read or parsed; the message names the file."""
+
+
+class DeskError(ReceiverError):
+    """The Desk API could not be used."""
+
+    def __init__(self, message: str, status_code: int | None = None):
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class DeskAuthError(DeskError):
+    """Desk rejected the token (401 or 403): misconfiguration, never retried."""
+
+
+class DeskRetryableError(DeskError):
+    """A failure worth retrying: 429, 5xx, timeout, dropped connection or malformed JSON."""
+
+    def __init__(self, message: str, status_code: int | None = None, retry_after_s: float | None = None):
+        super().__init__(message, status_code)
+        self.retry_after_s = retry_after_s
+
+
+class DeskResponseError(DeskError):
+    """Desk answered with a non-retryable 4xx (400, 404, ...)."""
+
+
+class ExportError(ReceiverError):
+    """The OTLP endpoint did not accept an export."""

@@ -1,0 +1,116 @@
+"""Every public telemetry name: attributes, metrics, event and scope (the single source).
+
+README tables, dashboards, alert rules and tests derive from this module, the way a
+Collector receiver derives its documentation from metadata.yaml.
+"""
+
+from dataclasses import dataclass
+
+SCOPE_NAME = "otel_desk_receiver"
+DEFAULT_SERVICE_NAME = "otel-desk-receiver"
+EVENT_NAME = "sendbird.desk.bot.webhook"
+
+# Resource
+ATTR_APP_ID = "sendbird.app_id"
+
+# Log record attributes (contract.md, "One log record per webhook log entry")
+ATTR_LOG_RECORD_UID = "log.record.uid"
+ATTR_BOT_ID = "sendbird.desk.bot.id"
+ATTR_BOT_NAME = "sendbird.desk.bot.name"
+ATTR_BOT_KEY = "sendbird.desk.bot.key"
+ATTR_WEBHOOK_LOG_ID = "sendbird.desk.webhook_log.id"
+ATTR_WEBHOOK_LOG_STATUS = "sendbird.desk.webhook_log.status"
+ATTR_SETTLED_BY = "sendbird.desk.webhook_log.settled_by"
+ATTR_EXTRA_FIELD_PREFIX = "sendbird.desk.webhook_log."
+ATTR_URL_FULL = "url.full"
+ATTR_SERVER_ADDRESS = "server.address"
+
+# Self-telemetry attributes
+ATTR_SIGNAL = "otel_desk_receiver.signal"
+ATTR_ERROR_TYPE = "error.type"  # the reason an entry was rejected
+# HTTP client semantic conventions (http.client.request.duration)
+ATTR_HTTP_METHOD = "http.request.method"
+ATTR_HTTP_STATUS = "http.response.status_code"
+ATTR_HTTP_ROUTE = "url.template"
+ATTR_SERVER_PORT = "server.port"
+
+SETTLED_BY_STATUS = "status"
+SETTLED_BY_AGE = "age"
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric the receiver exports."""
+
+    name: str
+    instrument: str  # counter | gauge | histogram
+    unit: str
+    description: str
+    attributes: tuple[str, ...]
+
+    @property
+    def prometheus_name(self) -> str:
+        """The name Prometheus shows (OTLP -> Prometheus translation, with unit suffixes)."""
+        base = self.name.replace(".", "_")
+        suffix = {"s": "_seconds"}.get(self.unit, "")
+        name = base + suffix
+        if self.instrument == "counter":
+            name += "_total"
+        return name
+
+
+WEBHOOK_LOGS = MetricSpec(
+    "sendbird.desk.bot.webhook_logs", "counter", "{log}",
+    "Webhook log entries settled, counted once the OTLP endpoint accepted their log records",
+    (ATTR_BOT_ID, ATTR_BOT_NAME, ATTR_WEBHOOK_LOG_STATUS),
+)
+WEBHOOK_LOGS_PENDING = MetricSpec(
+    "sendbird.desk.bot.webhook_logs.pending", "gauge", "{log}",
+    "Webhook log entries seen but not yet settled",
+    (ATTR_BOT_ID, ATTR_BOT_NAME),
+)
+UNREAD_ERROR = MetricSpec(
+    "sendbird.desk.bot.unread_error", "gauge", "1",
+    "The bot's isUnreadError flag: 1 while an unchecked error exists in its webhook logs",
+    (ATTR_BOT_ID, ATTR_BOT_NAME),
+)
+HTTP_CLIENT_DURATION = MetricSpec(
+    "http.client.request.duration", "histogram", "s",
+    "Duration of the receiver's requests to the Desk API",
+    (ATTR_HTTP_METHOD, ATTR_HTTP_STATUS, ATTR_HTTP_ROUTE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_ERROR_TYPE),
+)
+LAG = MetricSpec(
+    "otel_desk_receiver.lag", "gauge", "s",
+    "Now minus createdAt of the newest entry read for the bot",
+    (ATTR_BOT_ID, ATTR_BOT_NAME),
+)
+POLL_DURATION = MetricSpec(
+    "otel_desk_receiver.poll.duration", "histogram", "s",
+    "Duration of one poll cycle over all bots",
+    (),
+)
+EXPORT_FAILURES = MetricSpec(
+    "otel_desk_receiver.export.failures", "counter", "{batch}",
+    "OTLP exports that failed",
+    (ATTR_SIGNAL,),
+)
+ENTRIES_REJECTED = MetricSpec(
+    "otel_desk_receiver.entries.rejected", "counter", "{log}",
+    "Malformed webhook log entries skipped",
+    (ATTR_BOT_ID, ATTR_ERROR_TYPE),
+)
+
+METRICS: tuple[MetricSpec, ...] = (
+    WEBHOOK_LOGS, WEBHOOK_LOGS_PENDING, UNREAD_ERROR, HTTP_CLIENT_DURATION,
+    LAG, POLL_DURATION, EXPORT_FAILURES, ENTRIES_REJECTED,
+)
+
+LOG_ATTRIBUTES: tuple[str, ...] = (
+    ATTR_LOG_RECORD_UID, ATTR_BOT_ID, ATTR_BOT_NAME, ATTR_BOT_KEY,
+    ATTR_WEBHOOK_LOG_ID, ATTR_WEBHOOK_LOG_STATUS, ATTR_SETTLED_BY, ATTR_URL_FULL, ATTR_SERVER_ADDRESS,
+)
+
+
+def prometheus_label(attribute: str) -> str:
+    """The label name Prometheus gives an attribute (dots become underscores)."""
+    return attribute.replace(".", "_")

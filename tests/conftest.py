@@ -1,0 +1,29 @@
+"""Suite-wide fixtures: a clean environment for every test, and the real components as plugins."""
+
+import os
+
+import pytest
+
+pytest_plugins = ["tests.plugins.emulator", "tests.plugins.otlp"]
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", help="rewrite golden files from current output")
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    """No DESK_* or OTEL_* variable of the developer's shell leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith(("DESK_", "OTEL_")):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def update_golden(request) -> bool:
+    return request.config.getoption("--update-golden")
+
+
+@pytest.fixture
+def state_path(tmp_path):
+    return tmp_path / "state.json"
