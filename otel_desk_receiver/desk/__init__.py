@@ -1,0 +1,1 @@
+"""The receiver's only door to the Desk API."""

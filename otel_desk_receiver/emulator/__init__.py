@@ -1,0 +1,1 @@
+"""Desk API emulator (being built)."""

@@ -1,0 +1,1 @@
+"""Fixtures starting the Desk API emulator (being built)."""

@@ -1,0 +1,1 @@
+"""Fixtures starting real OTLP receiving ends (being built)."""
