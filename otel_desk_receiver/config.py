@@ -145,6 +145,7 @@ ACCEPTS = {
     "export_extra_fields": "comma-separated field names, or *",
 }
 SECRET_FIELDS = {"api_token"}
+APP_ID_LINE = "DESK_APP_ID: required unless DESK_API_URL is set (the Sendbird application ID)"
 
 
 def env_name(field: str) -> str:
@@ -161,7 +162,7 @@ def _problem_lines(error: ValidationError, config_file: Path | None) -> list[str
         elif item["type"] == "missing":
             lines.append(f"{env_name(field)}: required, {ACCEPTS[field]}")
         elif field == "" or str(item.get("msg", "")).endswith("app_id_or_url"):
-            lines.append("DESK_APP_ID: required unless DESK_API_URL is set (the Sendbird application ID)")
+            lines.append(APP_ID_LINE)
         else:
             shown = "" if field in SECRET_FIELDS else f" (got {_raw_value(field, config_file)!r})"
             lines.append(f"{env_name(field)}: expected {ACCEPTS[field]}{shown}")
@@ -195,7 +196,10 @@ def load_settings(config_file: Path | None = None) -> Settings:
     try:
         settings = Settings(**file_values)
     except ValidationError as exc:
-        problems = _problem_lines(exc, config_file) + problems
+        lines = _problem_lines(exc, config_file)
+        if not any(_raw_value(f, config_file) for f in ("app_id", "api_url")) and APP_ID_LINE not in lines:
+            lines.insert(0, APP_ID_LINE)  # the model check runs only after field checks pass: report it too
+        problems = lines + problems
     if problems:
         raise ConfigError(problems)
     return settings

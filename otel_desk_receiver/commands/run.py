@@ -1,9 +1,62 @@
-"""Placeholder for the 'run' command (being built)."""
+"""Poll Sendbird Desk bot webhook logs and export them over OTLP: forever, or one catch-up cycle with --once.
+
+Settings come from DESK_* and OTEL_* environment variables (see the README). SIGTERM or SIGINT
+finishes the export in flight, saves the state and exits 0.
+"""
+
+import logging
+import signal
+import sys
+import threading
+
+from otel_desk_receiver.cli import EXIT_FAILURE, EXIT_OK, add_config_argument
+from otel_desk_receiver.config import load_settings
+
+log = logging.getLogger("otel_desk_receiver")
+
+SHUTDOWN_DEADLINE_S = 8.0  # contract.md: exit within 10 s of SIGTERM; leave room to save and flush
 
 
-def add_arguments(parser):
-    pass
+def add_arguments(parser) -> None:
+    add_config_argument(parser)
+    parser.add_argument("--once", action="store_true",
+                        help="one full catch-up cycle over all bots, then exit (0 only if everything read was delivered)")
 
 
-def main(args):
-    raise SystemExit("'run' is not built yet")
+def configure_logging(level: str) -> None:
+    logging.basicConfig(stream=sys.stderr, level=level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    for noisy in ("urllib3", "grpc", "opentelemetry"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def main(args) -> int:
+    settings = load_settings(args.config)
+    configure_logging(settings.log_level.value)
+    from otel_desk_receiver.receiver import Receiver  # after logging is set up: building it logs
+
+    receiver = Receiver(settings)
+    _install_signal_handlers(receiver)
+    try:
+        receiver.start_health()
+        if args.once:
+            result = receiver.run_once()
+            return EXIT_OK if result.delivered else EXIT_FAILURE
+        log.info("polling every %ss; Desk at %s", settings.poll_interval, settings.base_url)
+        receiver.run_forever()
+        log.info("stopped; state saved to %s", settings.state_path)
+        return EXIT_OK
+    finally:
+        receiver.close()
+
+
+def _install_signal_handlers(receiver) -> None:
+    def on_signal(signum, _frame):
+        log.info("%s received: finishing the export in flight", signal.Signals(signum).name)
+        receiver.stop()
+        watchdog = threading.Timer(SHUTDOWN_DEADLINE_S, receiver.abort_export)
+        watchdog.daemon = True
+        watchdog.start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)

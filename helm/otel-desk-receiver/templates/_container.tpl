@@ -1,0 +1,86 @@
+{{/*
+The receiver container, written once: the chart's Deployment uses it in deployment mode, and in
+sidecar mode it is the snippet (ConfigMap "<fullname>-sidecar" and NOTES) for a pod someone else
+owns. Its names (ConfigMap, Secret, volumes) are the release's, so the snippet works as is in
+the release's namespace.
+*/}}
+{{- define "otel-desk-receiver.container" -}}
+{{- $healthPort := include "otel-desk-receiver.healthPort" . }}
+{{- $sidecar := eq .Values.mode "sidecar" -}}
+name: {{ ternary .Values.sidecar.containerName .Chart.Name $sidecar }}
+image: {{ include "otel-desk-receiver.image" . | quote }}
+imagePullPolicy: {{ .Values.image.pullPolicy }}
+args:
+  - run
+envFrom:
+  - configMapRef:
+      name: {{ include "otel-desk-receiver.fullname" . }}
+env:
+  - name: DESK_API_TOKEN
+    valueFrom:
+      secretKeyRef:
+        name: {{ include "otel-desk-receiver.tokenSecretName" . }}
+        key: {{ .Values.token.existingSecretKey }}
+  {{- with include "otel-desk-receiver.headersSecretName" . }}
+  - name: OTEL_EXPORTER_OTLP_HEADERS
+    valueFrom:
+      secretKeyRef:
+        name: {{ . }}
+        key: {{ $.Values.otlp.headers.existingSecretKey }}
+  {{- end }}
+  {{- with .Values.extraEnv }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- if $healthPort }}
+ports:
+  - name: health
+    containerPort: {{ $healthPort }}
+    protocol: TCP
+{{- if .Values.probes.liveness.enabled }}
+livenessProbe:
+  httpGet:
+    path: /healthz
+    port: {{ $healthPort }}
+  {{- toYaml (omit .Values.probes.liveness "enabled") | nindent 2 }}
+{{- end }}
+{{- if and .Values.probes.readiness.enabled (or (not $sidecar) .Values.sidecar.readinessProbe) }}
+readinessProbe:
+  httpGet:
+    path: /readyz
+    port: {{ $healthPort }}
+  {{- toYaml (omit .Values.probes.readiness "enabled") | nindent 2 }}
+{{- end }}
+{{- end }}
+{{- with .Values.resources }}
+resources:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  {{- toYaml .Values.securityContext | nindent 2 }}
+volumeMounts:
+  - name: desk-receiver-state
+    mountPath: {{ include "otel-desk-receiver.stateDir" . }}
+  - name: desk-receiver-tmp
+    mountPath: /tmp
+  {{- with .Values.extraVolumeMounts }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- end }}
+
+{{/* The volumes the container mounts (extraVolumes included), for the pod's volumes list. */}}
+{{- define "otel-desk-receiver.volumes" -}}
+- name: desk-receiver-state
+  {{- if .Values.persistence.enabled }}
+  persistentVolumeClaim:
+    claimName: {{ include "otel-desk-receiver.claimName" . }}
+  {{- else }}
+  emptyDir: {}
+  {{- end }}
+- name: desk-receiver-tmp
+  emptyDir:
+    medium: Memory
+    sizeLimit: 16Mi
+{{- with .Values.extraVolumes }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}

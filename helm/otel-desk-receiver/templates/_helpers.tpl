@@ -1,0 +1,170 @@
+{{/* Names, labels and the derived values every template shares. */}}
+
+{{- define "otel-desk-receiver.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "otel-desk-receiver.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "otel-desk-receiver.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "otel-desk-receiver.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "otel-desk-receiver.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "otel-desk-receiver.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "otel-desk-receiver.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "otel-desk-receiver.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "otel-desk-receiver.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{/* The Secret holding the Desk API token; fails when none is given (NOTES and the workload both call it). */}}
+{{- define "otel-desk-receiver.tokenSecretName" -}}
+{{- if .Values.token.existingSecret }}
+{{- .Values.token.existingSecret }}
+{{- else if .Values.token.value }}
+{{- include "otel-desk-receiver.fullname" . }}
+{{- else }}
+{{- fail "otel-desk-receiver: no Desk API token: set token.existingSecret (a Secret you manage, key token.existingSecretKey) or token.value (the chart creates the Secret)" }}
+{{- end }}
+{{- end }}
+
+{{- define "otel-desk-receiver.headersSecretName" -}}
+{{- if .Values.otlp.headers.existingSecret }}
+{{- .Values.otlp.headers.existingSecret }}
+{{- else if .Values.otlp.headers.value }}
+{{- include "otel-desk-receiver.fullname" . }}
+{{- end }}
+{{- end }}
+
+{{/* True ("true") when the chart must create its own Secret. */}}
+{{- define "otel-desk-receiver.ownSecret" -}}
+{{- if or (and .Values.token.value (not .Values.token.existingSecret)) (and .Values.otlp.headers.value (not .Values.otlp.headers.existingSecret)) }}true{{- end }}
+{{- end }}
+
+{{- define "otel-desk-receiver.claimName" -}}
+{{- default (printf "%s-state" (include "otel-desk-receiver.fullname" .)) .Values.persistence.existingClaim }}
+{{- end }}
+
+{{- define "otel-desk-receiver.stateDir" -}}
+{{- dir .Values.settings.statePath }}
+{{- end }}
+
+{{/* The health port, taken from settings.healthAddr ("" when the endpoints are off). */}}
+{{- define "otel-desk-receiver.healthPort" -}}
+{{- if .Values.settings.healthAddr }}
+{{- regexReplaceAll "^.*:" .Values.settings.healthAddr "" }}
+{{- end }}
+{{- end }}
+
+{{- define "otel-desk-receiver.emulatorName" -}}
+{{- printf "%s-emulator" (include "otel-desk-receiver.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The DESK_API_URL to set: the explicit one, else the emulator's when it is enabled. */}}
+{{- define "otel-desk-receiver.apiUrl" -}}
+{{- if .Values.settings.apiUrl }}
+{{- .Values.settings.apiUrl }}
+{{- else if .Values.emulator.enabled }}
+{{- printf "http://%s:%d/platform/v1" (include "otel-desk-receiver.emulatorName" .) (int .Values.emulator.port) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Every non-secret variable of the receiver, as ConfigMap data: each settings key becomes
+DESK_<SNAKE_CASE>; empty strings and lists are left out so the receiver's defaults apply,
+except healthAddr, where empty means "off".
+*/}}
+{{- define "otel-desk-receiver.configData" -}}
+{{- if not (or .Values.settings.appId (include "otel-desk-receiver.apiUrl" .)) }}
+{{- fail "otel-desk-receiver: set settings.appId (the Sendbird application ID), settings.apiUrl, or emulator.enabled" }}
+{{- end }}
+{{- range $key, $value := .Values.settings }}
+{{- $env := printf "DESK_%s" (snakecase $key | upper) }}
+{{- if eq $key "apiUrl" }}
+{{- with include "otel-desk-receiver.apiUrl" $ }}
+{{ $env }}: {{ . | quote }}
+{{- end }}
+{{- else if kindIs "slice" $value }}
+{{- if $value }}
+{{ $env }}: {{ join "," $value | quote }}
+{{- end }}
+{{- else if or (eq $key "healthAddr") (ne (toString $value) "") }}
+{{ $env }}: {{ toString $value | quote }}
+{{- end }}
+{{- end }}
+OTEL_EXPORTER_OTLP_PROTOCOL: {{ .Values.otlp.protocol | quote }}
+OTEL_SERVICE_NAME: {{ .Values.otlp.serviceName | quote }}
+{{- with .Values.otlp.endpoint }}
+OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
+{{- end }}
+{{- with .Values.otlp.timeoutMs | toString }}
+OTEL_EXPORTER_OTLP_TIMEOUT: {{ . | quote }}
+{{- end }}
+{{- with .Values.otlp.compression }}
+OTEL_EXPORTER_OTLP_COMPRESSION: {{ . | quote }}
+{{- end }}
+{{- with .Values.otlp.metricsTemporalityPreference }}
+OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: {{ . | quote }}
+{{- end }}
+{{- with .Values.otlp.metricExportIntervalMs | toString }}
+OTEL_METRIC_EXPORT_INTERVAL: {{ . | quote }}
+{{- end }}
+{{- with .Values.otlp.resourceAttributes }}
+{{- $pairs := list }}
+{{- range $k, $v := . }}
+{{- $pairs = append $pairs (printf "%s=%s" $k (toString $v)) }}
+{{- end }}
+OTEL_RESOURCE_ATTRIBUTES: {{ join "," $pairs | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Pod-level fields shared by the receiver's and the emulator's Deployments. */}}
+{{- define "otel-desk-receiver.podCommon" -}}
+serviceAccountName: {{ include "otel-desk-receiver.serviceAccountName" . }}
+automountServiceAccountToken: {{ .Values.serviceAccount.automountServiceAccountToken }}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- with .Values.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with .Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,207 @@
+"""DeskClient: the receiver's only door to the Desk API (bots and webhook log pages); knows nothing of OTel."""
+
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import requests
+
+from otel_desk_receiver.desk.models import Bot, MalformedEntryError, WebhookLog, parse_bot, parse_webhook_log
+from otel_desk_receiver.desk.throttle import RetryPolicy
+from otel_desk_receiver.desk.transport import Params, RequestInfo, RetryInfo, Transport
+
+__all__ = ["DeskClient", "Page", "RequestInfo", "RetryInfo", "MAX_LIMIT", "ORDERS"]
+
+logger = logging.getLogger(__name__)
+
+MAX_LIMIT = 500  # desk-api.md, "Lists and pagination": limit is 1..500; other values are never sent
+BOTS_PAGE_SIZE = 100
+ORDERS = ("created_at", "-created_at", "id", "-id")  # desk-api.md, webhook_logs query
+BOTS = "/bots"
+BOT = "/bots/{bot_id}"
+WEBHOOK_LOGS = "/bots/{bot_id}/webhook_logs"
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a Desk list: raw result items, unparsed, and whether another page follows."""
+
+    offset: int
+    limit: int
+    results: list[Any]
+    count: int | None  # the envelope's count when it is an integer
+    has_next: bool  # next != null and the page was full (desk-api.md: stop on either)
+
+    @property
+    def next_offset(self) -> int:
+        return self.offset + len(self.results)
+
+
+class DeskClient:
+    """Reads bots and webhook logs from one Desk API base URL.
+
+    Every request is paced by ``max_rps`` and retried per ``retry``; failures raise the
+    DeskError tree (errors.py), never requests' exceptions, and no error, repr or log
+    line holds the token. ``stop_event`` cuts any wait short with DeskRetryableError.
+    """
+
+    def __init__(self, base_url: str, token: Any, *, max_rps: float = 2.0, timeout_s: float = 10.0,
+                 retry: RetryPolicy | None = None, stop_event: threading.Event | None = None,
+                 on_request: Callable[[RequestInfo], None] | None = None,
+                 on_retry: Callable[[RetryInfo], None] | None = None,
+                 sleep: Callable[[float], Any] | None = None, monotonic: Callable[[], float] | None = None,
+                 session: requests.Session | None = None):
+        # token: str or pydantic SecretStr; duck-typed so this module needs no pydantic.
+        secret = token.get_secret_value() if hasattr(token, "get_secret_value") else token
+        self._transport = Transport(
+            base_url, secret, max_rps=max_rps, timeout_s=timeout_s, retry=retry or RetryPolicy(),
+            stop_event=stop_event, on_request=on_request, on_retry=on_retry, sleep=sleep,
+            monotonic=monotonic, session=session)
+
+    @property
+    def base_url(self) -> str:
+        return self._transport.base_url
+
+    def __repr__(self) -> str:
+        return f"DeskClient({self.base_url!r})"
+
+    def __enter__(self) -> "DeskClient":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP session (only one the client created itself)."""
+        self._transport.close()
+
+    def list_bots(self) -> list[Bot]:
+        """Every bot of every type, all pages; the caller keeps the CUSTOM ones.
+
+        Only limit and offset are sent (desk-api.md, "Bots"). A bot without a usable id is
+        skipped with a warning rather than failing the whole list.
+        """
+        bots: list[Bot] = []
+        offset = 0
+        while True:
+            page = self._page(BOTS, None, [("limit", BOTS_PAGE_SIZE), ("offset", offset)], offset, BOTS_PAGE_SIZE)
+            for item in page.results:
+                try:
+                    bots.append(parse_bot(item))
+                except MalformedEntryError as error:
+                    logger.warning("Desk listed a bot that cannot be used, skipped: %s", error)
+            offset = page.next_offset
+            if not page.has_next or (page.count is not None and offset >= page.count):
+                return bots
+
+    def get_bot(self, bot_id: int) -> Bot:
+        """One bot by id; DeskResponseError (404) if Desk does not know it."""
+        body = self._transport.get_json(BOT, bot_id=_check_id(bot_id), check=_bot_problem)
+        return parse_bot(body)
+
+    def get_webhook_logs_page(self, bot_id: int, *, offset: int, limit: int, order: str = "id",
+                              start_date: date | None = None, end_date: date | None = None,
+                              statuses: Sequence[str] = ()) -> Page:
+        """One page of a bot's webhook logs; arguments Desk may not accept raise ValueError, unsent."""
+        params = _webhook_log_params(offset, limit, order, start_date, end_date, statuses)
+        return self._page(WEBHOOK_LOGS, _check_id(bot_id), params, offset, limit)
+
+    def iter_webhook_logs(self, bot_id: int, *, since: datetime, until: datetime | None = None,
+                          page_size: int = MAX_LIMIT,
+                          order: str = "created_at") -> Iterator[list[WebhookLog | MalformedEntryError]]:
+        """Entries created in [since, until), a page at a time; malformed items come as errors.
+
+        The date window is widened by one day on each side and ``createdAt`` filtered here,
+        because Desk's whole-day dates are in an unknown zone, project or UTC (desk-api.md,
+        "GET /bots/{bot_id}/webhook_logs"): any zone's date of an instant lies within a day
+        of its UTC date. Offsets are advanced here, never by following ``next``, whose
+        host may be wrong behind proxies (desk-api.md, "Lists and pagination").
+        """
+        since_ns = _aware_ns(since, "since")
+        until_ns = None if until is None else _aware_ns(until, "until")
+        start_date = since.astimezone(timezone.utc).date() - timedelta(days=1)
+        end_date = None if until is None else until.astimezone(timezone.utc).date() + timedelta(days=1)
+        offset = 0
+        while True:
+            page = self.get_webhook_logs_page(bot_id, offset=offset, limit=page_size, order=order,
+                                              start_date=start_date, end_date=end_date)
+            kept = _within(page.results, since_ns, until_ns)
+            if kept:
+                yield kept
+            if not page.has_next or not page.results:
+                return
+            offset = page.next_offset
+
+    def _page(self, template: str, bot_id: int | None, params: Params, offset: int, limit: int) -> Page:
+        body = self._transport.get_json(template, bot_id=bot_id, params=params, check=_envelope_problem)
+        results = body["results"]
+        count = body.get("count")
+        if isinstance(count, bool) or not isinstance(count, int):
+            count = None
+        return Page(offset, limit, results, count, body.get("next") is not None and len(results) >= limit)
+
+
+def _webhook_log_params(offset: int, limit: int, order: str, start_date: date | None, end_date: date | None,
+                        statuses: Sequence[str]) -> list[tuple[str, str | int]]:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"limit must be an integer from 1 to {MAX_LIMIT}")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise ValueError("offset must be a non-negative integer")
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {', '.join(ORDERS)}")
+    if isinstance(statuses, str) or not all(isinstance(status, str) and status for status in statuses):
+        raise ValueError("statuses must be a sequence of non-empty strings")
+    params: list[tuple[str, str | int]] = [("limit", limit), ("offset", offset), ("order", order)]
+    for name, value in (("start_date", start_date), ("end_date", end_date)):
+        if value is not None:
+            # A datetime is a date too, but which day it means depends on a zone: refuse it.
+            if isinstance(value, datetime) or not isinstance(value, date):
+                raise ValueError(f"{name} must be a datetime.date")
+            params.append((name, value.isoformat()))
+    # Repeated parameters make a multi-value filter (desk-api.md, "Lists and pagination").
+    params.extend(("status", status) for status in statuses)
+    return params
+
+
+def _within(results: list[Any], since_ns: int, until_ns: int | None) -> list[WebhookLog | MalformedEntryError]:
+    kept: list[WebhookLog | MalformedEntryError] = []
+    for item in results:
+        try:
+            entry = parse_webhook_log(item)
+        except MalformedEntryError as error:
+            kept.append(error)
+            continue
+        if since_ns <= entry.created_at_ns and (until_ns is None or entry.created_at_ns < until_ns):
+            kept.append(entry)
+    return kept
+
+
+def _envelope_problem(body: Any) -> str | None:
+    # desk-api.md, "Lists and pagination": {"count", "next", "previous", "results": [...]}.
+    if not isinstance(body, Mapping) or not isinstance(body.get("results"), list):
+        return "the body lacked a `results` list"
+    return None
+
+
+def _bot_problem(body: Any) -> str | None:
+    try:
+        parse_bot(body)
+    except MalformedEntryError as error:
+        return f"the body was not a bot ({error.reason})"
+    return None
+
+
+def _check_id(bot_id: int) -> int:
+    if isinstance(bot_id, bool) or not isinstance(bot_id, int) or bot_id < 0:
+        raise ValueError("bot_id must be a non-negative integer")
+    return bot_id
+
+
+def _aware_ns(moment: datetime, name: str) -> int:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must carry a time zone")
+    return (moment - _EPOCH) // timedelta(microseconds=1) * 1000

@@ -1,0 +1,170 @@
+"""Bot and WebhookLog: tolerant parsing of Desk's JSON, no I/O."""
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+# Webhook log statuses (desk-api.md, "GET /bots/{bot_id}/webhook_logs"). Any other value
+# is kept exactly as Desk gave it and treated as terminal.
+INITIALIZED = "INITIALIZED"
+SENT = "SENT"
+RECEIVED = "RECEIVED"
+ERROR = "ERROR"
+TIMEOUT = "TIMEOUT"
+KNOWN_STATUSES = frozenset({INITIALIZED, SENT, RECEIVED, ERROR, TIMEOUT})
+NON_TERMINAL_STATUSES = frozenset({INITIALIZED, SENT})
+TERMINAL_STATUSES = frozenset({RECEIVED, ERROR, TIMEOUT})
+
+CUSTOM = "CUSTOM"
+DEFAULT_TIMEOUT_S = 60.0  # desk-api.md, "Bots": timeoutSeconds defaults to 60
+
+# Rejection reasons: low-cardinality values for otel_desk_receiver.entries.rejected.
+NOT_AN_OBJECT = "not_an_object"
+MISSING_ID = "missing_id"
+BAD_ID = "bad_id"
+MISSING_STATUS = "missing_status"
+BAD_CREATED_AT = "bad_created_at"
+
+
+def is_terminal(status: str) -> bool:
+    """Whether a status is final; statuses this receiver does not know count as final (desk-api.md)."""
+    return status not in NON_TERMINAL_STATUSES
+
+
+class MalformedEntryError(ValueError):
+    """An item Desk returned cannot be used; ``reason`` is one short machine word.
+
+    The message never quotes field values other than the id: entries may hold personal data.
+    """
+
+    def __init__(self, reason: str, detail: str, entry_id: int | None = None, raw: Any = None):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.entry_id = entry_id
+        self.raw = raw
+
+
+@dataclass(frozen=True)
+class Bot:
+    """One Desk bot; ``raw`` keeps every field as received."""
+
+    id: int
+    name: str
+    key: str | None
+    type: str
+    status: str | None
+    timeout_s: float
+    is_unread_error: bool
+    webhook_url: str | None
+    raw: Mapping[str, Any]
+
+    @property
+    def is_custom(self) -> bool:
+        """Only CUSTOM bots have webhooks and webhook logs (desk-api.md, "Bots")."""
+        return self.type == CUSTOM
+
+
+@dataclass(frozen=True)
+class WebhookLog:
+    """One webhook log entry; ``raw`` keeps every field as received, unknown ones included."""
+
+    id: int
+    status: str
+    webhook_url: str | None
+    created_at_ns: int
+    raw: Mapping[str, Any]
+
+
+def parse_bot(raw: Mapping[str, Any]) -> Bot:
+    """A Bot from Desk's JSON; only a missing or non-integer id is fatal."""
+    if not isinstance(raw, Mapping):
+        raise MalformedEntryError(NOT_AN_OBJECT, f"expected a JSON object, got {type(raw).__name__}")
+    return Bot(
+        id=_parse_id(raw),
+        name=_str_or_none(raw.get("name")) or "",
+        key=_str_or_none(raw.get("key")),
+        type=_str_or_none(raw.get("type")) or "",
+        status=_str_or_none(raw.get("status")),
+        timeout_s=_timeout_s(raw.get("timeoutSeconds")),
+        is_unread_error=raw.get("isUnreadError") is True,
+        webhook_url=_str_or_none(raw.get("webhookUrl")),
+        raw=dict(raw),
+    )
+
+
+def parse_webhook_log(raw: Any) -> WebhookLog:
+    """A WebhookLog from Desk's JSON; raises MalformedEntryError naming the reason."""
+    if not isinstance(raw, Mapping):
+        raise MalformedEntryError(NOT_AN_OBJECT, f"expected a JSON object, got {type(raw).__name__}", raw=raw)
+    entry_id = _parse_id(raw)
+    status = raw.get("status")
+    if not isinstance(status, str) or not status:
+        raise MalformedEntryError(MISSING_STATUS, "no status string", entry_id, raw)
+    try:
+        created_at_ns = parse_timestamp_ns(raw.get("createdAt"))
+    except ValueError as error:
+        raise MalformedEntryError(BAD_CREATED_AT, str(error), entry_id, raw) from None
+    return WebhookLog(entry_id, status, _str_or_none(raw.get("webhookUrl")), created_at_ns, dict(raw))
+
+
+# ISO 8601 as Desk writes it: fractional seconds of any length, any zone form (desk-api.md).
+_TIMESTAMP = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
+    r"\s*(?:(?P<utc>[Zz])|(?P<sign>[+-])(?P<oh>\d{2})(?::?(?P<om>\d{2}))?)?",
+    re.ASCII,
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def parse_timestamp_ns(value: Any) -> int:
+    """Nanoseconds since the epoch from an ISO 8601 string.
+
+    Digits beyond nanoseconds are truncated. A timestamp without a zone is read as UTC:
+    Desk is documented to send a zone, and its servers and API examples use UTC, so UTC
+    is the likeliest meaning and keeps parsing independent of the receiver host's zone.
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"createdAt is {type(value).__name__}, not an ISO 8601 string")
+    match = _TIMESTAMP.fullmatch(value.strip())
+    if match is None:
+        raise ValueError("createdAt is not an ISO 8601 timestamp")
+    year, month, day, hour, minute, second, fraction = match.groups()[:7]
+    offset = timedelta(0)
+    if match["sign"]:
+        offset = timedelta(hours=int(match["oh"]), minutes=int(match["om"] or 0))
+        offset = -offset if match["sign"] == "-" else offset
+    try:
+        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0),
+                          tzinfo=timezone(offset))
+    except ValueError:
+        raise ValueError("createdAt holds an impossible date or time") from None
+    seconds = (moment - _EPOCH) // timedelta(seconds=1)
+    nanos = int((fraction or "0")[:9].ljust(9, "0"))
+    return seconds * 1_000_000_000 + nanos
+
+
+def _parse_id(raw: Mapping[str, Any]) -> int:
+    if "id" not in raw or raw["id"] is None:
+        raise MalformedEntryError(MISSING_ID, "no id", raw=raw)
+    value = raw["id"]
+    # A decimal string is tolerated as the same id: the id being a JSON number is assumed (desk-api.md).
+    if isinstance(value, str) and value.isdecimal():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise MalformedEntryError(BAD_ID, f"id is not a non-negative integer ({type(raw['id']).__name__})", raw=raw)
+    return value
+
+
+def _timeout_s(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return DEFAULT_TIMEOUT_S
+    if not math.isfinite(value) or value <= 0:
+        return DEFAULT_TIMEOUT_S
+    return float(value)
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

@@ -1,0 +1,247 @@
+"""One Desk GET with pacing and retries; the single place requests' errors and HTTP statuses become ours."""
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from otel_desk_receiver import __version__
+from otel_desk_receiver.desk.throttle import Outcome, RateLimiter, RetryPolicy, classify_status, parse_retry_hint
+from otel_desk_receiver.errors import ConfigError, DeskAuthError, DeskError, DeskResponseError, DeskRetryableError
+
+USER_AGENT = f"otel-desk-receiver/{__version__}"
+TOKEN_HEADER = "SENDBIRDDESKAPITOKEN"  # desk-api.md, "Access": the only auth header, no bearer scheme
+DETAIL_MAX_CHARS = 200
+REDACTED = "[REDACTED]"
+
+Params = Sequence[tuple[str, str | int]]
+# Checks a decoded 2xx body; returns what is wrong with it, or None when it is usable.
+BodyCheck = Callable[[Any], str | None]
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """One HTTP attempt, for http.client.request.duration (HTTP client semantic conventions)."""
+
+    method: str
+    url_template: str  # e.g. "/bots/{bot_id}/webhook_logs": low cardinality
+    server_address: str
+    server_port: int
+    status_code: int | None  # None when no response arrived
+    duration_s: float
+    error_type: str | None  # None on success; status code as text, or timeout / connection_error / ...
+    attempt: int
+    bot_id: int | None
+
+
+@dataclass(frozen=True)
+class RetryInfo:
+    """A failed attempt about to be retried after ``delay_s``; ``error`` says what failed."""
+
+    method: str
+    url_template: str
+    bot_id: int | None
+    attempt: int
+    max_attempts: int
+    delay_s: float
+    error: DeskRetryableError
+
+
+@dataclass(frozen=True)
+class _Request:
+    method: str
+    template: str
+    bot_id: int | None
+
+    @property
+    def path(self) -> str:
+        return self.template.format(bot_id=self.bot_id)
+
+    @property
+    def label(self) -> str:
+        bot = "" if self.bot_id is None else f" (bot {self.bot_id})"
+        return f"{self.method} {self.template}{bot}"
+
+
+class Transport:
+    """Sends GETs to one Desk base URL: paced by ``max_rps``, retried per ``retry``, errors converted.
+
+    Guarantees: every failure leaves as a DeskError subclass (or ConfigError for an unusable
+    token) whose text never holds the token; redirects are never followed, because the token
+    header would go to whatever host the redirect names.
+    """
+
+    def __init__(self, base_url: str, token: str, *, max_rps: float, timeout_s: float, retry: RetryPolicy,
+                 stop_event: threading.Event | None, on_request: Callable[[RequestInfo], None] | None,
+                 on_retry: Callable[[RetryInfo], None] | None, sleep: Callable[[float], Any] | None,
+                 monotonic: Callable[[], float] | None, session: requests.Session | None,
+                 wall_clock: Callable[[], float] = time.time):
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("base_url must be an http:// or https:// URL")
+        if not token or not all("!" <= char <= "~" for char in token):
+            raise ConfigError(["DESK_API_TOKEN: expected the Desk API token, printable ASCII without spaces"])
+        if not timeout_s > 0:
+            raise ValueError("timeout_s must be positive")
+        self.base_url = base_url.rstrip("/")
+        self.server_address = parts.hostname
+        self.server_port = parts.port or (443 if parts.scheme == "https" else 80)
+        self._token = token
+        self._headers = {
+            TOKEN_HEADER: token,
+            "Content-Type": "application/json; charset=utf8",  # desk-api.md, "Access"
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        self._timeout_s = timeout_s
+        self._retry = retry
+        self._stop = stop_event
+        self._on_request = on_request
+        self._on_retry = on_retry
+        self._sleep = sleep or (stop_event.wait if stop_event is not None else time.sleep)
+        self._limiter = RateLimiter(max_rps, monotonic or time.monotonic)
+        self._wall_clock = wall_clock
+        self._owns_session = session is None
+        self._session = session or requests.Session()
+
+    def __repr__(self) -> str:
+        return f"Transport({self.base_url!r})"
+
+    def close(self) -> None:
+        if self._owns_session:
+            self._session.close()
+
+    def get_json(self, template: str, *, bot_id: int | None = None, params: Params = (),
+                 check: BodyCheck | None = None) -> Any:
+        """GET base_url + template; the decoded body, after retries as the policy allows."""
+        request = _Request("GET", template, bot_id)
+        attempt = 1
+        while True:
+            self._wait(self._limiter.reserve(), request)
+            try:
+                return self._attempt(request, params, attempt, check)
+            except DeskRetryableError as error:
+                if not self._retry.should_retry(attempt):
+                    raise DeskRetryableError(f"{error} (gave up after {attempt} attempts)",
+                                             error.status_code, error.retry_after_s) from None
+                delay_s = self._retry.delay_s(attempt, error.retry_after_s)
+                if self._on_retry is not None:
+                    self._on_retry(RetryInfo(request.method, request.template, bot_id, attempt,
+                                             self._retry.max_attempts, delay_s, error))
+            self._wait(delay_s, request)
+            attempt += 1
+
+    def _wait(self, delay_s: float, request: _Request) -> None:
+        if delay_s <= 0:
+            return
+        self._check_stop(request)
+        self._sleep(delay_s)
+        self._check_stop(request)
+
+    def _check_stop(self, request: _Request) -> None:
+        if self._stop is not None and self._stop.is_set():
+            raise DeskRetryableError(f"shutdown requested while waiting to send {request.label}")
+
+    def _attempt(self, request: _Request, params: Params, attempt: int, check: BodyCheck | None) -> Any:
+        started = time.perf_counter()
+        response, body, failure, error_type = None, None, None, None
+        try:
+            response = self._session.get(self.base_url + request.path, params=list(params), headers=self._headers,
+                                         timeout=self._timeout_s, allow_redirects=False)
+        except requests.RequestException as exc:
+            # Built here, raised below: outside the handler the error carries no link to
+            # requests' exception, whose request object holds the token header.
+            failure, error_type = self._transport_error(request, exc)
+        if response is not None:
+            body, failure, error_type = self._read(request, response, check)
+        if self._on_request is not None:
+            self._on_request(RequestInfo(
+                request.method, request.template, self.server_address, self.server_port,
+                None if response is None else response.status_code, time.perf_counter() - started,
+                error_type, attempt, request.bot_id))
+        if failure is not None:
+            raise failure
+        return body
+
+    def _transport_error(self, request: _Request, exc: requests.RequestException) -> tuple[DeskError, str]:
+        reason = self._redact(_exception_text(exc))
+        if isinstance(exc, requests.Timeout):
+            return DeskRetryableError(f"{request.label}: no answer within {self._timeout_s:g} s ({reason})"), "timeout"
+        if isinstance(exc, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                            requests.exceptions.ContentDecodingError)):
+            return DeskRetryableError(f"{request.label}: connection failed ({reason})"), "connection_error"
+        return DeskError(f"{request.label}: request could not be sent ({reason})"), type(exc).__name__
+
+    def _read(self, request: _Request, response: requests.Response,
+              check: BodyCheck | None) -> tuple[Any, DeskError | None, str | None]:
+        status = response.status_code
+        outcome = classify_status(status)
+        if outcome is Outcome.OK:
+            return self._decode(request, response, check)
+        detail = self._redact(_error_detail(response))
+        where = f"{request.label}: HTTP {status}"
+        if outcome is Outcome.AUTH:
+            return None, DeskAuthError(f"{where}: Desk rejected the API token; check DESK_API_TOKEN ({detail})",
+                                       status), str(status)
+        if outcome is Outcome.RETRY:
+            hint = parse_retry_hint(response.headers, self._wall_clock(), self._retry.max_hint_s)
+            return None, DeskRetryableError(f"{where}: {detail}", status, hint), str(status)
+        if 300 <= status < 400:
+            detail = (f"redirect to {urlsplit(response.headers.get('Location', '')).netloc or 'an unnamed place'} "
+                      "not followed (it would carry the token); set DESK_API_URL to the final URL")
+        return None, DeskResponseError(f"{where}: {detail}", status), str(status)
+
+    def _decode(self, request: _Request, response: requests.Response,
+                check: BodyCheck | None) -> tuple[Any, DeskError | None, str | None]:
+        where = f"{request.label}: HTTP {response.status_code}"
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            excerpt = self._redact(_excerpt(response.text))
+            return None, DeskRetryableError(f"{where} but the body was not valid JSON: {excerpt!r}",
+                                            response.status_code), "malformed_response"
+        problem = check(body) if check is not None else None
+        if problem is not None:
+            return None, DeskRetryableError(f"{where} but {problem}", response.status_code), "malformed_response"
+        return body, None, None
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._token, REDACTED)
+
+
+def _error_detail(response: requests.Response) -> str:
+    """Desk's ``message`` or DRF's ``detail`` (desk-api.md, "Errors and limits"), else the raw text."""
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        for key in ("message", "detail"):
+            if isinstance(body.get(key), str) and body[key].strip():
+                code = body.get("code")
+                prefix = f"{code}: " if isinstance(code, str) and code else ""
+                return _excerpt(prefix + body[key])
+    return _excerpt(response.text) or response.reason or "no details"
+
+
+def _excerpt(text: str) -> str:
+    """One line of at most DETAIL_MAX_CHARS characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= DETAIL_MAX_CHARS else line[:DETAIL_MAX_CHARS - 3] + "..."
+
+
+_OBJECT_PREFIX = re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>: ")
+
+
+def _exception_text(exc: requests.RequestException) -> str:
+    """The innermost reason urllib3 gives (``Connection refused``, ``Read timed out``), on one line."""
+    inner = exc.args[0] if exc.args else None
+    reason = getattr(inner, "reason", None) or inner or exc
+    text = _OBJECT_PREFIX.sub("", str(reason)) or type(exc).__name__
+    return f"{type(exc).__name__}: {_excerpt(text)}"

@@ -1,0 +1,138 @@
+"""Faults: deterministic one-shot failures and seeded random ones (rate limit, 5xx, latency,
+malformed JSON, dropped connections), decided per API request after the token check."""
+
+import math
+import random
+import threading
+import time
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What to do instead of (or before) answering: ``kind`` is status, malformed or drop."""
+
+    kind: str
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
+    delay_s: float = 0.0
+
+
+@dataclass
+class _Rule:
+    remaining: int
+    fault: Fault
+    path_contains: str | None
+
+    def matches(self, path: str) -> bool:
+        return self.remaining > 0 and (self.path_contains is None or self.path_contains in path)
+
+
+class Faults:
+    """Fault plan shared by the server threads.
+
+    One-shot rules (``fail_next``, ``malformed_next``, ``drop_next``) apply first, in the order
+    they were added, to the next matching requests. Otherwise the random faults apply, drawn from
+    an RNG seeded by the emulator seed: a token-bucket rate limit answering 429 with a retry hint
+    (desk-api.md "Errors and limits": `Retry-After` or `X-RateLimit-RetryAfter`, seconds), then
+    5xx, malformed and dropped ratios. ``latency_s`` delays every answer.
+    """
+
+    def __init__(self, seed: int = 1, monotonic=time.monotonic):
+        self._lock = threading.Lock()
+        self._rng = random.Random(f"faults:{seed}")
+        self._monotonic = monotonic
+        self._rules: list[_Rule] = []
+        self.configure()
+
+    def fail_next(self, n: int = 1, status: int = 503, retry_after: float | None = None,
+                  header: str = "Retry-After", path_contains: str | None = None) -> None:
+        headers = ((header, _hint_text(retry_after)),) if retry_after is not None else ()
+        self._add(n, Fault("status", status, headers), path_contains)
+
+    def malformed_next(self, n: int = 1, path_contains: str | None = None) -> None:
+        self._add(n, Fault("malformed"), path_contains)
+
+    def drop_next(self, n: int = 1, path_contains: str | None = None) -> None:
+        self._add(n, Fault("drop"), path_contains)
+
+    def _add(self, n: int, fault: Fault, path_contains: str | None) -> None:
+        with self._lock:
+            self._rules.append(_Rule(n, fault, path_contains))
+
+    def configure(self, rate_limit_rps: float | None = None, rate_limit_header: str = "Retry-After",
+                  error_ratio: float = 0.0, latency_s: float = 0.0, malformed_ratio: float = 0.0,
+                  drop_ratio: float = 0.0) -> None:
+        """Replace the random faults; one-shot rules stay."""
+        with self._lock:
+            self.rate_limit_rps = rate_limit_rps or None
+            self.rate_limit_header = rate_limit_header
+            self.error_ratio, self.latency_s = error_ratio, latency_s
+            self.malformed_ratio, self.drop_ratio = malformed_ratio, drop_ratio
+            self._tokens = max(1.0, rate_limit_rps or 0.0)  # a one-second burst
+            self._refilled_at = self._monotonic()
+
+    def clear(self) -> None:
+        """Remove every one-shot rule and random fault."""
+        with self._lock:
+            self._rules.clear()
+        self.configure()
+
+    def settings(self) -> dict:
+        with self._lock:
+            return {"rate_limit_rps": self.rate_limit_rps, "rate_limit_header": self.rate_limit_header,
+                    "error_ratio": self.error_ratio, "latency_s": self.latency_s,
+                    "malformed_ratio": self.malformed_ratio, "drop_ratio": self.drop_ratio,
+                    "pending_one_shot": sum(rule.remaining for rule in self._rules)}
+
+    def decide(self, path: str) -> Fault | None:
+        """The fault for this request, or None to answer normally (a latency-only Fault has kind 'delay')."""
+        with self._lock:
+            for rule in self._rules:
+                if rule.matches(path):
+                    rule.remaining -= 1
+                    self._rules = [r for r in self._rules if r.remaining > 0]
+                    return rule.fault
+            fault = self._random_fault()
+        if fault is None and self.latency_s > 0:
+            return Fault("delay", delay_s=self.latency_s)
+        if fault is not None and self.latency_s > 0:
+            return Fault(fault.kind, fault.status, fault.headers, self.latency_s)
+        return fault
+
+    def _random_fault(self) -> Fault | None:
+        wait_s = self._take_token()
+        if wait_s:
+            return Fault("status", 429, ((self.rate_limit_header, _seconds_text(wait_s)),))
+        draw = self._rng.random()
+        if draw < self.error_ratio:
+            return Fault("status", self._rng.choice((500, 502, 503)))
+        draw -= self.error_ratio
+        if draw < self.malformed_ratio:
+            return Fault("malformed")
+        if draw - self.malformed_ratio < self.drop_ratio:
+            return Fault("drop")
+        return None
+
+    def _take_token(self) -> float:
+        """Seconds until a token is free when the bucket is empty, else 0 (token taken)."""
+        if not self.rate_limit_rps:
+            return 0.0
+        now = self._monotonic()
+        capacity = max(1.0, self.rate_limit_rps)
+        self._tokens = min(capacity, self._tokens + (now - self._refilled_at) * self.rate_limit_rps)
+        self._refilled_at = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return 0.0
+        return (1.0 - self._tokens) / self.rate_limit_rps
+
+
+def _seconds_text(seconds: float) -> str:
+    """Whole seconds, rounded up and at least 1, as HTTP's Retry-After wants."""
+    return str(max(1, math.ceil(seconds)))
+
+
+def _hint_text(seconds: float) -> str:
+    """A test's hint exactly as given: '2' for 2 or 2.0, '0.5' for 0.5."""
+    return str(int(seconds)) if float(seconds).is_integer() else str(seconds)

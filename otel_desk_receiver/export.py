@@ -1,0 +1,214 @@
+"""OTLP export: the SDK's exporters, built from OTEL_* by the SDK itself, called directly and checked."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+
+from opentelemetry._logs import LogRecord, SeverityNumber
+# The logs SDK is still underscored (test-infra.md): every import of it stays in this module.
+from opentelemetry.sdk._logs import ReadableLogRecord
+from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import (
+    MetricExporter,
+    MetricExportResult,
+    MetricsData,
+    PeriodicExportingMetricReader,
+)
+from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
+from opentelemetry.sdk.resources import OTELResourceDetector, Resource
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+from otel_desk_receiver import __version__, names
+from otel_desk_receiver.config import otlp_protocol
+from otel_desk_receiver.records import EntryRecord
+
+__all__ = [
+    "LogSink", "NullLogSink", "build_log_exporter", "build_meter_provider", "build_metric_exporter",
+    "build_resource", "shutdown_meter_provider",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 512  # measured: ~60,000 records/s through exporter.export() at this size (test-infra.md)
+_INSTANCE_ID = str(uuid.uuid4())  # service.instance.id: one per process, as the semantic conventions ask
+
+# Histogram buckets in seconds. Desk API calls: the semantic conventions' advice for
+# http.client.request.duration (5 ms .. 10 s). A poll cycle over many bots can take minutes.
+HTTP_DURATION_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
+POLL_DURATION_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+
+
+def build_resource(app_id: str | None) -> Resource:
+    """Our resource; OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override any attribute of ours."""
+    ours = {
+        "service.name": names.DEFAULT_SERVICE_NAME,
+        "service.version": __version__,
+        "service.instance.id": _INSTANCE_ID,
+    }
+    if app_id:
+        ours[names.ATTR_APP_ID] = app_id
+    # Resource.create lets its argument win over the environment; the spec wants the user's
+    # OTEL_* to win, so the environment detector is merged once more on top.
+    return Resource.create(ours).merge(OTELResourceDetector().detect())
+
+
+class LogSink:
+    """Hands entry records straight to an OTLP log exporter and reports whether the endpoint accepted them.
+
+    ``export`` returns True only if every batch got SUCCESS; it stops at the first failed batch
+    (earlier batches of the same call were delivered, and are sent again if the caller retries).
+    No BatchLogRecordProcessor: its queue silently dropped half of a large backlog (test-infra.md).
+    """
+
+    def __init__(self, exporter: LogRecordExporter, resource: Resource, *, batch_size: int = DEFAULT_BATCH_SIZE,
+                 on_failure: Callable[[int], None] | None = None):
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self._exporter = exporter
+        self._resource = resource
+        self._batch_size = batch_size
+        self._on_failure = on_failure
+        self._scope = InstrumentationScope(names.SCOPE_NAME, __version__)
+
+    def export(self, records: Sequence[EntryRecord]) -> bool:
+        for start in range(0, len(records), self._batch_size):
+            batch = [self._to_readable(record) for record in records[start:start + self._batch_size]]
+            if not self._export_batch(batch):
+                if self._on_failure is not None:
+                    self._on_failure(len(batch))
+                return False
+        return True
+
+    def shutdown(self) -> None:
+        self._exporter.shutdown()
+
+    def _export_batch(self, batch: list[ReadableLogRecord]) -> bool:
+        try:
+            result = self._exporter.export(batch)
+        except Exception as exc:  # noqa: BLE001 - an endpoint failure is an answer, never a crash
+            # The type only: an exception's text may quote the endpoint URL with its user info.
+            logger.warning("OTLP log export of %d records raised %s", len(batch), type(exc).__name__)
+            return False
+        if result is not LogRecordExportResult.SUCCESS:
+            logger.warning("OTLP log export of %d records failed", len(batch))
+            return False
+        return True
+
+    def _to_readable(self, record: EntryRecord) -> ReadableLogRecord:
+        log_record = LogRecord(
+            timestamp=record.timestamp_ns,
+            observed_timestamp=record.observed_timestamp_ns,
+            severity_number=SeverityNumber(record.severity_number),
+            severity_text=record.severity_text,
+            body=record.body,
+            attributes=dict(record.attributes),
+            # The OTLP event_name field: an event.name attribute is deprecated (contract.md).
+            event_name=record.event_name,
+        )
+        return ReadableLogRecord(log_record, resource=self._resource, instrumentation_scope=self._scope)
+
+
+class NullLogSink:
+    """For OTEL_SDK_DISABLED=true, if the caller chooses it: accepts every record and sends nothing.
+
+    Using it means entries count as delivered although they went nowhere; the caller decides
+    whether that is what "SDK disabled" should mean.
+    """
+
+    def export(self, records: Sequence[EntryRecord]) -> bool:
+        return True
+
+    def shutdown(self) -> None:
+        pass
+
+
+def _protocol(signal: str, environ: Mapping[str, str] | None) -> str:
+    # Chosen here: the SDK would fall back to gRPC, our contract's default is http/protobuf.
+    protocol = otlp_protocol(signal, dict(os.environ if environ is None else environ))
+    if protocol not in ("grpc", "http/protobuf"):
+        raise ValueError(f"unsupported OTLP protocol {protocol!r} (config.otlp_problems reports it)")
+    return protocol
+
+
+def build_log_exporter(environ: Mapping[str, str] | None = None) -> LogRecordExporter:
+    """The SDK's gRPC or HTTP log exporter; endpoint, headers, timeout, compression and TLS come from
+    OTEL_* as the SDK reads them (environ only picks the protocol). Opens no connection yet."""
+    if _protocol("logs", environ) == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogExporter
+        return GrpcLogExporter()
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogExporter
+    # No endpoint argument: only the environment variable gets /v1/logs appended (test-infra.md).
+    return HttpLogExporter()
+
+
+def build_metric_exporter(on_failure: Callable[[], None] | None = None,
+                          environ: Mapping[str, str] | None = None) -> MetricExporter:
+    """The SDK's gRPC or HTTP metric exporter, counting failed exports through on_failure.
+
+    The SDK exporter reads OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE itself.
+    """
+    if _protocol("metrics", environ) == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetricExporter
+        exporter: MetricExporter = GrpcMetricExporter()
+    else:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetricExporter
+        exporter = HttpMetricExporter()
+    return _FailureCountingExporter(exporter, on_failure) if on_failure is not None else exporter
+
+
+class _FailureCountingExporter(MetricExporter):
+    """Delegates to the SDK exporter, calling on_failure when an export fails."""
+
+    def __init__(self, inner: MetricExporter, on_failure: Callable[[], None]):
+        # The reader takes temporality and aggregation from its exporter: pass the inner ones on.
+        super().__init__(preferred_temporality=inner._preferred_temporality,
+                         preferred_aggregation=inner._preferred_aggregation)
+        self._inner = inner
+        self._on_failure = on_failure
+
+    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs) -> MetricExportResult:
+        try:
+            result = self._inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - counted and reported like a refusal
+            logger.warning("OTLP metric export raised %s", type(exc).__name__)
+            result = MetricExportResult.FAILURE
+        if result is not MetricExportResult.SUCCESS:
+            self._on_failure()
+        return result
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return self._inner.force_flush(timeout_millis=timeout_millis)
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs) -> None:
+        self._inner.shutdown(timeout_millis=timeout_millis, **kwargs)
+
+
+def build_meter_provider(resource: Resource, exporter: MetricExporter, *,
+                         interval_ms: float | None = None) -> MeterProvider:
+    """A MeterProvider exporting every interval_ms (default: OTEL_METRIC_EXPORT_INTERVAL, read by the SDK).
+
+    Shut it down with shutdown_meter_provider(). With OTEL_SDK_DISABLED=true the SDK hands out no-op
+    meters, so nothing is recorded or sent.
+    """
+    reader = PeriodicExportingMetricReader(exporter, export_interval_millis=interval_ms)
+    views = [
+        View(instrument_name=names.HTTP_CLIENT_DURATION.name,
+             aggregation=ExplicitBucketHistogramAggregation(HTTP_DURATION_BUCKETS_S)),
+        View(instrument_name=names.POLL_DURATION.name,
+             aggregation=ExplicitBucketHistogramAggregation(POLL_DURATION_BUCKETS_S)),
+    ]
+    # shutdown_on_exit=False: the caller shuts down once, in order, after the last export.
+    return MeterProvider(resource=resource, metric_readers=[reader], views=views, shutdown_on_exit=False)
+
+
+def shutdown_meter_provider(meter_provider: MeterProvider, timeout_ms: float = 10_000) -> None:
+    """Export the final points exactly once, then stop.
+
+    Measured: force_flush() then shutdown() exports cumulative points twice (test-infra.md). The
+    periodic reader's shutdown already makes one last collection, so shutdown alone is the flush.
+    """
+    meter_provider.shutdown(timeout_millis=timeout_ms)

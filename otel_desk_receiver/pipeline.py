@@ -1,0 +1,245 @@
+"""One bot, one cycle: read a page, settle, map, export, and only then commit the cursor."""
+
+import logging
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+
+from otel_desk_receiver.desk.models import Bot, MalformedEntryError, parse_webhook_log
+from otel_desk_receiver.mapping import to_log_record
+from otel_desk_receiver.progress import BackfillProgress
+from otel_desk_receiver.selfmetrics import SelfTelemetry
+from otel_desk_receiver.settle import NS_PER_S, settle
+from otel_desk_receiver.state import BotCursor
+
+log = logging.getLogger(__name__)
+
+NS_PER_DAY = 86_400 * NS_PER_S
+RETENTION_DAYS = 30  # desk-api.md, "Dates": never ask for more than Desk keeps
+REBASE_AFTER_DAYS = 7  # move the date window forward once it is this much older than needed
+
+
+@dataclass
+class BotCycleResult:
+    """What one bot's cycle did; ``delivered`` is False when something read could not be exported."""
+
+    read: int = 0
+    settled: int = 0
+    exported: int = 0
+    rejected: int = 0
+    requests: int = 0
+    delivered: bool = True
+    error: str | None = None
+    pending: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+
+
+class OffsetsShiftedError(Exception):
+    """The entry expected just before the cursor is not there: the listing changed under us."""
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    app: str  # first part of log.record.uid: DESK_APP_ID, or the API host
+    page_size: int
+    backfill_days: int
+    settle_grace_s: float
+    extra_fields: Collection[str] = ()
+
+
+class BotPipeline:
+    """Reads one bot's entries in ascending id order from its cursor and delivers the settled ones.
+
+    Guarantees: ``commit`` is called only after the sink accepted every record of the page, so the
+    saved cursor never runs ahead of delivery; an entry is emitted once (it is skipped on later
+    reads because its id is at or below ``last_id`` and it is no longer pending).
+    """
+
+    def __init__(self, client, sink, telemetry: SelfTelemetry, options: PipelineOptions,
+                 commit: Callable[[int, BotCursor], None], clock_ns: Callable[[], int], should_stop=lambda: False):
+        self._client = client
+        self._sink = sink
+        self._telemetry = telemetry
+        self._options = options
+        self._commit = commit
+        self._clock_ns = clock_ns
+        self._should_stop = should_stop
+
+    def run_cycle(self, bot: Bot, cursor: BotCursor | None) -> BotCycleResult:
+        result = BotCycleResult()
+        if cursor is None:
+            cursor = self._start_cursor(bot, result)
+            self._commit(bot.id, cursor)
+        cursor = self._rebase_if_stale(cursor)
+        try:
+            self._read(bot, cursor, result)
+        except OffsetsShiftedError:
+            log.warning("bot %s: the webhook log listing shifted under the cursor; re-reading from %s",
+                        bot.id, self._rebased(cursor).window_start)
+            self._read(bot, self._rebased(cursor), result)
+        return result
+
+    def _start_cursor(self, bot: Bot, result: BotCycleResult) -> BotCursor:
+        now_ns = self._clock_ns()
+        since_ns = now_ns - self._options.backfill_days * NS_PER_DAY
+        window = max(_day(since_ns) - timedelta(days=1), _day(now_ns - RETENTION_DAYS * NS_PER_DAY))
+        cursor = BotCursor(window_start=window.isoformat(), offset=0, anchor_id=None, last_id=0, frontier=0,
+                           since_ns=since_ns)
+        if self._options.backfill_days:
+            return cursor
+        # Starting "from now": one request for the newest entry and the count gives the end of the listing.
+        page = self._client.get_webhook_logs_page(bot.id, offset=0, limit=1, order="-id", start_date=window)
+        result.requests += 1
+        if page.count is None or not page.results:
+            return cursor
+        try:
+            newest = parse_webhook_log(page.results[0])
+        except MalformedEntryError:
+            return cursor
+        return replace(cursor, offset=page.count, anchor_id=newest.id, last_id=newest.id, frontier=page.count,
+                       newest_created_ns=newest.created_at_ns)
+
+    def _rebase_if_stale(self, cursor: BotCursor) -> BotCursor:
+        rebased = self._rebased(cursor)
+        if date.fromisoformat(rebased.window_start) - date.fromisoformat(cursor.window_start) > timedelta(
+            days=REBASE_AFTER_DAYS
+        ):
+            return rebased
+        return cursor
+
+    def _rebased(self, cursor: BotCursor) -> BotCursor:
+        """A cursor over a fresh window starting a day before the oldest entry still needed; offsets
+        restart at 0 and ``last_id`` alone tells what was already handled."""
+        oldest_ns = min(cursor.pending.values(), default=cursor.newest_created_ns or cursor.since_ns)
+        window = max(_day(oldest_ns) - timedelta(days=1), _day(self._clock_ns() - RETENTION_DAYS * NS_PER_DAY))
+        return replace(cursor, window_start=window.isoformat(), offset=0, anchor_id=None, frontier=0)
+
+    def _read(self, bot: Bot, cursor: BotCursor, result: BotCycleResult) -> None:
+        progress = BackfillProgress(bot.id, cursor.offset)
+        read_offset = cursor.offset - 1 if cursor.anchor_id is not None else cursor.offset
+        page_reader = _PageReader(bot, cursor, self._options, self._clock_ns(), self._telemetry)
+        while True:
+            page = self._client.get_webhook_logs_page(
+                bot.id, offset=read_offset, limit=self._options.page_size, order="id",
+                start_date=date.fromisoformat(cursor.window_start),
+            )
+            result.requests += 1
+            records, new_cursor = page_reader.process(read_offset, page.results)
+            if records and not self._deliver(bot, records, page_reader, result):
+                return
+            page_reader.account(result)
+            if new_cursor != cursor:
+                self._commit(bot.id, new_cursor)
+                cursor = new_cursor
+            progress.page_done(read_offset + len(page.results), page.count)
+            if len(page.results) < self._options.page_size or not page.has_next or self._should_stop():
+                return
+            read_offset += len(page.results)
+
+    def _deliver(self, bot: Bot, records, page_reader, result: BotCycleResult) -> bool:
+        if not self._sink.export(records):
+            result.delivered = False
+            result.error = "OTLP endpoint did not accept the log records"
+            self._telemetry.export_failed("logs")
+            return False
+        for status, count in page_reader.settled_statuses.items():
+            self._telemetry.settled(bot.id, bot.name, status, count)
+        result.exported += len(records)
+        return True
+
+
+class _PageReader:
+    """Turns pages into records and the cursor that will be true once those records are delivered."""
+
+    def __init__(self, bot: Bot, cursor: BotCursor, options: PipelineOptions, now_ns: int,
+                 telemetry: SelfTelemetry):
+        self._bot = bot
+        self._options = options
+        self._now_ns = now_ns
+        self._telemetry = telemetry
+        self._cursor = cursor
+        self._pending = dict(cursor.pending)
+        self._expect_anchor = cursor.anchor_id
+        self._first_pending: tuple[int, int | None] | None = None  # (offset, id just before it)
+        self._previous_id = cursor.anchor_id
+        self._max_id = cursor.last_id
+        self._newest_ns: int | None = None
+        self.settled_statuses: dict[str, int] = {}
+        self._counts = BotCycleResult()
+
+    def process(self, offset: int, items: list) -> tuple[list, BotCursor]:
+        self.settled_statuses = {}
+        self._counts = BotCycleResult()
+        if self._expect_anchor is not None:
+            if not items or _raw_id(items[0]) != self._expect_anchor:
+                raise OffsetsShiftedError
+            items, offset, self._expect_anchor = items[1:], offset + 1, None
+        records = [r for position, raw in enumerate(items, offset) if (r := self._one(position, raw))]
+        return records, self._next_cursor(offset + len(items))
+
+    def _one(self, position: int, raw):
+        cursor, counts, id_before = self._cursor, self._counts, self._previous_id
+        counts.read += 1
+        try:
+            entry = parse_webhook_log(raw)
+        except MalformedEntryError as error:
+            self._previous_id = _raw_id(raw)
+            if position >= cursor.frontier:  # count each malformed entry once, however often re-read
+                counts.rejected += 1
+                self._telemetry.rejected(self._bot.id, error.reason)
+                log.warning("bot %s: skipped malformed webhook log entry at offset %d (%s)",
+                            self._bot.id, position, error.reason)
+            return None
+        self._previous_id = entry.id
+        self._max_id = max(self._max_id, entry.id)
+        self._newest_ns = max(self._newest_ns or 0, entry.created_at_ns)
+        known = entry.id in self._pending
+        if not known and (entry.id <= cursor.last_id or entry.created_at_ns < cursor.since_ns):
+            return None  # emitted on an earlier read, or older than this bot's starting point
+        settlement = settle(entry.status, entry.created_at_ns, timeout_s=self._bot.timeout_s,
+                            grace_s=self._options.settle_grace_s, now_ns=self._now_ns)
+        if settlement is None:
+            if self._first_pending is None:
+                self._first_pending = (position, id_before)
+            self._pending[entry.id] = entry.created_at_ns
+            return None
+        self._pending.pop(entry.id, None)
+        counts.settled += 1
+        self.settled_statuses[settlement.status] = self.settled_statuses.get(settlement.status, 0) + 1
+        return to_log_record(entry, self._bot, settlement, app=self._options.app, observed_ns=self._now_ns,
+                             extra_fields=self._options.extra_fields)
+
+    def _next_cursor(self, end_position: int) -> BotCursor:
+        """The cursor to save once this cycle's records so far are delivered."""
+        if self._first_pending is not None:
+            offset, anchor = self._first_pending
+        else:
+            offset, anchor = end_position, self._previous_id
+        oldest_kept_ns = self._now_ns - RETENTION_DAYS * NS_PER_DAY  # Desk no longer has older ones
+        return replace(
+            self._cursor,
+            offset=offset,
+            anchor_id=anchor if offset > 0 else None,
+            last_id=max(self._cursor.last_id, self._max_id),
+            frontier=max(self._cursor.frontier, end_position),
+            newest_created_ns=max(self._cursor.newest_created_ns or 0, self._newest_ns or 0) or None,
+            pending={k: v for k, v in self._pending.items() if v >= oldest_kept_ns},
+        )
+
+    def account(self, result: BotCycleResult) -> None:
+        """Add this page's counts to the cycle's result (called once the page is delivered)."""
+        result.read += self._counts.read
+        result.settled += self._counts.settled
+        result.rejected += self._counts.rejected
+        for status, count in self.settled_statuses.items():
+            result.statuses[status] = result.statuses.get(status, 0) + count
+        result.pending = len(self._pending)
+
+
+def _raw_id(raw) -> int | None:
+    value = raw.get("id") if isinstance(raw, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _day(ns: int) -> date:
+    return datetime.fromtimestamp(ns / NS_PER_S, tz=UTC).date()

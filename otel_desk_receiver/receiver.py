@@ -1,0 +1,123 @@
+"""Assembles the receiver from Settings (client, state, sink, meter, health, poller) and runs its loop."""
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from otel_desk_receiver import export
+from otel_desk_receiver.config import DATADOG_MAX_AGE_H, Settings, sdk_disabled
+from otel_desk_receiver.desk.client import DeskClient
+from otel_desk_receiver.health import HealthServer, HealthState
+from otel_desk_receiver.pipeline import BotPipeline, PipelineOptions
+from otel_desk_receiver.poller import CycleResult, Poller
+from otel_desk_receiver.selfmetrics import SelfTelemetry
+from otel_desk_receiver.state import StateStore
+
+log = logging.getLogger(__name__)
+
+
+def app_label(settings: Settings) -> str:
+    """The app part of log.record.uid: DESK_APP_ID, or the API host when only a URL is given."""
+    return settings.app_id or urlsplit(settings.base_url).netloc
+
+
+class Receiver:
+    """The running receiver. ``stop()`` (from a signal handler) ends the loop after the page in flight."""
+
+    def __init__(self, settings: Settings, *, clock_ns: Callable[[], int] = time.time_ns):
+        self.settings = settings
+        self.stop_event = threading.Event()
+        store = StateStore(settings.state_path)
+        store.check_writable()
+        self._disabled = sdk_disabled()
+        resource = export.build_resource(settings.app_id)
+        self._meter_provider = None
+        if self._disabled:
+            log.warning("OTEL_SDK_DISABLED=true: nothing is exported and the state file is not advanced")
+            self._sink = export.NullLogSink()
+            meter = _noop_meter()
+        else:
+            self._sink = export.LogSink(export.build_log_exporter(), resource)
+            self._meter_provider = export.build_meter_provider(
+                resource, export.build_metric_exporter(on_failure=lambda: self.telemetry.export_failed("metrics"))
+            )
+            meter = self._meter_provider.get_meter(export.SCOPE_NAME, export.SCOPE_VERSION)
+        self.health = HealthState(settings.poll_interval, clock_ns=clock_ns)
+        self.telemetry = SelfTelemetry(meter, gauges=lambda: self.poller.gauges())
+        self.client = DeskClient(
+            settings.base_url, settings.api_token, max_rps=settings.max_rps, stop_event=self.stop_event,
+            on_request=self._record_request, on_retry=_log_retry,
+        )
+        pipeline = BotPipeline(
+            self.client, self._sink, self.telemetry,
+            PipelineOptions(app=app_label(settings), page_size=settings.page_size,
+                            backfill_days=settings.backfill_days, settle_grace_s=settings.settle_grace,
+                            extra_fields=tuple(settings.export_extra_fields)),
+            commit=self._commit, clock_ns=clock_ns, should_stop=self.stop_event.is_set,
+        )
+        self._store = store
+        self.poller = Poller(self.client, store, pipeline, self.telemetry, self.health,
+                             bot_ids=settings.bot_ids, clock_ns=clock_ns)
+        self._health_server: HealthServer | None = None
+        _warn_about_backfill(settings)
+
+    def _commit(self, bot_id, cursor) -> None:
+        if self._disabled:
+            return  # nothing was exported, so the saved state must not move
+        self.poller.commit(bot_id, cursor)
+
+    def _record_request(self, info) -> None:
+        self.telemetry.http_request(info.method, info.url_template, info.server_address, info.server_port,
+                                    info.status_code, info.duration_s, info.error_type)
+
+    def start_health(self) -> None:
+        address = self.settings.health_host_port
+        if address is not None:
+            self._health_server = HealthServer(self.health, *address).start()
+            log.info("health endpoints on http://%s:%d/healthz and /readyz", address[0], self._health_server.port)
+
+    def run_once(self) -> CycleResult:
+        result = self.poller.run_cycle()
+        log.info("cycle done: exported %d, %d bot(s) ok, %d failed", result.exported, result.bots_ok,
+                 result.bots_failed)
+        return result
+
+    def run_forever(self) -> None:
+        while not self.stop_event.is_set():
+            self.run_once()
+            self.stop_event.wait(self.settings.poll_interval)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def close(self) -> None:
+        """Flush metrics once, close connections, stop serving health."""
+        self.health.stop()
+        if self._meter_provider is not None:
+            export.shutdown_meter_provider(self._meter_provider)
+        self._sink.shutdown()
+        self.client.close()
+        if self._health_server is not None:
+            self._health_server.stop()
+
+    def abort_export(self) -> None:
+        """Cut the in-flight export's retries short (shutdown deadline); its batch is not committed."""
+        self._sink.shutdown()
+
+
+def _log_retry(info) -> None:
+    log.warning("Desk request will be retried in %.1fs (attempt %d): %s", info.delay_s, info.attempt, info.reason)
+
+
+def _warn_about_backfill(settings: Settings) -> None:
+    if settings.backfill_days * 24 > DATADOG_MAX_AGE_H:
+        log.warning("DESK_BACKFILL_DAYS=%d reaches past %d hours: Datadog drops log records older than that; "
+                    "other backends (Loki) accept them oldest first", settings.backfill_days, DATADOG_MAX_AGE_H)
+
+
+def _noop_meter():
+    from opentelemetry.metrics import NoOpMeter
+
+    return NoOpMeter("otel_desk_receiver")

@@ -1,0 +1,28 @@
+"""Pure rules: has a webhook log entry settled, in which status, and by status or by age."""
+
+from dataclasses import dataclass
+
+from otel_desk_receiver.names import SETTLED_BY_AGE, SETTLED_BY_STATUS
+
+# desk-api.md, "Status values": INITIALIZED and SENT are followed by RECEIVED, TIMEOUT or ERROR.
+NOT_TERMINAL = frozenset({"INITIALIZED", "SENT"})
+NS_PER_S = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class Settlement:
+    status: str  # exactly as Desk gave it
+    settled_by: str  # "status" or "age"
+
+
+def settle(status: str, created_at_ns: int, *, timeout_s: float, grace_s: float, now_ns: int) -> Settlement | None:
+    """The entry's settlement, or None while it may still change.
+
+    Terminal, and unknown, statuses settle at once (contract.md: an unknown status is treated as
+    terminal). INITIALIZED/SENT settle by age once older than the bot's timeout plus the grace.
+    """
+    if status not in NOT_TERMINAL:
+        return Settlement(status, SETTLED_BY_STATUS)
+    if now_ns - created_at_ns > (timeout_s + grace_s) * NS_PER_S:
+        return Settlement(status, SETTLED_BY_AGE)
+    return None

@@ -1,0 +1,99 @@
+"""Checkpoint store: one versioned JSON file holding each bot's read cursor, replaced atomically."""
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from otel_desk_receiver.errors import StateError
+
+STATE_VERSION = 1
+
+
+@dataclass
+class BotCursor:
+    """Where a bot's reading stands.
+
+    Reads go through ``GET /bots/{id}/webhook_logs?order=id&start_date=window_start``: ids only grow,
+    so that listing is append-only and an offset into it stays put while new entries arrive.
+    """
+
+    window_start: str  # start_date sent to Desk (YYYY-MM-DD); offsets are positions in this window
+    offset: int  # position of the first entry not yet fully handled (the oldest pending, or the end)
+    anchor_id: int | None  # id of the entry at offset - 1: re-read first to prove offsets did not shift
+    last_id: int  # highest entry id read; ids at or below it, not pending, were emitted or skipped
+    frontier: int  # position just past the furthest entry ever read in this window
+    since_ns: int  # entries created before this instant are never emitted (the bot's starting point)
+    newest_created_ns: int | None = None  # createdAt of the newest entry read (for the lag gauge)
+    pending: dict[int, int] = field(default_factory=dict)  # entry id -> createdAt (ns), seen but not settled
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["pending"] = {str(k): v for k, v in self.pending.items()}
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "BotCursor":
+        values = dict(data)
+        values["pending"] = {int(k): int(v) for k, v in data.get("pending", {}).items()}
+        return cls(**values)
+
+
+class StateStore:
+    """The state file. ``commit`` is atomic: after a crash at any instant the file holds either
+    the previous complete state or the new one, never a mix (temp file, fsync, rename, fsync dir)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def load(self) -> dict[int, BotCursor]:
+        """Every bot's cursor; {} when the file does not exist. Anything unreadable raises StateError."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise StateError(f"state file {self.path} cannot be read: {exc.strerror}") from None
+        return self._parse(text)
+
+    def _parse(self, text: str) -> dict[int, BotCursor]:
+        reset = f"; move it aside to start over (see README, 'Resetting the state')"
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise StateError(f"state file {self.path} is not valid JSON (corrupt?){reset}") from None
+        if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+            found = data.get("version") if isinstance(data, dict) else None
+            raise StateError(f"state file {self.path} has version {found!r}, expected {STATE_VERSION}{reset}")
+        try:
+            return {int(bot_id): BotCursor.from_json(c) for bot_id, c in data.get("bots", {}).items()}
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise StateError(f"state file {self.path} has a malformed bot cursor ({exc}){reset}") from None
+
+    def check_writable(self) -> None:
+        """Raise StateError now, at start, rather than after the first export, if commit cannot work."""
+        directory = self.path.parent if str(self.path.parent) else Path(".")
+        if not directory.is_dir() or not os.access(directory, os.W_OK):
+            raise StateError(f"state file {self.path}: directory {directory} does not exist or is not writable")
+
+    def commit(self, cursors: Mapping[int, BotCursor]) -> None:
+        document = {"version": STATE_VERSION, "bots": {str(k): c.to_json() for k, c in sorted(cursors.items())}}
+        payload = json.dumps(document, separators=(",", ":")).encode()
+        directory = self.path.parent if str(self.path.parent) else Path(".")
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as tmp:
+                tmp.write(payload)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            os.replace(tmp_name, self.path)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)  # the rename itself survives a power cut only once the directory is synced
+        finally:
+            os.close(dir_fd)
