@@ -88,16 +88,20 @@ class BotPipeline:
         if self._options.backfill_days:
             return cursor
         # Starting "from now": one request for the newest entry and the count gives the end of the listing.
+        # Past that point every entry is new, so no createdAt filter applies (Desk may print createdAt
+        # with fewer fraction digits than it has, which would make "created after now" unreliable).
         page = self._client.get_webhook_logs_page(bot.id, offset=0, limit=1, order="-id", start_date=window)
         result.requests += 1
-        if page.count is None or not page.results:
+        if page.count is None:
             return cursor
+        if not page.results:
+            return replace(cursor, since_ns=0)
         try:
             newest = parse_webhook_log(page.results[0])
         except MalformedEntryError:
             return cursor
         return replace(cursor, offset=page.count, anchor_id=newest.id, last_id=newest.id, frontier=page.count,
-                       newest_created_ns=newest.created_at_ns)
+                       newest_created_ns=newest.created_at_ns, since_ns=0)
 
     def _rebase_if_stale(self, cursor: BotCursor) -> BotCursor:
         rebased = self._rebased(cursor)

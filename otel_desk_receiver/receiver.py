@@ -6,9 +6,10 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from otel_desk_receiver import export
+from otel_desk_receiver import __version__, export, names
 from otel_desk_receiver.config import DATADOG_MAX_AGE_H, Settings, sdk_disabled
 from otel_desk_receiver.desk.client import DeskClient
+from otel_desk_receiver.desk.throttle import RetryPolicy
 from otel_desk_receiver.health import HealthServer, HealthState
 from otel_desk_receiver.pipeline import BotPipeline, PipelineOptions
 from otel_desk_receiver.poller import CycleResult, Poller
@@ -26,7 +27,8 @@ def app_label(settings: Settings) -> str:
 class Receiver:
     """The running receiver. ``stop()`` (from a signal handler) ends the loop after the page in flight."""
 
-    def __init__(self, settings: Settings, *, clock_ns: Callable[[], int] = time.time_ns):
+    def __init__(self, settings: Settings, *, clock_ns: Callable[[], int] = time.time_ns,
+                 retry: RetryPolicy | None = None):
         self.settings = settings
         self.stop_event = threading.Event()
         store = StateStore(settings.state_path)
@@ -43,11 +45,11 @@ class Receiver:
             self._meter_provider = export.build_meter_provider(
                 resource, export.build_metric_exporter(on_failure=lambda: self.telemetry.export_failed("metrics"))
             )
-            meter = self._meter_provider.get_meter(export.SCOPE_NAME, export.SCOPE_VERSION)
+            meter = self._meter_provider.get_meter(names.SCOPE_NAME, __version__)
         self.health = HealthState(settings.poll_interval, clock_ns=clock_ns)
         self.telemetry = SelfTelemetry(meter, gauges=lambda: self.poller.gauges())
         self.client = DeskClient(
-            settings.base_url, settings.api_token, max_rps=settings.max_rps, stop_event=self.stop_event,
+            settings.base_url, settings.api_token, max_rps=settings.max_rps, retry=retry, stop_event=self.stop_event,
             on_request=self._record_request, on_retry=_log_retry,
         )
         pipeline = BotPipeline(
@@ -108,7 +110,9 @@ class Receiver:
 
 
 def _log_retry(info) -> None:
-    log.warning("Desk request will be retried in %.1fs (attempt %d): %s", info.delay_s, info.attempt, info.reason)
+    bot = f"bot {info.bot_id}: " if info.bot_id is not None else ""
+    log.warning("%s%s %s failed (attempt %d of %d), retrying in %.1fs: %s", bot, info.method, info.url_template,
+                info.attempt, info.max_attempts, info.delay_s, info.error)
 
 
 def _warn_about_backfill(settings: Settings) -> None:

@@ -1,0 +1,59 @@
+"""Shared pieces for receiver tests: settings aimed at the emulator, a receiver on the emulator's clock,
+and what the sink received, grouped the way assertions need it."""
+
+from collections import Counter
+from datetime import timedelta
+
+from otel_desk_receiver import names
+from otel_desk_receiver.config import Settings
+from otel_desk_receiver.desk.throttle import RetryPolicy
+from otel_desk_receiver.receiver import Receiver
+
+TOKEN = "tok-3b1f-very-secret"
+FAST_RETRY = RetryPolicy(max_attempts=8, base_s=0.001, cap_s=0.01, max_hint_s=0.05)
+
+
+def settings_for(emulator, state_path, **overrides) -> Settings:
+    values = dict(api_token=emulator.config.token if hasattr(emulator, "config") else TOKEN, api_url=emulator.url,
+                  page_size=500, backfill_days=0, poll_interval=30, state_path=state_path, health_addr="",
+                  max_rps=1000, settle_grace=60)
+    return Settings(**{**values, **overrides})
+
+
+def emulator_clock_ns(emulator):
+    return lambda: int(emulator.clock.now().timestamp() * 1_000_000_000)
+
+
+def make_receiver(emulator, state_path, retry: RetryPolicy = FAST_RETRY, **overrides) -> Receiver:
+    return Receiver(settings_for(emulator, state_path, **overrides), clock_ns=emulator_clock_ns(emulator),
+                    retry=retry)
+
+
+def run_once(emulator, state_path, **overrides):
+    """One catch-up cycle with a fresh receiver (as `run --once` does), closed afterwards."""
+    receiver = make_receiver(emulator, state_path, **overrides)
+    try:
+        return receiver.run_once()
+    finally:
+        receiver.close()
+
+
+def uids(sink) -> list[str]:
+    return [r.attributes[names.ATTR_LOG_RECORD_UID] for r in sink.log_records()]
+
+
+def by_bot_and_status(sink) -> Counter:
+    return Counter((r.attributes[names.ATTR_BOT_ID], r.attributes[names.ATTR_WEBHOOK_LOG_STATUS])
+                   for r in sink.log_records())
+
+
+def counter_by_bot_and_status(sink) -> Counter:
+    totals = Counter()
+    for attributes, value in sink.counter_totals(names.WEBHOOK_LOGS.name).items():
+        attrs = dict(attributes)
+        totals[(attrs[names.ATTR_BOT_ID], attrs[names.ATTR_WEBHOOK_LOG_STATUS])] += int(value)
+    return totals
+
+
+def days_ago(emulator, days: float):
+    return emulator.clock.now() - timedelta(days=days)
