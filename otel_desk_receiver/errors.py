@@ -11,7 +11,7 @@
      +-- ExportError              the OTLP endpoint did not accept what was sent
 
 Lower libraries' exceptions (requests, json) are converted at one boundary,
-``desk.client``; nothing above it sees them.
+``desk.transport`` (reached through ``desk.client``); nothing above it sees them.
 """
 
 

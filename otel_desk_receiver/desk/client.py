@@ -5,13 +5,16 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
 from otel_desk_receiver.desk.models import Bot, MalformedEntryError, WebhookLog, parse_bot, parse_webhook_log
 from otel_desk_receiver.desk.throttle import RetryPolicy
 from otel_desk_receiver.desk.transport import Params, RequestInfo, RetryInfo, Transport
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
 
 __all__ = ["DeskClient", "Page", "RequestInfo", "RetryInfo", "MAX_LIMIT", "ORDERS"]
 
@@ -49,7 +52,7 @@ class DeskClient:
     line holds the token. ``stop_event`` cuts any wait short with DeskRetryableError.
     """
 
-    def __init__(self, base_url: str, token: Any, *, max_rps: float = 2.0, timeout_s: float = 10.0,
+    def __init__(self, base_url: str, token: "str | SecretStr", *, max_rps: float = 2.0, timeout_s: float = 10.0,
                  retry: RetryPolicy | None = None, stop_event: threading.Event | None = None,
                  on_request: Callable[[RequestInfo], None] | None = None,
                  on_retry: Callable[[RetryInfo], None] | None = None,
@@ -119,12 +122,20 @@ class DeskClient:
         because Desk's whole-day dates are in an unknown zone, project or UTC (desk-api.md,
         "GET /bots/{bot_id}/webhook_logs"): any zone's date of an instant lies within a day
         of its UTC date. Offsets are advanced here, never by following ``next``, whose
-        host may be wrong behind proxies (desk-api.md, "Lists and pagination").
+        host may be wrong behind proxies (desk-api.md, "Lists and pagination"). Keep an
+        ascending order: new entries then land after the pages read, where descending
+        orders would shift every offset. Stops on ``next == null`` or a short page.
         """
+        # Checked now, not at the first next(): a bad argument fails where it is passed.
+        _webhook_log_params(0, page_size, order, None, None, ())
         since_ns = _aware_ns(since, "since")
         until_ns = None if until is None else _aware_ns(until, "until")
         start_date = since.astimezone(timezone.utc).date() - timedelta(days=1)
         end_date = None if until is None else until.astimezone(timezone.utc).date() + timedelta(days=1)
+        return self._iter_pages(_check_id(bot_id), since_ns, until_ns, page_size, order, start_date, end_date)
+
+    def _iter_pages(self, bot_id: int, since_ns: int, until_ns: int | None, page_size: int, order: str,
+                    start_date: date, end_date: date | None) -> Iterator[list[WebhookLog | MalformedEntryError]]:
         offset = 0
         while True:
             page = self.get_webhook_logs_page(bot_id, offset=offset, limit=page_size, order=order,

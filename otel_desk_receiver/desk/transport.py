@@ -18,7 +18,10 @@ from otel_desk_receiver.errors import ConfigError, DeskAuthError, DeskError, Des
 USER_AGENT = f"otel-desk-receiver/{__version__}"
 TOKEN_HEADER = "SENDBIRDDESKAPITOKEN"  # desk-api.md, "Access": the only auth header, no bearer scheme
 DETAIL_MAX_CHARS = 200
+BODY_EXCERPT_CHARS = 60  # enough to tell HTML or a cut-off JSON apart; entries may hold personal data
 REDACTED = "[REDACTED]"
+# A shorter "token" turns up in ordinary words by chance; masking it would garble every message.
+MIN_REDACTED_LEN = 8
 
 Params = Sequence[tuple[str, str | int]]
 # Checks a decoded 2xx body; returns what is wrong with it, or None when it is usable.
@@ -203,16 +206,17 @@ class Transport:
         try:
             body = json.loads(response.content)
         except ValueError:
-            excerpt = self._redact(_excerpt(response.text))
-            return None, DeskRetryableError(f"{where} but the body was not valid JSON: {excerpt!r}",
-                                            response.status_code), "malformed_response"
+            excerpt = self._redact(_excerpt(response.text, BODY_EXCERPT_CHARS))
+            return None, DeskRetryableError(
+                f"{where} but the body was not valid JSON ({len(response.content)} bytes, starting {excerpt!r})",
+                response.status_code), "malformed_response"
         problem = check(body) if check is not None else None
         if problem is not None:
             return None, DeskRetryableError(f"{where} but {problem}", response.status_code), "malformed_response"
         return body, None, None
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._token, REDACTED)
+        return text.replace(self._token, REDACTED) if len(self._token) >= MIN_REDACTED_LEN else text
 
 
 def _error_detail(response: requests.Response) -> str:
@@ -230,10 +234,10 @@ def _error_detail(response: requests.Response) -> str:
     return _excerpt(response.text) or response.reason or "no details"
 
 
-def _excerpt(text: str) -> str:
-    """One line of at most DETAIL_MAX_CHARS characters."""
+def _excerpt(text: str, max_chars: int = DETAIL_MAX_CHARS) -> str:
+    """One line of at most ``max_chars`` characters."""
     line = " ".join(text.split())
-    return line if len(line) <= DETAIL_MAX_CHARS else line[:DETAIL_MAX_CHARS - 3] + "..."
+    return line if len(line) <= max_chars else line[:max_chars - 3] + "..."
 
 
 _OBJECT_PREFIX = re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>: ")

@@ -18,33 +18,20 @@ from otel_desk_receiver.desk.throttle import (
 NOW_S = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 
 
-class FakeClock:
-    """A monotonic clock that only moves when told."""
-
-    def __init__(self):
-        self.now_s = 100.0
-
-    def monotonic(self) -> float:
-        return self.now_s
-
-    def sleep(self, seconds: float) -> None:
-        self.now_s += seconds
-
-
-def test_rate_cap_spaces_request_starts():
-    clock = FakeClock()
+def test_rate_cap_spaces_request_starts(fake_clock):
+    clock = fake_clock
     limiter = RateLimiter(2.0, clock.monotonic)
     starts = []
     for _ in range(10):
         clock.sleep(limiter.reserve())
         starts.append(clock.now_s)
     gaps = [later - earlier for earlier, later in zip(starts, starts[1:])]
-    assert starts[0] == 100.0  # the first request goes at once
+    assert starts[0] == 1000.0  # the first request goes at once
     assert all(gap == pytest.approx(0.5) for gap in gaps)
 
 
-def test_rate_cap_does_not_save_up_idle_time():
-    clock = FakeClock()
+def test_rate_cap_does_not_save_up_idle_time(fake_clock):
+    clock = fake_clock
     limiter = RateLimiter(4.0, clock.monotonic)
     assert limiter.reserve() == 0.0
     clock.sleep(60.0)
@@ -52,8 +39,8 @@ def test_rate_cap_does_not_save_up_idle_time():
     assert limiter.reserve() == pytest.approx(0.25)
 
 
-def test_rate_cap_is_shared_by_threads():
-    clock = FakeClock()
+def test_rate_cap_is_shared_by_threads(fake_clock):
+    clock = fake_clock
     limiter = RateLimiter(10.0, clock.monotonic)
     delays: list[float] = []
     lock = threading.Lock()
