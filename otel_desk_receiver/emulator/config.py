@@ -4,6 +4,8 @@ no bots and no traffic."""
 from dataclasses import dataclass
 from datetime import datetime
 
+from otel_desk_receiver.emulator.timefmt import parse_zone
+
 ENTRY_MODELS = ("in_place", "per_status")
 
 
@@ -74,6 +76,10 @@ class EmulatorConfig:
                 found.append(f"{name} must not be negative (got {getattr(self, name)})")
         if self.reply_delay_s <= 0:
             found.append(f"reply_delay_s must be positive (got {self.reply_delay_s})")
+        try:
+            parse_zone(self.time_zone)
+        except ValueError as error:
+            found.append(f"time_zone: {error}")
         if self.profiles is not None and len(self.profiles) != self.bots:
             found.append(f"profiles must hold one profile per bot ({self.bots}, got {len(self.profiles)})")
         return found

@@ -26,6 +26,10 @@ class UnknownBotError(KeyError):
     """No bot with that id."""
 
 
+class FaqBotError(ValueError):
+    """Webhook logs were asked of a FAQ bot; only CUSTOM bots have them (desk-api.md "Bots")."""
+
+
 class DeskState:
     """Bots and their logs. Every public method takes the lock and first generates the traffic
     due by the clock, so what is served is a pure function of seed, calls and clock readings."""
@@ -89,7 +93,7 @@ class DeskState:
 
     def _custom_log(self, bot_id: int) -> BotLog:
         if self._bot(bot_id)["type"] != "CUSTOM":
-            raise ValueError(f"bot {bot_id} is a FAQ bot: only CUSTOM bots have webhook logs")
+            raise FaqBotError(f"bot {bot_id} is a FAQ bot: only CUSTOM bots have webhook logs")
         return self.logs[bot_id]
 
     # -- entries ------------------------------------------------------------------------------
@@ -118,7 +122,10 @@ class DeskState:
             log = self._custom_log(bot_id)
             step = int(spacing_s * US)
             start_us = to_us(start) if start else self.clock.now_us() - step * count
-            created = array("q", range(start_us, start_us + step * count, step)) if step else array("q", [start_us]) * count
+            if step:
+                created = array("q", range(start_us, start_us + step * count, step))
+            else:
+                created = array("q", [start_us]) * count
             codes = array("b", [self.statuses.code(name) for name in statuses])
             codes = codes * (count // len(codes) + 1)
             del codes[count:]
@@ -159,6 +166,7 @@ class DeskState:
 
     def entry_count(self) -> int:
         with self.lock:
+            self._catch_up()
             return sum(len(log) for log in self.logs.values())
 
     # -- generated traffic --------------------------------------------------------------------
@@ -182,16 +190,14 @@ class DeskState:
                 self.add_bot(f"faq-bot-{index + 1}", type="FAQ")
             self._preload(histories)
 
-    def _preload(self, histories: dict[int, list[tuple[int, int, int, int]]]) -> None:
-        """Assign ids in createdAt order across all bots (a global sequence), then store as arrays."""
-        columns = {bot_id: list(zip(*rows)) for bot_id, rows in histories.items() if rows}
-        ids = {bot_id: array("q") for bot_id in columns}
-        streams = [zip(cols[0], itertools.repeat(bot_id)) for bot_id, cols in columns.items()]
+    def _preload(self, histories: dict[int, list[array]]) -> None:
+        """Assign ids in createdAt order across all bots (a global sequence), then store."""
+        ids = {bot_id: array("q") for bot_id in histories}
+        streams = [zip(columns[0], itertools.repeat(bot_id)) for bot_id, columns in histories.items()]
         for (_, bot_id), entry_id in zip(heapq.merge(*streams), self._entry_ids):
             ids[bot_id].append(entry_id)
-        for bot_id, (created, sent, final, codes) in columns.items():
-            self.logs[bot_id].extend(ids[bot_id], array("q", created), array("q", sent),
-                                     array("q", final), array("b", codes))
+        for bot_id, (created, sent, final, codes) in histories.items():
+            self.logs[bot_id].extend(ids[bot_id], created, sent, final, codes)
 
     def _catch_up(self) -> None:
         now_us = self.clock.now_us()

@@ -17,6 +17,8 @@ MESSAGES = (
     "The app crashes when I open my profile",
     "Can I change my delivery address to 12 Main St?",
 )
+# The requestBody field pre-encoded once; only {n} is filled per entry.
+_REQUEST_BODIES = tuple(json.dumps({"eventType": "MESSAGE.RECEIVED", "message": m}) for m in MESSAGES)
 
 
 def new_bot(bot_id: int, name: str, bot_type: str, project: int, now_us: int, webhook_url: str | None,
@@ -66,8 +68,7 @@ def render_entry(log: BotLog, i: int, now_us: int, statuses: StatusTable, bot: d
         "botWebhookEventId": f"evt_{entry_id * 2654435761 % 2**32:08x}",
         "responseTimeMs": 50 + entry_id * 7919 % 4000 if code == RECEIVED else None,
         "botResponseStatus": _bot_http_status(code, entry_id),
-        "requestBody": json.dumps({"eventType": "MESSAGE.RECEIVED",
-                                   "message": MESSAGES[entry_id % len(MESSAGES)].format(n=entry_id)}),
+        "requestBody": _REQUEST_BODIES[entry_id % len(MESSAGES)].replace("{n}", str(entry_id)),
     }
     override = log.overrides.get(entry_id)
     if override:

@@ -54,7 +54,8 @@ class BotLog:
 
     def append(self, entry_id: int, created_us: int, sent_us: int, final_us: int, code: int) -> int:
         """Insert one entry keeping the order; appends in O(1) when it is the newest."""
-        pos = bisect_right(self.created, created_us) if self.created and created_us < self.created[-1] else len(self.ids)
+        newest = not self.created or created_us >= self.created[-1]
+        pos = len(self.ids) if newest else bisect_right(self.created, created_us)
         for column, value in zip(self._columns(), (created_us, entry_id, sent_us, final_us, code)):
             column.insert(pos, value)
         self._check_order(pos)

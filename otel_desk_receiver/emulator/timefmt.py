@@ -1,6 +1,7 @@
 """Project time zones, day windows and the varied createdAt renderings Desk clients must accept."""
 
 import re
+from time import gmtime
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -39,17 +40,25 @@ def window_us(start: date | None, end: date | None, zone: tzinfo) -> tuple[int |
 
 def format_created_at(us: int, entry_id: int, zone: tzinfo) -> str:
     """ISO 8601 with a zone, varying by id: 0..6 fraction digits and 'Z', '+00:00' or the project
-    offset, because Desk's createdAt has "fractional seconds of any length" (desk-api.md)."""
-    digits = entry_id % 7
-    form = (entry_id // 7) % 3
-    moment = from_us(us, zone if form == 2 else timezone.utc)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    offset, because Desk's createdAt has "fractional seconds of any length" (desk-api.md).
+    Built from time.gmtime rather than datetime: a page of 500 must render in milliseconds."""
+    digits, form = entry_id % 7, (entry_id // 7) % 3
+    offset_s = _offset_s(us, zone) if form == 2 else 0
+    seconds, micros = divmod(us, 1_000_000)
+    t = gmtime(seconds + offset_s)
+    text = "%04d-%02d-%02dT%02d:%02d:%02d" % t[:6]
     if digits:
-        text += "." + f"{moment.microsecond:06d}"[:digits]
-    offset = moment.strftime("%z")
+        text += "." + ("%06d" % micros)[:digits]
     if form == 0:
         return text + "Z"
-    return text + offset[:3] + ":" + offset[3:]
+    sign, minutes = ("-", -offset_s // 60) if offset_s < 0 else ("+", offset_s // 60)
+    return "%s%s%02d:%02d" % (text, sign, minutes // 60, minutes % 60)
+
+
+def _offset_s(us: int, zone: tzinfo) -> int:
+    if zone is timezone.utc:
+        return 0
+    return int(from_us(us, zone).utcoffset().total_seconds())
 
 
 def iso_utc(us: int) -> str:
