@@ -1,13 +1,15 @@
-"""OtlpSink: a real OTLP receiving end (gRPC and HTTP, in-process) that keeps what arrives, for tests, demo and benchmark."""
+"""OtlpSink: a real OTLP receiving end (gRPC and HTTP, in-process) keeping what arrives, for tests, demo, benchmark."""
 
 from __future__ import annotations
 
 import argparse
 import gzip
 import json
+import logging
 import os
 import signal
 import socket
+import sys
 import threading
 import zlib
 from collections.abc import Callable, Iterator
@@ -23,6 +25,8 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs_pb
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc as logs_grpc
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_pb
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc as metrics_grpc
+
+logger = logging.getLogger(__name__)
 
 LOGS, METRICS = "logs", "metrics"
 GRPC, HTTP = "grpc", "http"
@@ -158,6 +162,7 @@ class OtlpSink:
         self._grpc_server: grpc.Server | None = None
         self._http_server: _HttpServer | None = None
         self._down = False
+        self._refusal = _Refusal(0, 503, grpc.StatusCode.UNAVAILABLE, None)
         self.clear()
 
     # --- lifecycle
@@ -222,11 +227,11 @@ class OtlpSink:
 
     # --- what arrived
     def clear(self) -> None:
+        """Forget what arrived and the counts (fault injection stays as it is)."""
         with self._cond:
             self._raw: dict[str, list] = {LOGS: [], METRICS: []}
             self._decoded: dict[str, list] = {LOGS: [], METRICS: []}
             self._requests: list[SinkRequest] = []
-            self._refusal = _Refusal(0, 503, grpc.StatusCode.UNAVAILABLE, None)
             self._stats = {s: {p: {"requests": 0, "items": 0, "bytes": 0, "refused": 0} for p in (GRPC, HTTP)}
                            for s in (LOGS, METRICS)}
 
@@ -297,11 +302,13 @@ class OtlpSink:
         items = _count_items(signal, request)
         with self._cond:
             stats = self._stats[signal][protocol]
-            refusal = _DOWN if self._down else self._refusal
-            if refusal is _DOWN or (refusal.remaining > 0 and refusal.signal in (None, signal)):
-                refusal.remaining -= 1
+            if self._down:
                 stats["refused"] += 1
-                return refusal
+                return _DOWN
+            if self._refusal.remaining > 0 and self._refusal.signal in (None, signal):
+                self._refusal.remaining -= 1
+                stats["refused"] += 1
+                return self._refusal
             stats["requests"] += 1
             stats["items"] += items
             stats["bytes"] += size
@@ -312,7 +319,10 @@ class OtlpSink:
         if signal == LOGS and self._callbacks:
             records = list(decode_log_records(request))
             for callback in list(self._callbacks):
-                callback(records)
+                try:
+                    callback(records)
+                except Exception:  # noqa: BLE001 - the records were accepted; a viewer's bug must not refuse them
+                    logger.exception("OtlpSink on_logs callback failed")
         return None
 
     def _grpc_export(self, signal: str, request, context, response):
@@ -345,6 +355,12 @@ class _HttpServer(ThreadingHTTPServer):
         self.sink = sink
         self.connections: set[socket.socket] = set()
         super().__init__(address, _OtlpHttpHandler)
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that vanishes mid-request (kill -9 tests, a stopped exporter) is normal here;
+        # anything else still gets socketserver's traceback.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
     def close_connections(self) -> None:
         # Keep-alive connections outlive server_close() in daemon threads: cut them, or a stopped

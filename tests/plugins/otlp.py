@@ -13,9 +13,10 @@ import pytest
 from otel_desk_receiver.otlp_sink import OtlpSink
 
 PROTOCOLS = ("grpc", "http/protobuf")
-# Seconds, as the Python SDK reads OTEL_EXPORTER_OTLP_TIMEOUT. Below the SDK's first retry backoff
+# Milliseconds, as the specification gives OTEL_EXPORTER_OTLP_TIMEOUT (export.export_timeout_s).
+# Below the SDK's first retry backoff
 # (0.8..1.2 s), so a refused export fails after one attempt instead of ~6 s of retries (test-infra.md).
-TEST_TIMEOUT_S = "0.7"
+TEST_TIMEOUT_MS = "700"
 ROTEL_START_DEADLINE_S = 10.0
 
 
@@ -41,7 +42,7 @@ def otlp_env(monkeypatch):
         values = {
             "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint_for(sink, protocol),
             "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
-            "OTEL_EXPORTER_OTLP_TIMEOUT": TEST_TIMEOUT_S,
+            "OTEL_EXPORTER_OTLP_TIMEOUT": TEST_TIMEOUT_MS,
             **extra,
         }
         for name, value in values.items():
@@ -83,6 +84,7 @@ class RotelCollector:
     grpc_port: int
     http_port: int
     log_path: Path
+    deadline: float  # time.monotonic() by which it must listen
 
     @property
     def grpc_endpoint(self) -> str:
@@ -122,31 +124,45 @@ def rotel_command(grpc_port: int, http_port: int, sink_endpoint: str, sink_proto
     ]
 
 
+def _start_rotel(run_dir: Path, sink: OtlpSink, protocol: str) -> RotelCollector:
+    run_dir.mkdir()
+    sink_endpoint = sink.grpc_endpoint if protocol == "grpc" else sink.http_endpoint
+    grpc_port, http_port = free_port(), free_port()
+    log_path = run_dir / "output.txt"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            rotel_command(grpc_port, http_port, sink_endpoint, protocol, run_dir),
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+    return RotelCollector(process, grpc_port, http_port, log_path, time.monotonic() + ROTEL_START_DEADLINE_S)
+
+
+def _wait_listening(collector: RotelCollector) -> bool:
+    """Poll both ports until they accept connections; False if rotel exits or the deadline passes."""
+    while not (_listening(collector.grpc_port) and _listening(collector.http_port)):
+        if collector.process.poll() is not None or time.monotonic() > collector.deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 @pytest.fixture
 def rotel(tmp_path):
     """rotel(sink, protocol="grpc"): start a rotel collector forwarding to the sink; stopped after the test."""
     started: list[RotelCollector] = []
 
     def start(sink: OtlpSink, protocol: str = "grpc") -> RotelCollector:
-        run_dir = tmp_path / f"rotel-{len(started)}"
-        run_dir.mkdir()
-        sink_endpoint = sink.grpc_endpoint if protocol == "grpc" else sink.http_endpoint
-        grpc_port, http_port = free_port(), free_port()
-        log_path = run_dir / "output.txt"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                rotel_command(grpc_port, http_port, sink_endpoint, protocol, run_dir),
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            )
-        collector = RotelCollector(process, grpc_port, http_port, log_path)
-        started.append(collector)
-        deadline = time.monotonic() + ROTEL_START_DEADLINE_S
-        while not (_listening(grpc_port) and _listening(http_port)):
-            if process.poll() is not None or time.monotonic() > deadline:
-                collector.stop()
-                pytest.fail(f"rotel did not start listening (rc {process.returncode}):\n{collector.output()}")
-            time.sleep(0.02)
-        return collector
+        # Free ports are probed, then handed over: another process may take one in between,
+        # so a collector that exits at once is started again on fresh ports.
+        for attempt in range(3):
+            collector = _start_rotel(tmp_path / f"rotel-{len(started)}-{attempt}", sink, protocol)
+            started.append(collector)
+            if _wait_listening(collector):
+                return collector
+            collector.stop()
+            if time.monotonic() > collector.deadline:
+                break
+        pytest.fail(f"rotel did not start listening (rc {collector.process.returncode}):\n{collector.output()}")
 
     yield start
     for collector in started:
