@@ -33,7 +33,7 @@ env:
   {{- end }}
 {{- if $healthPort }}
 ports:
-  - name: health
+  - name: desk-health
     containerPort: {{ $healthPort }}
     protocol: TCP
 {{- if .Values.probes.liveness.enabled }}

@@ -1,0 +1,69 @@
+"""Render the chart with Helm's own engine (helm-python-sdk) and read what comes out."""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import helm_python
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+CHART_DIR = REPO / "helm" / "otel-desk-receiver"
+CI_VALUES = sorted((CHART_DIR / "ci").glob("*-values.yaml"))
+EXAMPLE_VALUES = sorted((CHART_DIR / "examples").glob("*/values.yaml"))
+RELEASE = "otel-desk-receiver"
+NAMESPACE = "observability"
+KUBERNETES_VERSION = "1.33"
+
+helm_python.disable_logging()  # the Go side logs every fail() call to stdout otherwise
+
+
+def load_values(path: Path) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def render(values: dict[str, Any]) -> dict[str, str]:
+    """Template path (relative to templates/) -> rendered text, for non-empty templates only."""
+    chart = helm_python.Chart.load(CHART_DIR)
+    try:
+        rendered = chart.render(values, name=RELEASE, namespace=NAMESPACE)
+    finally:
+        chart.close()
+    prefix = f"{CHART_DIR.name}/templates/"
+    return {path.removeprefix(prefix): text for path, text in rendered.items() if text.strip()}
+
+
+def documents(rendered: dict[str, str]) -> list[dict[str, Any]]:
+    """Every Kubernetes object in a rendering (NOTES.txt excluded)."""
+    docs = []
+    for path, text in sorted(rendered.items()):
+        if path.endswith(".yaml"):
+            docs.extend(doc for doc in yaml.safe_load_all(text) if doc)
+    return docs
+
+
+def find(docs: list[dict[str, Any]], kind: str, name: str | None = None) -> list[dict[str, Any]]:
+    return [d for d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)]
+
+
+def sidecar_snippet(docs: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The container and volumes that sidecar mode publishes in ConfigMap <fullname>-sidecar."""
+    (configmap,) = find(docs, "ConfigMap", f"{RELEASE}-sidecar")
+    return yaml.safe_load(configmap["data"]["container.yaml"]), yaml.safe_load(configmap["data"]["volumes.yaml"])
+
+
+def receiver_containers(docs: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The receiver container wherever it is rendered: the Deployment, or the sidecar snippet."""
+    for deployment in find(docs, "Deployment"):
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            if "run" in container.get("args", []):
+                yield container
+    for configmap in find(docs, "ConfigMap"):
+        if "container.yaml" in configmap.get("data", {}):
+            yield yaml.safe_load(configmap["data"]["container.yaml"])
+
+
+def all_containers(docs: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    yield from (c for d in find(docs, "Deployment") for c in d["spec"]["template"]["spec"]["containers"])
+    yield from (yaml.safe_load(c["data"]["container.yaml"]) for c in find(docs, "ConfigMap")
+                if "container.yaml" in c.get("data", {}))

@@ -1,0 +1,75 @@
+"""The Prometheus alert rules: valid, unit-tested with promtool (each alert with cases that fire
+and cases that do not), and written only with names the receiver exports (from names.py)."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from tests.deploy.chart import REPO
+from tests.deploy.telemetry_names import collector_series, prometheus_labels, prometheus_series, promql_problems
+
+ALERTS_DIR = REPO / "examples" / "alerts"
+RULES = ALERTS_DIR / "otel-desk-receiver.rules.yaml"
+RULE_TESTS = ALERTS_DIR / "otel-desk-receiver.rules.test.yaml"
+
+
+def promtool() -> str:
+    path = shutil.which("promtool")
+    # `make test` installs Debian's prometheus package; a missing promtool is a failure, not a skip.
+    assert path, "promtool not found: run `make test` (or apt-get install -y --no-install-recommends prometheus)"
+    return path
+
+
+def rules():
+    return [rule for group in yaml.safe_load(RULES.read_text())["groups"] for rule in group["rules"]]
+
+
+def run_promtool(*args):
+    result = subprocess.run([promtool(), *args], cwd=ALERTS_DIR, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_rules_are_valid():
+    run_promtool("check", "rules", RULES.name)
+
+
+def test_rules_pass_their_unit_tests():
+    run_promtool("test", "rules", RULE_TESTS.name)
+
+
+def test_the_issue_s_alerts_exist():
+    assert {r["alert"] for r in rules()} >= {
+        "DeskBotWebhookFailureRatioHigh", "DeskBotWebhookTimeoutBurst", "DeskReceiverLagging",
+        "DeskReceiverNotExporting", "DeskBotUnreadError",
+    }
+
+
+@pytest.mark.parametrize("alert", [r["alert"] for r in rules()])
+def test_every_alert_has_firing_and_quiet_cases(alert):
+    cases = [case for test in yaml.safe_load(RULE_TESTS.read_text())["tests"]
+             for case in test["alert_rule_test"] if case["alertname"] == alert]
+    assert any(case["exp_alerts"] for case in cases), f"{alert}: no case where it fires"
+    assert any(not case["exp_alerts"] for case in cases), f"{alert}: no case where it stays quiet"
+
+
+@pytest.mark.parametrize("rule", rules(), ids=lambda r: r["alert"])
+def test_rules_use_only_exported_names(rule):
+    assert promql_problems(rule["expr"]) == []
+    for text in rule.get("annotations", {}).values():
+        for label in re.findall(r"\$labels\.(\w+)", text):
+            assert label in prometheus_labels()
+
+
+def test_unit_test_series_use_only_exported_names():
+    series = [s["series"] for t in yaml.safe_load(RULE_TESTS.read_text())["tests"] for s in t["input_series"]]
+    known = prometheus_series() | collector_series()
+    for text in series:
+        name = text.split("{", 1)[0]
+        if name == "up":  # a foreign series: "the receiver reports nothing at all"
+            continue
+        assert name in known, name
+        labels = set(re.findall(r"(\w+)=", text))
+        assert labels <= prometheus_labels(), labels - prometheus_labels()

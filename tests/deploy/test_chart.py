@@ -1,0 +1,401 @@
+"""The Helm chart: every ci/ scenario renders, lints strictly and validates against Kubernetes 1.33;
+the token only ever travels by secretKeyRef; probes, security context, checksums, sidecar mode,
+NOTES and the schema behave; examples/ match their committed renderings."""
+
+import base64
+import json
+import re
+
+import helm_python
+import kubernetes_validate
+import pytest
+import yaml
+
+from otel_desk_receiver.config import SECRET_FIELDS, Settings, env_name
+from tests.deploy.chart import (
+    CHART_DIR, CI_VALUES, EXAMPLE_VALUES, KUBERNETES_VERSION, RELEASE, all_containers, documents, find,
+    load_values, receiver_containers, render, sidecar_snippet,
+)
+
+MINIMAL = {"token": {"value": "ci-token"}, "settings": {"appId": "app-1"}, "otlp": {"endpoint": "http://collector:4318"}}
+scenarios = pytest.mark.parametrize("values_file", CI_VALUES, ids=lambda p: p.name.removesuffix("-values.yaml"))
+
+
+def camel(field: str) -> str:
+    head, *rest = field.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def env_entries(container):
+    return {entry["name"]: entry for entry in container.get("env", [])}
+
+
+@pytest.fixture(scope="module")
+def chart_values():
+    return yaml.safe_load((CHART_DIR / "values.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return json.loads((CHART_DIR / "values.schema.json").read_text())
+
+
+def test_there_is_a_ci_scenario_per_shape():
+    names = {p.name for p in CI_VALUES}
+    assert {"default-values.yaml", "sidecar-values.yaml", "demo-emulator-values.yaml", "full-values.yaml"} <= names
+
+
+@scenarios
+def test_scenario_renders_valid_kubernetes_objects(values_file):
+    docs = documents(render(load_values(values_file)))
+    assert docs
+    for doc in docs:
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+
+
+@scenarios
+def test_scenario_lints_strictly(values_file):
+    report = helm_python.lint(CHART_DIR, load_values(values_file), strict=True)
+    assert report["errors"] == []
+    # Severity 1 is informational ("icon is recommended"); warnings and errors are not accepted.
+    assert [m for m in report["messages"] if m["severity"] >= 2] == []
+
+
+@scenarios
+def test_token_reaches_the_container_only_through_a_secret_key_ref(values_file):
+    values = load_values(values_file)
+    rendered = render(values)
+    docs = documents(rendered)
+    containers = list(all_containers(docs))
+    assert containers
+    for container in containers:
+        token = env_entries(container)["DESK_API_TOKEN"]
+        assert set(token) == {"name", "valueFrom"}
+        assert set(token["valueFrom"]) == {"secretKeyRef"}
+        headers = env_entries(container).get("OTEL_EXPORTER_OTLP_HEADERS")
+        if headers is not None:
+            assert set(headers) == {"name", "valueFrom"} and "secretKeyRef" in headers["valueFrom"]
+    for configmap in find(docs, "ConfigMap"):
+        assert "DESK_API_TOKEN" not in configmap["data"]
+        assert "OTEL_EXPORTER_OTLP_HEADERS" not in configmap["data"]
+    secrets = {"secret.yaml"}
+    for secret_value in (values.get("token", {}).get("value"), values.get("otlp", {}).get("headers", {}).get("value")):
+        if secret_value:
+            for path, text in rendered.items():
+                if path not in secrets:
+                    assert secret_value not in text, path
+
+
+@scenarios
+def test_token_secret_holds_the_token_under_the_referenced_key(values_file):
+    values = load_values(values_file)
+    docs = documents(render(values))
+    token = values["token"]
+    for container in receiver_containers(docs):
+        ref = env_entries(container)["DESK_API_TOKEN"]["valueFrom"]["secretKeyRef"]
+        assert ref["key"] == token.get("existingSecretKey", "api-token")
+        if token.get("existingSecret"):
+            assert ref["name"] == token["existingSecret"]
+        else:
+            (secret,) = find(docs, "Secret", ref["name"])
+            assert base64.b64decode(secret["data"][ref["key"]]).decode() == token["value"]
+
+
+@scenarios
+def test_every_container_runs_locked_down(values_file):
+    docs = documents(render(load_values(values_file)))
+    for container in all_containers(docs):
+        context = container["securityContext"]
+        assert context["runAsNonRoot"] is True
+        assert context["readOnlyRootFilesystem"] is True
+        assert context["allowPrivilegeEscalation"] is False
+        assert context["capabilities"]["drop"] == ["ALL"]
+    for deployment in find(docs, "Deployment"):
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["automountServiceAccountToken"] is False
+
+
+@scenarios
+def test_probes_use_the_health_endpoints_on_the_configured_port(values_file):
+    values = load_values(values_file)
+    health_addr = values.get("settings", {}).get("healthAddr", "0.0.0.0:13133")
+    sidecar = values.get("mode") == "sidecar"
+    readiness_wanted = values.get("probes", {}).get("readiness", {}).get("enabled", True) and (
+        not sidecar or values.get("sidecar", {}).get("readinessProbe", False))
+    for container in receiver_containers(documents(render(values))):
+        if not health_addr:
+            assert "livenessProbe" not in container and "readinessProbe" not in container and "ports" not in container
+            continue
+        port = int(health_addr.rsplit(":", 1)[1])
+        assert container["ports"] == [{"name": "desk-health", "containerPort": port, "protocol": "TCP"}]
+        assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": port}
+        if readiness_wanted:
+            assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": port}
+        else:
+            assert "readinessProbe" not in container
+
+
+@scenarios
+def test_state_volume_is_mounted_where_the_state_path_points(values_file):
+    values = load_values(values_file)
+    docs = documents(render(values))
+    state_path = values.get("settings", {}).get("statePath", "/var/lib/otel-desk-receiver/state.json")
+    persistence = values.get("persistence", {})
+    for container in receiver_containers(docs):
+        mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+        assert mounts["desk-receiver-state"] == state_path.rsplit("/", 1)[0]
+    configmap = find(docs, "ConfigMap", RELEASE if "fullnameOverride" not in values else values["fullnameOverride"])
+    assert configmap[0]["data"]["DESK_STATE_PATH"] == state_path
+    claims = find(docs, "PersistentVolumeClaim")
+    if not persistence.get("enabled", True) or persistence.get("existingClaim"):
+        assert claims == []
+    else:
+        (claim,) = claims
+        assert claim["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+
+
+@scenarios
+def test_deployment_is_a_single_writer(values_file):
+    values = load_values(values_file)
+    receivers = [d for d in find(documents(render(values)), "Deployment")
+                 if d["spec"]["selector"]["matchLabels"].get("app.kubernetes.io/component") == "receiver"]
+    if values.get("mode") == "sidecar":
+        assert receivers == []
+        return
+    (deployment,) = receivers
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["args"] == ["run"]
+
+
+def test_every_setting_is_a_chart_value_and_an_environment_variable(chart_values, schema):
+    full = load_values(CHART_DIR / "ci" / "full-values.yaml")
+    docs = documents(render(full))
+    (configmap,) = find(docs, "ConfigMap", full["fullnameOverride"])
+    (container,) = receiver_containers(docs)
+    for field in Settings.model_fields:
+        if field in SECRET_FIELDS:
+            assert env_name(field) in env_entries(container)
+            assert "token" in chart_values and "token" in schema["properties"]
+            continue
+        key = camel(field)
+        assert key in chart_values["settings"], key
+        assert key in schema["properties"]["settings"]["properties"], key
+        assert key in full["settings"], f"ci/full-values.yaml should set {key}"
+        assert env_name(field) in configmap["data"], env_name(field)
+    expected_keys = {camel(f) for f in Settings.model_fields if f not in SECRET_FIELDS}
+    assert set(chart_values["settings"]) == expected_keys
+
+
+def test_full_scenario_passes_every_value_through():
+    full = load_values(CHART_DIR / "ci" / "full-values.yaml")
+    docs = documents(render(full))
+    (configmap,) = find(docs, "ConfigMap", full["fullnameOverride"])
+    data = configmap["data"]
+    assert data["DESK_BOT_IDS"] == "101,202"
+    assert data["DESK_EXPORT_EXTRA_FIELDS"] == "requestId,responseCode"
+    assert data["DESK_SETTLE_GRACE"] == "90.5"
+    assert data["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"] == "delta"
+    assert data["OTEL_RESOURCE_ATTRIBUTES"] == "deployment.environment.name=ci,k8s.cluster.name=ci-cluster"
+    assert data["OTEL_EXPORTER_OTLP_TIMEOUT"] == "5000"
+    assert data["OTEL_METRIC_EXPORT_INTERVAL"] == "30000"
+    (deployment,) = find(docs, "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["tolerations"] == full["tolerations"]
+    assert pod["affinity"] == full["affinity"]
+    assert pod["nodeSelector"] == full["nodeSelector"]
+    assert pod["serviceAccountName"] == full["serviceAccount"]["name"]
+    assert deployment["spec"]["template"]["metadata"]["annotations"]["example.com/team"] == "support-bots"
+    assert {"name": "otlp-ca", "configMap": {"name": "otlp-ca"}} in pod["volumes"]
+    assert env_entries(pod["containers"][0])["OTEL_EXPORTER_OTLP_CERTIFICATE"]["value"] == "/etc/otlp-ca/ca.crt"
+    (claim,) = find(docs, "PersistentVolumeClaim")
+    assert claim["spec"]["storageClassName"] == ""
+
+
+def pod_annotations(values):
+    (deployment,) = find(documents(render(values)), "Deployment")
+    return deployment["spec"]["template"]["metadata"]["annotations"]
+
+
+@pytest.mark.parametrize(
+    ("change", "annotation"),
+    [
+        ({"settings": {"appId": "app-1", "pollInterval": 60}}, "checksum/config"),
+        ({"otlp": {"endpoint": "http://other-collector:4318"}}, "checksum/config"),
+        ({"token": {"value": "rotated-token"}}, "checksum/secret"),
+    ],
+    ids=["setting", "otlp-endpoint", "token"],
+)
+def test_a_changed_config_rolls_the_pod(change, annotation):
+    before = pod_annotations(MINIMAL)
+    assert pod_annotations(MINIMAL) == before  # deterministic
+    after = pod_annotations(MINIMAL | change)
+    assert after[annotation] != before[annotation]
+
+
+def test_sidecar_mode_renders_pieces_and_a_snippet_but_no_workload():
+    values = load_values(CHART_DIR / "ci" / "sidecar-values.yaml")
+    docs = documents(render(values))
+    assert {d["kind"] for d in docs} == {"Secret", "ConfigMap", "PersistentVolumeClaim"}
+    container, volumes = sidecar_snippet(docs)
+    assert env_entries(container)["DESK_API_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == RELEASE
+    assert container["envFrom"] == [{"configMapRef": {"name": RELEASE}}]
+    assert [v["name"] for v in volumes] == ["desk-receiver-state", "desk-receiver-tmp"]
+    assert volumes[0]["persistentVolumeClaim"]["claimName"] == find(docs, "PersistentVolumeClaim")[0]["metadata"]["name"]
+    # The snippet is the same container the Deployment runs, minus the readiness probe.
+    standalone = next(receiver_containers(documents(render(values | {"mode": "deployment"}))))
+    assert {k: v for k, v in standalone.items() if k != "readinessProbe"} == container
+    # A Pod built from the snippet is a valid Kubernetes object.
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "host"},
+           "spec": {"containers": [{"name": "otel-collector", "image": "otel/opentelemetry-collector-contrib"}, container],
+                    "volumes": volumes}}
+    kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
+
+
+def test_collector_chart_example_carries_the_rendered_snippet():
+    example = CHART_DIR / "examples" / "sidecar-collector"
+    container, volumes = sidecar_snippet(documents(render(load_values(example / "values.yaml"))))
+    collector_values = yaml.safe_load((example / "opentelemetry-collector-values.yaml").read_text())
+    assert collector_values["extraContainers"] == [container]
+    assert collector_values["extraVolumes"] == volumes
+    assert collector_values["replicaCount"] == 1
+
+
+def test_sidecar_notes_print_the_snippet():
+    values = load_values(CHART_DIR / "ci" / "sidecar-values.yaml")
+    rendered = render(values)
+    container, volumes = sidecar_snippet(documents(rendered))
+    notes = rendered["NOTES.txt"]
+    snippet = notes.split("extraContainers):\n", 1)[1].split("and to its volumes", 1)[0]
+    assert yaml.safe_load(snippet) == [container]
+    assert yaml.safe_load(notes.split("extraVolumes):\n", 1)[1]) == volumes
+
+
+def test_demo_emulator_is_what_the_receiver_polls():
+    docs = documents(render(load_values(CHART_DIR / "ci" / "demo-emulator-values.yaml")))
+    (service,) = find(docs, "Service")
+    name, port = service["metadata"]["name"], service["spec"]["ports"][0]["port"]
+    (configmap,) = find(docs, "ConfigMap", RELEASE)
+    assert configmap["data"]["DESK_API_URL"] == f"http://{name}:{port}/platform/v1"
+    (emulator,) = find(docs, "Deployment", name)
+    container = emulator["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"] == ["emulator", "--host", "0.0.0.0", "--port", str(port)]
+    assert "secretKeyRef" in env_entries(container)["DESK_API_TOKEN"]["valueFrom"]
+    selectors = [d["spec"]["selector"]["matchLabels"] for d in find(docs, "Deployment")]
+    assert selectors[0] != selectors[1]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"settings": {"appId": "app-1"}},
+        {"settings": {"appId": "app-1"}, "token": {"value": "", "existingSecret": ""}},
+        {"mode": "sidecar", "settings": {"appId": "app-1"}},
+    ],
+    ids=["no-token", "empty-token", "sidecar-no-token"],
+)
+def test_notes_fail_without_a_token(values):
+    with pytest.raises(helm_python.HelmRenderError, match=r"token\.existingSecret"):
+        render(values)
+
+
+def test_render_fails_without_an_application_or_url():
+    with pytest.raises(helm_python.HelmRenderError, match=r"settings\.appId"):
+        render({"token": {"value": "t"}})
+
+
+@pytest.mark.parametrize(
+    ("values", "warning"),
+    [
+        (MINIMAL | {"replicaCount": 2}, "replicaCount is 2"),
+        (MINIMAL | {"persistence": {"enabled": False}}, "forgets all checkpoints"),
+        ({"token": {"value": "t"}, "settings": {"appId": "a"}}, "otlp.endpoint is empty"),
+        (MINIMAL | {"settings": {"appId": "a", "backfillDays": 2}}, "Datadog drops log records older than 18 hours"),
+    ],
+    ids=["replicas", "emptydir", "no-endpoint", "backfill-datadog"],
+)
+def test_notes_warn(values, warning):
+    assert warning in render(values)["NOTES.txt"]
+
+
+def test_notes_quiet_on_defaults():
+    assert "WARNING" not in render(MINIMAL)["NOTES.txt"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"bogus": 1}, "additional properties 'bogus'"),
+        ({"settings": {"appId": "a", "bogus": 1}}, "additional properties 'bogus'"),
+        ({"mode": "daemonset"}, "/mode"),
+        ({"settings": {"appId": "a", "pageSize": 501}}, "/settings/pageSize"),
+        ({"settings": {"appId": "a", "backfillDays": 31}}, "/settings/backfillDays"),
+        ({"settings": {"appId": "a", "logLevel": "TRACE"}}, "/settings/logLevel"),
+        ({"settings": {"appId": "a", "healthAddr": "13133"}}, "/settings/healthAddr"),
+        ({"otlp": {"protocol": "http/json"}}, "/otlp/protocol"),
+        ({"otlp": {"endpoint": "collector:4317"}}, "/otlp/endpoint"),
+        ({"otlp": {"metricsTemporalityPreference": "Delta"}}, "/otlp/metricsTemporalityPreference"),
+        ({"securityContext": {"runAsNonRot": True}}, "runAsNonRot"),
+    ],
+    ids=["unknown-top", "unknown-setting", "mode", "page-size", "backfill", "log-level", "health-addr",
+         "protocol", "endpoint-scheme", "temporality", "misspelt-security"],
+)
+def test_schema_rejects_bad_values(change, message):
+    with pytest.raises(helm_python.HelmValuesError, match=re.escape(message)):
+        render(MINIMAL | change)
+
+
+def test_schema_closes_every_object(schema):
+    """Every object the chart owns lists its keys; only Kubernetes pass-through types stay open."""
+    pass_through = {"global", "affinity", "extraEnv", "extraVolumes", "extraVolumeMounts", "tolerations", "windowsOptions"}
+
+    def walk(node, path):
+        if node.get("type") == "object" and "properties" in node and path.split(".")[-1] not in pass_through:
+            assert node.get("additionalProperties") is False or path.endswith("extraEnv.items"), path
+            for key, child in node["properties"].items():
+                walk(child, f"{path}.{key}")
+        for key in ("items",):
+            if isinstance(node.get(key), dict):
+                walk(node[key], f"{path}.{key}")
+
+    walk(schema, "values")
+
+
+def test_schema_describes_every_default_value(chart_values, schema):
+    def walk(values, node, path):
+        assert set(values) <= set(node["properties"]), path
+        for key, value in values.items():
+            child = node["properties"][key]
+            if isinstance(value, dict) and "properties" in child:
+                walk(value, child, f"{path}.{key}")
+
+    walk(chart_values, schema, "values")
+    assert set(chart_values) == set(schema["properties"]) - {"global"}
+
+
+def golden_files(example_dir):
+    rendered = render(load_values(example_dir / "values.yaml"))
+    return {path.replace("/", "_"): text for path, text in rendered.items()}
+
+
+@pytest.mark.parametrize("values_file", EXAMPLE_VALUES, ids=lambda p: p.parent.name)
+def test_example_matches_its_committed_rendering(values_file, update_golden):
+    rendered_dir = values_file.parent / "rendered"
+    actual = golden_files(values_file.parent)
+    if update_golden:
+        rendered_dir.mkdir(exist_ok=True)
+        for stale in rendered_dir.iterdir():
+            stale.unlink()
+        for name, text in actual.items():
+            (rendered_dir / name).write_text(text)
+    committed = {p.name: p.read_text() for p in sorted(rendered_dir.glob("*"))} if rendered_dir.is_dir() else {}
+    assert sorted(committed) == sorted(actual), f"regenerate with pytest --update-golden ({rendered_dir})"
+    for name, text in actual.items():
+        assert committed[name] == text, f"{rendered_dir / name} differs; regenerate with pytest --update-golden"
+
+
+@pytest.mark.parametrize("values_file", EXAMPLE_VALUES, ids=lambda p: p.parent.name)
+def test_example_renders_valid_kubernetes_objects(values_file):
+    for doc in documents(render(load_values(values_file))):
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)

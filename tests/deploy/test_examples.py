@@ -1,0 +1,236 @@
+"""examples/: compose files valid against the Compose spec and built from the repository's
+Dockerfile; every YAML and JSON file parses; dashboards, alerting and monitors use only names the
+receiver exports (derived from otel_desk_receiver.names); the Kubernetes manifest carries the
+chart's sidecar snippet; the chart README documents every value."""
+
+import json
+import re
+import subprocess
+import sys
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from otel_desk_receiver import names
+from otel_desk_receiver.config import Settings, env_name
+from tests.deploy.chart import CHART_DIR, KUBERNETES_VERSION, REPO, documents, load_values, render, sidecar_snippet
+from tests.deploy.telemetry_names import (
+    datadog_metrics, datadog_names, datadog_tags, log_labels, logql_labels, prometheus_labels, prometheus_series,
+    promql_problems,
+)
+
+EXAMPLES = REPO / "examples"
+COMPOSE_FILES = sorted(EXAMPLES.glob("*/compose*.yaml"))
+YAML_FILES = sorted([*EXAMPLES.rglob("*.yaml"), *(CHART_DIR / "examples").rglob("*.yaml")])
+JSON_FILES = sorted(EXAMPLES.rglob("*.json"))
+GRAFANA = EXAMPLES / "grafana"
+DATADOG = EXAMPLES / "datadog"
+DESK_VARIABLES = {env_name(field) for field in Settings.model_fields}
+
+
+def rel(path):
+    return str(path.relative_to(REPO))
+
+
+def test_every_backend_has_an_example():
+    assert {p.name for p in EXAMPLES.iterdir() if p.is_dir()} >= {"grafana", "datadog", "collector", "otlp-direct", "alerts"}
+    for directory in EXAMPLES.iterdir():
+        assert (directory / "README.md").is_file(), directory
+
+
+@pytest.mark.parametrize("path", YAML_FILES, ids=rel)
+def test_yaml_parses(path):
+    assert list(yaml.safe_load_all(path.read_text()))
+
+
+@pytest.mark.parametrize("path", JSON_FILES, ids=rel)
+def test_json_parses(path):
+    assert json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("path", COMPOSE_FILES, ids=rel)
+def test_compose_file_matches_the_compose_spec(path):
+    result = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec", str(path)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def receiver_services(compose):
+    return {name: s for name, s in compose["services"].items() if s.get("image", "").startswith("otel-desk-receiver")}
+
+
+@pytest.mark.parametrize("path", COMPOSE_FILES, ids=rel)
+def test_compose_builds_the_receiver_from_the_repository(path):
+    compose = yaml.safe_load(path.read_text())
+    services = receiver_services(compose)
+    commands = {s["command"][0] for s in services.values()}
+    assert commands == {"run", "emulator"}
+    for service in services.values():
+        context = (path.parent / service["build"]["context"]).resolve()
+        assert context == REPO and (context / service["build"]["dockerfile"]).is_file()
+        if service["command"][0] == "emulator":
+            # The image's HEALTHCHECK asks the receiver's /healthz, which the emulator does not serve.
+            assert "8080" in " ".join(service["healthcheck"]["test"])
+            assert service["command"] == ["emulator", "--host", "0.0.0.0", "--port", "8080"]
+
+
+@pytest.mark.parametrize("path", COMPOSE_FILES, ids=rel)
+def test_compose_sets_only_known_receiver_settings(path):
+    compose = yaml.safe_load(path.read_text())
+    for service in receiver_services(compose).values():
+        desk = {k for k in service.get("environment", {}) if k.startswith("DESK_")}
+        assert desk <= DESK_VARIABLES, desk - DESK_VARIABLES
+        if service["command"] == ["run"]:
+            env = service["environment"]
+            assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] in ("http/protobuf", "grpc")
+            assert "/var/lib/otel-desk-receiver" in " ".join(service["volumes"])
+
+
+@pytest.mark.parametrize("path", sorted(DATADOG.glob("compose*.yaml")), ids=rel)
+def test_datadog_gets_delta_temporality_and_no_old_backfill(path):
+    (receiver,) = [s for s in receiver_services(yaml.safe_load(path.read_text())).values() if s["command"] == ["run"]]
+    assert receiver["environment"]["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"] == "delta"
+    assert receiver["environment"]["DESK_BACKFILL_DAYS"] == "0"
+
+
+def test_datadog_readme_warns_about_the_18_hour_limit():
+    assert "18 hours" in (DATADOG / "README.md").read_text()
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.rglob("otelcol*.yaml")), ids=rel)
+def test_collector_pipelines_reference_defined_components(path):
+    config = yaml.safe_load(path.read_text())
+    for pipeline in config["service"]["pipelines"].values():
+        for kind in ("receivers", "processors", "exporters"):
+            assert set(pipeline.get(kind, [])) <= set(config.get(kind, {})), (kind, pipeline)
+    assert set(config["service"].get("extensions", [])) <= set(config.get("extensions", {}))
+
+
+def grafana_dashboard():
+    return json.loads((GRAFANA / "dashboards" / "otel-desk-receiver.json").read_text())
+
+
+def dashboard_targets():
+    for panel in grafana_dashboard()["panels"]:
+        for target in panel.get("targets", []):
+            yield panel["title"], target["datasource"]["uid"], target["expr"]
+
+
+@pytest.mark.parametrize(("title", "uid", "expr"), list(dashboard_targets()), ids=lambda v: v if isinstance(v, str) and len(v) < 60 else "")
+def test_grafana_dashboard_uses_exported_names(title, uid, expr):
+    if uid == "prometheus":
+        assert promql_problems(expr) == []
+    else:
+        assert uid == "loki"
+        assert logql_labels(expr) <= log_labels(), logql_labels(expr) - log_labels()
+
+
+def test_grafana_dashboard_covers_the_issue_s_panels():
+    exprs = " ".join(expr for _, _, expr in dashboard_targets())
+    for spec in (names.WEBHOOK_LOGS, names.WEBHOOK_LOGS_PENDING, names.LAG, names.UNREAD_ERROR):
+        assert spec.prometheus_name in exprs
+    assert 'ERROR|TIMEOUT' in exprs and "loki" in {uid for _, uid, _ in dashboard_targets()}
+    for variable in grafana_dashboard()["templating"]["list"]:
+        metric, label = re.fullmatch(r"label_values\((\w+),\s*(\w+)\)", variable["definition"]).groups()
+        assert metric in prometheus_series() and label in prometheus_labels()
+
+
+def test_grafana_alerting_uses_exported_names():
+    provisioning = yaml.safe_load((GRAFANA / "provisioning" / "alerting" / "otel-desk-receiver.yaml").read_text())
+    queries = [d["model"]["expr"] for g in provisioning["groups"] for r in g["rules"] for d in r["data"]
+               if d["datasourceUid"] == "prometheus"]
+    assert len(queries) >= 3
+    for expr in queries:
+        assert promql_problems(expr) == []
+
+
+def test_grafana_compose_mounts_what_is_provisioned():
+    compose = yaml.safe_load((GRAFANA / "compose.yaml").read_text())
+    mounts = [v.split(":")[0] for v in compose["services"]["lgtm"]["volumes"]]
+    for source in mounts:
+        assert (GRAFANA / source).exists(), source
+    provider = yaml.safe_load((GRAFANA / "provisioning" / "dashboards" / "otel-desk-receiver.yaml").read_text())
+    targets = {v.split(":")[1] for v in compose["services"]["lgtm"]["volumes"]}
+    assert provider["providers"][0]["options"]["path"] in targets
+
+
+def datadog_queries():
+    dashboard = json.loads((DATADOG / "dashboard.json").read_text())
+    for widget in dashboard["widgets"]:
+        for request in widget["definition"].get("requests", []):
+            for query in request["queries"]:
+                yield widget["definition"]["title"], query["query"]
+    for monitor in json.loads((DATADOG / "monitors.json").read_text()):
+        yield monitor["name"], monitor["query"]
+
+
+@pytest.mark.parametrize(("title", "query"), list(datadog_queries()), ids=lambda v: v[:60])
+def test_datadog_queries_use_exported_names(title, query):
+    metrics, tags = datadog_names(query)
+    assert metrics, query
+    assert metrics <= datadog_metrics(), metrics - datadog_metrics()
+    tags = {t for t in tags if not t.startswith("$")}
+    assert tags <= datadog_tags(), tags - datadog_tags()
+
+
+def test_datadog_log_queries_use_exported_attributes():
+    dashboard = json.loads((DATADOG / "dashboard.json").read_text())
+    streams = [w["definition"] for w in dashboard["widgets"] if w["definition"]["type"] == "log_stream"]
+    assert streams
+    for stream in streams:
+        attributes = set(re.findall(r"@([\w.]+)", stream["query"] + " ".join(stream["columns"])))
+        assert attributes <= set(names.LOG_ATTRIBUTES), attributes - set(names.LOG_ATTRIBUTES)
+
+
+def test_datadog_monitors_cover_the_alerts():
+    queries = " ".join(q for _, q in datadog_queries())
+    for spec in (names.WEBHOOK_LOGS, names.UNREAD_ERROR, names.LAG):
+        assert spec.name in queries
+
+
+def test_collector_manifest_carries_the_chart_s_sidecar_snippet():
+    manifest = list(yaml.safe_load_all((EXAMPLES / "collector" / "kubernetes.yaml").read_text()))
+    for doc in manifest:
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+    container, volumes = sidecar_snippet(documents(render(
+        load_values(CHART_DIR / "examples" / "sidecar-collector" / "values.yaml"))))
+    (deployment,) = [d for d in manifest if d["kind"] == "Deployment"]
+    pod = deployment["spec"]["template"]["spec"]
+    assert container in pod["containers"]
+    assert all(volume in pod["volumes"] for volume in volumes)
+    assert deployment["spec"]["replicas"] == 1
+    (configmap,) = [d for d in manifest if d["kind"] == "ConfigMap"]
+    assert configmap["data"]["config.yaml"] == (EXAMPLES / "collector" / "otelcol-config.yaml").read_text()
+
+
+def test_sidecar_examples_keep_the_health_port_off_the_collector_s():
+    values = load_values(CHART_DIR / "examples" / "sidecar-collector" / "values.yaml")
+    assert not values["settings"]["healthAddr"].endswith(":13133")
+    compose = yaml.safe_load((EXAMPLES / "collector" / "compose.yaml").read_text())
+    assert compose["services"]["otel-desk-receiver"]["environment"]["DESK_HEALTH_ADDR"].endswith(":13134")
+
+
+def test_otlp_direct_uses_http_and_headers():
+    compose = yaml.safe_load((EXAMPLES / "otlp-direct" / "compose.yaml").read_text())
+    env = compose["services"]["otel-desk-receiver"]["environment"]
+    assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf"
+    assert "OTEL_EXPORTER_OTLP_HEADERS" in env
+
+
+def test_chart_readme_documents_every_value():
+    readme = (CHART_DIR / "README.md").read_text()
+    documented = set(re.findall(r"^\| `([^`]+)` \|", readme, flags=re.M))
+
+    def leaves(values, path=""):
+        for key, value in values.items():
+            full = f"{path}.{key}" if path else key
+            if isinstance(value, dict) and value and key != "resources":
+                yield from leaves(value, full)
+            else:
+                yield full
+
+    missing = set(leaves(yaml.safe_load((CHART_DIR / "values.yaml").read_text()))) - documented
+    assert not missing
