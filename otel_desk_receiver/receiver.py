@@ -28,7 +28,7 @@ class Receiver:
     """The running receiver. ``stop()`` (from a signal handler) ends the loop after the page in flight."""
 
     def __init__(self, settings: Settings, *, clock_ns: Callable[[], int] = time.time_ns,
-                 retry: RetryPolicy | None = None):
+                 monotonic: Callable[[], float] = time.monotonic, retry: RetryPolicy | None = None):
         self.settings = settings
         self.stop_event = threading.Event()
         store = StateStore(settings.state_path)
@@ -61,7 +61,7 @@ class Receiver:
         )
         self._store = store
         self.poller = Poller(self.client, store, pipeline, self.telemetry, self.health,
-                             bot_ids=settings.bot_ids, clock_ns=clock_ns)
+                             bot_ids=settings.bot_ids, clock_ns=clock_ns, monotonic=monotonic)
         self._health_server: HealthServer | None = None
         _warn_about_backfill(settings)
 

@@ -1,6 +1,7 @@
 """Shared pieces for receiver tests: settings aimed at the emulator, a receiver on the emulator's clock,
 and what the sink received, grouped the way assertions need it."""
 
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -24,9 +25,10 @@ def emulator_clock_ns(emulator):
     return lambda: int(emulator.clock.now().timestamp() * 1_000_000_000)
 
 
-def make_receiver(emulator, state_path, retry: RetryPolicy = FAST_RETRY, **overrides) -> Receiver:
+def make_receiver(emulator, state_path, retry: RetryPolicy = FAST_RETRY, monotonic=time.monotonic,
+                  **overrides) -> Receiver:
     return Receiver(settings_for(emulator, state_path, **overrides), clock_ns=emulator_clock_ns(emulator),
-                    retry=retry)
+                    monotonic=monotonic, retry=retry)
 
 
 def run_once(emulator, state_path, **overrides):

@@ -220,3 +220,46 @@ def test_malformed_entries_are_skipped_counted_and_do_not_stall(desk_emulator, s
     rejected = sink.counter_totals(names.ENTRIES_REJECTED.name)
     assert sum(rejected.values()) == 1
     assert dict(next(iter(rejected))) == {names.ATTR_BOT_ID: bot["id"], names.ATTR_ERROR_TYPE: "bad_created_at"}
+
+
+def test_bot_list_refreshed_every_10_minutes_new_bots_picked_up_removed_dropped(desk_emulator, sink, state_path):
+    first = desk_emulator.add_bot(name="first")
+    desk_emulator.add_bot(name="faq", type="FAQ")
+    now = [1000.0]
+    receiver = make_receiver(desk_emulator, state_path, monotonic=lambda: now[0])
+    try:
+        receiver.run_once()
+        assert [b.name for b in receiver.poller.bots] == ["first"]
+        second = desk_emulator.add_bot(name="second", is_unread_error=True)
+        desk_emulator.remove_bot(first["id"])
+        now[0] += 599
+        receiver.run_once()
+        assert [b.name for b in receiver.poller.bots] == ["first"]  # not re-listed before 10 minutes
+        now[0] += 1
+        desk_emulator.reset_requests()
+        receiver.run_once()
+        assert [b.name for b in receiver.poller.bots] == ["second"]
+        assert desk_emulator.request_count("/webhook_logs") == 2  # a new bot: find the end, then read
+        assert [(g.bot_id, g.unread_error) for g in receiver.poller.gauges()] == [(second["id"], True)]
+    finally:
+        receiver.close()
+
+
+def test_gauges_and_request_durations_are_exported(desk_emulator, sink, state_path):
+    bot = desk_emulator.add_bot(name="gauged", is_unread_error=True, timeout_seconds=30)
+    desk_emulator.add_entries(bot["id"], 10, statuses=("RECEIVED",), start=days_ago(desk_emulator, 0.1), spacing_s=1)
+    desk_emulator.add_entry(bot["id"], status="SENT")
+    receiver = make_receiver(desk_emulator, state_path, backfill_days=1)
+    try:
+        receiver.run_once()
+    finally:
+        receiver.close()  # flushes the metrics once
+    bot_attrs = {names.ATTR_BOT_ID: bot["id"], names.ATTR_BOT_NAME: "gauged"}
+    latest = {p.name: p for p in sink.metric_points() if p.attributes == bot_attrs}
+    assert latest[names.WEBHOOK_LOGS_PENDING.name].value == 1
+    assert latest[names.UNREAD_ERROR.name].value == 1
+    assert 0 <= latest[names.LAG.name].value < 60
+    durations = sink.metric_points(names.HTTP_CLIENT_DURATION.name)
+    routes = {(p.attributes[names.ATTR_HTTP_ROUTE], p.attributes.get(names.ATTR_HTTP_STATUS)) for p in durations}
+    assert ("/bots", 200) in routes and ("/bots/{bot_id}/webhook_logs", 200) in routes
+    assert sum(p.count for p in sink.metric_points(names.POLL_DURATION.name)) == 1
