@@ -12,7 +12,7 @@ import socket
 import sys
 import threading
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,118 +26,24 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc as logs_
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_pb
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc as metrics_grpc
 
+from otel_desk_receiver.otlp_decode import (
+    LOGS,
+    METRICS,
+    SinkLogRecord,
+    SinkMetricPoint,
+    SinkRequest,
+    count_items,
+    decode_log_records,
+    decode_metric_points,
+)
+
 logger = logging.getLogger(__name__)
 
-LOGS, METRICS = "logs", "metrics"
 GRPC, HTTP = "grpc", "http"
 _REQUEST_TYPES = {LOGS: logs_pb.ExportLogsServiceRequest, METRICS: metrics_pb.ExportMetricsServiceRequest}
 _HTTP_PATHS = {"/v1/logs": LOGS, "/v1/metrics": METRICS}
 _PROTOBUF = "application/x-protobuf"
-_TEMPORALITY = {1: "delta", 2: "cumulative"}
 _GRPC_MAX_MESSAGE = 64 * 1024 * 1024  # the SDK's HTTP exporters send up to 64 MiB; gRPC's default is 4 MiB
-
-
-@dataclass(frozen=True)
-class SinkLogRecord:
-    """One OTLP log record as it arrived, in Python values."""
-
-    resource: dict[str, Any]
-    scope_name: str
-    scope_version: str
-    time_unix_nano: int
-    observed_time_unix_nano: int
-    severity_number: int
-    severity_text: str
-    event_name: str
-    body: Any
-    attributes: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class SinkMetricPoint:
-    """One OTLP data point as it arrived; kind is sum, gauge, histogram, exponential_histogram or summary."""
-
-    name: str
-    unit: str
-    kind: str
-    temporality: str | None  # delta | cumulative | None (gauges)
-    attributes: dict[str, Any]
-    value: float | int | None  # sum and gauge points
-    count: int | None  # histogram points
-    sum: float | None
-    bucket_counts: tuple[int, ...]
-    explicit_bounds: tuple[float, ...]
-    time_unix_nano: int
-    resource: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class SinkRequest:
-    """One accepted export request: its signal, protocol, request headers (lower-case names) and size."""
-
-    signal: str
-    protocol: str
-    headers: dict[str, str]
-    size_bytes: int
-    items: int
-
-
-def _value(any_value) -> Any:
-    kind = any_value.WhichOneof("value")
-    if kind == "array_value":
-        return tuple(_value(item) for item in any_value.array_value.values)
-    if kind == "kvlist_value":
-        return {kv.key: _value(kv.value) for kv in any_value.kvlist_value.values}
-    return getattr(any_value, kind) if kind else None
-
-
-def _attrs(key_values) -> dict[str, Any]:
-    return {kv.key: _value(kv.value) for kv in key_values}
-
-
-def decode_log_records(request) -> Iterator[SinkLogRecord]:
-    """The records of an ExportLogsServiceRequest, in order."""
-    for resource_logs in request.resource_logs:
-        resource = _attrs(resource_logs.resource.attributes)
-        for scope_logs in resource_logs.scope_logs:
-            scope = scope_logs.scope
-            for r in scope_logs.log_records:
-                yield SinkLogRecord(
-                    resource, scope.name, scope.version, r.time_unix_nano, r.observed_time_unix_nano,
-                    r.severity_number, r.severity_text, r.event_name, _value(r.body), _attrs(r.attributes),
-                )
-
-
-def decode_metric_points(request) -> Iterator[SinkMetricPoint]:
-    """The data points of an ExportMetricsServiceRequest, in order."""
-    for resource_metrics in request.resource_metrics:
-        resource = _attrs(resource_metrics.resource.attributes)
-        for scope_metrics in resource_metrics.scope_metrics:
-            for metric in scope_metrics.metrics:
-                kind = metric.WhichOneof("data")
-                data = getattr(metric, kind)
-                temporality = _TEMPORALITY.get(getattr(data, "aggregation_temporality", 0))
-                for p in data.data_points:
-                    number = kind in ("sum", "gauge")
-                    yield SinkMetricPoint(
-                        metric.name, metric.unit, kind, temporality, _attrs(p.attributes),
-                        _number(p) if number else None,
-                        None if number else p.count, None if number else p.sum,
-                        tuple(getattr(p, "bucket_counts", ())), tuple(getattr(p, "explicit_bounds", ())),
-                        p.time_unix_nano, resource,
-                    )
-
-
-def _number(point) -> float | int | None:
-    kind = point.WhichOneof("value")
-    return getattr(point, kind) if kind else None
-
-
-def _count_items(signal: str, request) -> int:
-    if signal == LOGS:
-        return sum(len(s.log_records) for r in request.resource_logs for s in r.scope_logs)
-    return sum(len(getattr(m, m.WhichOneof("data")).data_points)
-               for r in request.resource_metrics for s in r.scope_metrics for m in s.metrics)
 
 
 @dataclass
@@ -299,7 +205,7 @@ class OtlpSink:
             return list(decoded)
 
     def _receive(self, signal: str, protocol: str, request, headers: dict[str, str], size: int) -> _Refusal | None:
-        items = _count_items(signal, request)
+        items = count_items(signal, request)
         with self._cond:
             stats = self._stats[signal][protocol]
             if self._down:

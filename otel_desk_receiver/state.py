@@ -59,7 +59,7 @@ class StateStore:
         return self._parse(text)
 
     def _parse(self, text: str) -> dict[int, BotCursor]:
-        reset = f"; move it aside to start over (see README, 'Resetting the state')"
+        reset = "; move it aside to start over (see README, 'Resetting the state')"
         try:
             data = json.loads(text)
         except ValueError:

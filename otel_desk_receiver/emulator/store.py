@@ -112,7 +112,7 @@ class BotLog:
         self.code[i] = code
 
     def select(self, lo_us: int, hi_us: int, now_us: int, codes: set[int] | None,
-               order: str) -> "Selection":
+               order: str) -> "RangeSelection | ListSelection":
         """Entries with lo_us <= createdAt < hi_us (and a status in ``codes``), in ``order``."""
         lo = bisect_left(self.created, lo_us)
         hi = max(lo, bisect_left(self.created, hi_us))
