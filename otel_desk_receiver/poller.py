@@ -120,9 +120,7 @@ class Poller:
         except DeskError as error:
             outcome = BotCycleResult(delivered=True, error=str(error))
         cursor = self._cursors.get(bot.id)
-        lag_s = None
-        if cursor is not None and cursor.newest_created_ns:
-            lag_s = max(0.0, (self._clock_ns() - cursor.newest_created_ns) / NS_PER_S)
+        lag_s = self._lag_s(cursor)
         if outcome.error:
             log.warning("bot %s (%s): cycle stopped: %s", bot.id, bot.name, outcome.error)
         log.info("bot %s (%s): read %d, settled %d, exported %d, rejected %d, pending %d, lag %s",
@@ -137,9 +135,12 @@ class Poller:
         result = []
         for bot in list(self._bots):
             cursor = cursors.get(bot.id)
-            lag_s = None
-            if cursor is not None and cursor.newest_created_ns:
-                lag_s = max(0.0, (self._clock_ns() - cursor.newest_created_ns) / NS_PER_S)
             result.append(BotGauges(bot.id, bot.name, len(cursor.pending) if cursor else 0, bot.is_unread_error,
-                                    lag_s))
+                                    self._lag_s(cursor)))
         return result
+
+    def _lag_s(self, cursor: BotCursor | None) -> float | None:
+        """Now minus createdAt of the newest entry read for the bot (contract: otel_desk_receiver.lag)."""
+        if cursor is None or not cursor.newest_created_ns:
+            return None
+        return max(0.0, (self._clock_ns() - cursor.newest_created_ns) / NS_PER_S)
