@@ -62,13 +62,14 @@ def test_kill_9_mid_backfill_loses_nothing_and_repeats_at_most_one_batch(desk_em
     assert delivered_counter_total(otlp_sink) <= total + duplicates
 
 
-def test_sigterm_finishes_saves_and_exits_0_within_10_s(desk_emulator, otlp_sink, state_path, tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_finishes_saves_and_exits_0_within_10_s(desk_emulator, otlp_sink, state_path, tmp_path, signum):
     total = preload(desk_emulator, bots=2, per_bot=8000)
     env = receiver_env(desk_emulator, otlp_sink.grpc_endpoint, "grpc", state_path, backfill_days=3,
                        page_size=100, poll_interval=1)
     process = ReceiverProcess.start(env, tmp_path)
     wait_until(lambda: otlp_sink.count() >= 1000, what="progress")
-    process.signal(signal.SIGTERM)
+    process.signal(signum)
     sent_at = time.monotonic()
     assert process.wait(timeout_s=15) == 0, process.output()[-3000:]
     assert time.monotonic() - sent_at < 10
