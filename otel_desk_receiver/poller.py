@@ -53,11 +53,13 @@ class Poller:
     def bots(self) -> list[Bot]:
         return list(self._bots)
 
-    def commit(self, bot_id: int, cursor: BotCursor) -> None:
-        """Save one bot's new cursor with everyone else's (pipeline calls this after each delivery)."""
+    def commit(self, bot_id: int, cursor: BotCursor, *, persist: bool = True) -> None:
+        """Take one bot's new cursor and save it with everyone else's (the pipeline calls this after each
+        delivery); ``persist=False`` keeps it in memory only."""
         with self._lock:
             self._cursors[bot_id] = cursor
-            self._store.commit(self._cursors)
+            if persist:
+                self._store.commit(self._cursors)
 
     def refresh_bots(self, force: bool = False) -> None:
         due = self._bots_listed_at is None or self._monotonic() - self._bots_listed_at >= BOT_LIST_REFRESH_S

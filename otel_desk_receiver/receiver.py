@@ -66,9 +66,8 @@ class Receiver:
         _warn_about_backfill(settings)
 
     def _commit(self, bot_id, cursor) -> None:
-        if self._disabled:
-            return  # nothing was exported, so the saved state must not move
-        self.poller.commit(bot_id, cursor)
+        # SDK disabled: nothing was exported, so the saved state must not move (memory only).
+        self.poller.commit(bot_id, cursor, persist=not self._disabled)
 
     def _record_request(self, info) -> None:
         self.telemetry.http_request(info.method, info.url_template, info.server_address, info.server_port,

@@ -263,3 +263,18 @@ def test_gauges_and_request_durations_are_exported(desk_emulator, sink, state_pa
     routes = {(p.attributes[names.ATTR_HTTP_ROUTE], p.attributes.get(names.ATTR_HTTP_STATUS)) for p in durations}
     assert ("/bots", 200) in routes and ("/bots/{bot_id}/webhook_logs", 200) in routes
     assert sum(p.count for p in sink.metric_points(names.POLL_DURATION.name)) == 1
+
+
+def test_sdk_disabled_exports_nothing_and_leaves_the_state_alone(desk_emulator, sink, state_path, monkeypatch):
+    preload(desk_emulator, 50, bots=1)
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    receiver = make_receiver(desk_emulator, state_path, backfill_days=3)
+    try:
+        assert receiver.run_once().delivered
+        desk_emulator.reset_requests()
+        assert receiver.run_once().delivered
+        assert desk_emulator.request_count("/webhook_logs") == 1  # it still knows where it is, in memory
+    finally:
+        receiver.close()
+    assert sink.log_records() == [] and sink.metric_points() == []
+    assert not state_path.exists()  # nothing went out, so nothing may be marked delivered
