@@ -4,7 +4,7 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from otel_desk_receiver.errors import StateError
@@ -30,7 +30,9 @@ class BotCursor:
     pending: dict[int, int] = field(default_factory=dict)  # entry id -> createdAt (ns), seen but not settled
 
     def to_json(self) -> dict:
-        data = asdict(self)
+        # Shallow, not dataclasses.asdict: every commit writes every bot's cursor, and asdict's deep
+        # copy was the costliest part of a commit over many bots (benchmarks/RESULTS.md).
+        data = {f.name: getattr(self, f.name) for f in _CURSOR_FIELDS}
         data["pending"] = {str(k): v for k, v in self.pending.items()}
         return data
 
@@ -39,6 +41,9 @@ class BotCursor:
         values = dict(data)
         values["pending"] = {int(k): int(v) for k, v in data.get("pending", {}).items()}
         return cls(**values)
+
+
+_CURSOR_FIELDS = fields(BotCursor)
 
 
 class StateStore:
@@ -81,6 +86,12 @@ class StateStore:
     def commit(self, cursors: Mapping[int, BotCursor]) -> None:
         document = {"version": STATE_VERSION, "bots": {str(k): c.to_json() for k, c in sorted(cursors.items())}}
         payload = json.dumps(document, separators=(",", ":")).encode()
+        try:
+            self._replace(payload)
+        except OSError as exc:  # disk full, directory gone: stop rather than deliver without remembering
+            raise StateError(f"state file {self.path} cannot be written: {exc.strerror}") from None
+
+    def _replace(self, payload: bytes) -> None:
         directory = self.path.parent if str(self.path.parent) else Path(".")
         fd, tmp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
         try:

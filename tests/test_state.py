@@ -67,3 +67,9 @@ def test_unwritable_directory_detected_at_start(tmp_path):
 def test_version_is_written(state_path):
     StateStore(state_path).commit({})
     assert f'"version":{STATE_VERSION}' in state_path.read_text()
+
+
+def test_write_failure_is_a_state_error_naming_the_file(tmp_path):
+    path = tmp_path / "gone" / "state.json"
+    with pytest.raises(StateError, match=f"state file {path} cannot be written"):
+        StateStore(path).commit({1: cursor()})
