@@ -12,7 +12,9 @@ import pytest
 
 from otel_desk_receiver import cli, names
 from otel_desk_receiver.commands.demo import demo_environment
-from otel_desk_receiver.demo_view import BotRow, RecentRecord, SinkTally, ViewData, format_lag, render
+from otel_desk_receiver.demo_view import (
+    BotRow, RecentRecord, SinkTally, ViewData, by_hand_lines, fit, format_lag, render,
+)
 from otel_desk_receiver.otlp_sink import SinkLogRecord, SinkMetricPoint
 from tests.e2e.receiver_process import run_command
 
@@ -61,7 +63,8 @@ def test_headless_demo_shows_every_status_and_the_latest_records():
     assert result.stdout.rstrip().endswith("demo stopped: receiver, OTLP endpoint and emulator closed")
 
 
-def test_sigint_stops_everything_with_exit_0_and_the_printed_run_line_works(tmp_path, otlp_sink):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_stops_everything_with_exit_0_and_the_printed_run_line_works(signum, tmp_path, otlp_sink):
     out = tmp_path / "demo.out"
     with out.open("wb") as sink_file:
         demo = subprocess.Popen([sys.executable, "-m", "otel_desk_receiver", "demo", "--duration", "600"],
@@ -74,7 +77,7 @@ def test_sigint_stops_everything_with_exit_0_and_the_printed_run_line_works(tmp_
         once = run_command(env, "run", "--once", timeout_s=DEADLINE_S)
         assert once.returncode == 0, once.stderr[-3000:]
         assert otlp_sink.count() > 0
-        demo.send_signal(signal.SIGINT)
+        demo.send_signal(signum)
         assert demo.wait(timeout=30) == 0, out.read_text()
     finally:
         if demo.poll() is None:
@@ -186,6 +189,23 @@ def test_render_leaves_out_totals_and_records_when_only_gauges_are_known():
 ])
 def test_format_lag(lag_s, shown):
     assert format_lag(lag_s) == shown
+
+
+@pytest.mark.parametrize("text, columns, rows, expected", [
+    ("ab\ncd\n", 80, 24, "ab\ncd\n"),
+    ("abcdef\n", 3, 24, "abc\n"),
+    ("1\n2\n3\n4\n", 80, 3, "1\n2\n"),
+    ("1\n2\n", 80, 0, "1\n"),
+], ids=["fits", "cut-at-the-edge", "last-rows-go-one-left-for-the-cursor", "tiny-terminal"])
+def test_fit(text, columns, rows, expected):
+    assert fit(text, columns, rows) == expected
+
+
+def test_by_hand_lines_quote_for_the_shell():
+    lines = by_hand_lines(["otel-desk-receiver", "emulator", "--time-zone", "Asia/Seoul"],
+                          {"DESK_API_TOKEN": "a b", "DESK_API_URL": "http://h/p"})
+    assert lines[1] == "  otel-desk-receiver emulator --time-zone Asia/Seoul"
+    assert lines[2] == "  DESK_API_TOKEN='a b' DESK_API_URL=http://h/p otel-desk-receiver run"
 
 
 def log_record(bot_id: int, status: str, settled_by: str = "status", time_ns: int = NOON_NS) -> SinkLogRecord:
