@@ -11,7 +11,7 @@ import time
 import pytest
 
 from otel_desk_receiver import cli, names
-from otel_desk_receiver.commands.demo import demo_environment
+from otel_desk_receiver.demo_setup import demo_environment
 from otel_desk_receiver.demo_view import (
     BotRow, RecentRecord, SinkTally, ViewData, by_hand_lines, fit, format_lag, render,
 )

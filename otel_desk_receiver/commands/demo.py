@@ -20,19 +20,23 @@ from datetime import timedelta
 from pathlib import Path
 
 from otel_desk_receiver import demo_view
+from otel_desk_receiver.demo_setup import (
+    POLL_INTERVAL_S,
+    TRAFFIC_DEFAULTS,
+    demo_environment,
+    demo_settings,
+    emulator_options,
+    become_environment,
+    hand_env,
+)
+
 from otel_desk_receiver.commands.run import configure_logging
-from otel_desk_receiver.config import OTLP_PROTOCOLS, Settings, otlp_problems
+from otel_desk_receiver.config import OTLP_PROTOCOLS, otlp_problems
 from otel_desk_receiver.emulator.command import DEFAULT_TOKEN, add_traffic_arguments, build_emulator
 from otel_desk_receiver.errors import ConfigError
 
-POLL_INTERVAL_S = 2.0
-SETTLE_GRACE_S = 5.0  # SENT entries settle by age quickly, so the BY AGE column fills in a demo
-BACKFILL_DAYS = 1  # reads the preloaded history at once, so the first screen has numbers
-MAX_RPS = 50.0  # a loopback emulator: no need for Desk's pace
-METRIC_EXPORT_INTERVAL_MS = "1000"
 SHUTDOWN_DEADLINE_S = 5.0  # loopback pages take well under a second; past this, cut retries short
 # Traffic brisker than the emulator command's defaults, and a short history so the first screen is busy.
-TRAFFIC_DEFAULTS = {"rate": 1.0, "history_days": 0.05, "history_per_bot": 60}
 STUCK_STATUSES = ("SENT", "INITIALIZED", "SENT")  # entries Desk never resolved: they settle by age
 HAND_ENDPOINTS = {"grpc": "http://localhost:4317", "http/protobuf": "http://localhost:4318"}
 CLEAR_SCREEN = "\x1b[H\x1b[2J"
@@ -65,62 +69,6 @@ def _positive(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds (got {text!r})")
     return value
-
-
-def demo_environment(environ, *, endpoint: str, protocol: str, embedded: bool) -> dict[str, str]:
-    """The process environment while the demo runs: the demo's own settings win over the shell's.
-
-    DESK_* would override the demo's Settings (the environment wins over arguments), so they go. For the
-    embedded endpoint every OTEL_EXPORTER_OTLP_* goes too (a per-signal endpoint would win over ours); for
-    --otlp-endpoint only the per-signal endpoint and protocol go, so headers, TLS and the like still apply.
-    """
-    env = {k: v for k, v in environ.items() if not k.startswith("DESK_")}
-    if embedded:
-        drop = ("OTEL_EXPORTER_OTLP_", "OTEL_METRIC_EXPORT_", "OTEL_SDK_DISABLED")
-        env = {k: v for k, v in env.items() if not k.startswith(drop)}
-    else:
-        for name in ("LOGS_ENDPOINT", "METRICS_ENDPOINT", "LOGS_PROTOCOL", "METRICS_PROTOCOL"):
-            env.pop(f"OTEL_EXPORTER_OTLP_{name}", None)
-    env["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint
-    env["OTEL_EXPORTER_OTLP_PROTOCOL"] = protocol
-    env.setdefault("OTEL_METRIC_EXPORT_INTERVAL", METRIC_EXPORT_INTERVAL_MS)
-    return env
-
-
-def _become(env: dict[str, str]) -> None:
-    """Make os.environ exactly env."""
-    for name in set(os.environ) - set(env):
-        del os.environ[name]
-    os.environ.update(env)
-
-
-def demo_settings(api_url: str, token: str, state_path: Path, log_level: str) -> Settings:
-    return Settings(api_token=token, api_url=api_url, poll_interval=POLL_INTERVAL_S, settle_grace=SETTLE_GRACE_S,
-                    backfill_days=BACKFILL_DAYS, state_path=state_path, max_rps=MAX_RPS, health_addr="",
-                    log_level=log_level)
-
-
-def hand_env(settings: Settings, endpoint: str, protocol: str) -> dict[str, str]:
-    """The variables that make `otel-desk-receiver run` poll as the demo does."""
-    return {
-        "DESK_API_URL": settings.base_url, "DESK_API_TOKEN": settings.api_token.get_secret_value(),
-        "DESK_POLL_INTERVAL": f"{settings.poll_interval:g}", "DESK_SETTLE_GRACE": f"{settings.settle_grace:g}",
-        "DESK_BACKFILL_DAYS": str(settings.backfill_days), "DESK_MAX_RPS": f"{settings.max_rps:g}",
-        "DESK_STATE_PATH": "./demo.state.json", "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
-        "OTEL_EXPORTER_OTLP_PROTOCOL": protocol, "OTEL_METRIC_EXPORT_INTERVAL": METRIC_EXPORT_INTERVAL_MS,
-    }
-
-
-def emulator_options(args: argparse.Namespace, port: int) -> list[str]:
-    """`otel-desk-receiver emulator` options serving the same generated bots and traffic."""
-    defaults = argparse.ArgumentParser(add_help=False)
-    add_traffic_arguments(defaults)
-    options = ["--port", str(port), "--token", DEFAULT_TOKEN]
-    for action in defaults._actions:
-        value = getattr(args, action.dest)
-        if value != action.default or action.dest in TRAFFIC_DEFAULTS:
-            options += [action.option_strings[0], str(value)]
-    return options
 
 
 class PollLoop:
@@ -269,8 +217,8 @@ def _build(args, stack: ExitStack, stopping: threading.Event) -> Demo:
     problems = otlp_problems(env)
     if problems:
         raise ConfigError(problems)
-    stack.callback(_become, dict(os.environ))
-    _become(env)  # the receiver's exporters read OTEL_* as they are built
+    stack.callback(become_environment, dict(os.environ))
+    become_environment(env)  # the receiver's exporters read OTEL_* as they are built
     state_dir = Path(tempfile.mkdtemp(prefix="otel-desk-demo-"))
     stack.callback(shutil.rmtree, state_dir, ignore_errors=True)
     settings = demo_settings(emulator.url, emulator.config.token, state_dir / "state.json", args.log_level)
