@@ -76,7 +76,7 @@ class LogSink:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self._exporter = exporter
-        self._resource = resource
+        self._resource = _HashOnceResource(resource.attributes, resource.schema_url)
         self._batch_size = batch_size
         self._on_failure = on_failure
         self._scope = InstrumentationScope(names.SCOPE_NAME, __version__)
@@ -113,7 +113,7 @@ class LogSink:
         log_record = LogRecord(
             timestamp=record.timestamp_ns,
             observed_timestamp=record.observed_timestamp_ns,
-            severity_number=SeverityNumber(record.severity_number),
+            severity_number=_SEVERITY_NUMBERS[record.severity_number],
             severity_text=record.severity_text,
             body=record.body,
             attributes=dict(record.attributes),
@@ -121,6 +121,22 @@ class LogSink:
             event_name=record.event_name,
         )
         return ReadableLogRecord(log_record, resource=self._resource, instrumentation_scope=self._scope)
+
+
+_SEVERITY_NUMBERS = {number.value: number for number in SeverityNumber}
+
+
+class _HashOnceResource(Resource):
+    """The same resource, hashed once. The SDK's log encoder groups a batch by resource, hashing it for
+    every record, and Resource.__hash__ JSON-encodes all its attributes each time: a tenth of the
+    receiver's CPU per entry in the profile (benchmarks/RESULTS.md). Equality is Resource's own."""
+
+    def __init__(self, attributes, schema_url: str | None = None):
+        super().__init__(attributes, schema_url)
+        self._hash = super().__hash__()
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 class NullLogSink:

@@ -1,5 +1,6 @@
 """Pure: a settled webhook log entry and its bot become one EntryRecord; redaction and uid live here."""
 
+import functools
 import json
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -32,6 +33,9 @@ def severity_for(settlement: Settlement) -> tuple[int, str]:
     return STATUS_SEVERITY.get(settlement.status, SEVERITY_INFO)
 
 
+# Cached: entries carry their bot's webhook URL, so a backfill redacts the same few URLs again and
+# again; parsing each one was a third of the mapping's time in the profile (benchmarks/RESULTS.md).
+@functools.lru_cache(maxsize=1024)
 def redact_url(url: str | None) -> tuple[str | None, str | None]:
     """(url.full, server.address): user info and every query value replaced by REDACTED."""
     if not url:

@@ -1,5 +1,6 @@
 """Pure rules: has a webhook log entry settled, in which status, and by status or by age."""
 
+import functools
 from dataclasses import dataclass
 
 from otel_desk_receiver.names import SETTLED_BY_AGE, SETTLED_BY_STATUS
@@ -22,7 +23,13 @@ def settle(status: str, created_at_ns: int, *, timeout_s: float, grace_s: float,
     terminal). INITIALIZED/SENT settle by age once older than the bot's timeout plus the grace.
     """
     if status not in NOT_TERMINAL:
-        return Settlement(status, SETTLED_BY_STATUS)
+        return _settled_by_status(status)
     if now_ns - created_at_ns > (timeout_s + grace_s) * NS_PER_S:
         return Settlement(status, SETTLED_BY_AGE)
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _settled_by_status(status: str) -> Settlement:
+    # One shared instance per status (Settlement is frozen): a backfill settles every entry by status.
+    return Settlement(status, SETTLED_BY_STATUS)
