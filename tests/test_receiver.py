@@ -278,3 +278,30 @@ def test_sdk_disabled_exports_nothing_and_leaves_the_state_alone(desk_emulator, 
         receiver.close()
     assert sink.log_records() == [] and sink.metric_points() == []
     assert not state_path.exists()  # nothing went out, so nothing may be marked delivered
+
+
+def test_export_failing_mid_backfill_reads_at_most_one_page_ahead_and_loses_nothing(desk_emulator, sink,
+                                                                                      state_path):
+    preload(desk_emulator, 2000, bots=1)
+    receiver = make_receiver(desk_emulator, state_path, backfill_days=3, page_size=100)
+    record_request = receiver.telemetry.http_request
+    desk_reads = []
+
+    def endpoint_fails_after_five_pages(*args):  # seam: runs after each Desk request
+        record_request(*args)
+        desk_reads.append(args)
+        if len(desk_reads) == 6:  # the bot list, then five pages
+            sink.set_down(True)
+
+    receiver.telemetry.http_request = endpoint_fails_after_five_pages
+    try:
+        first = receiver.run_once()
+        delivered_before = len(sink.log_records())
+        assert not first.delivered and delivered_before < 2000
+        assert len(desk_reads) <= 1 + delivered_before // 100 + 2  # what was delivered, the failed page, one ahead
+        sink.set_down(False)
+        second = receiver.run_once()
+    finally:
+        receiver.close()
+    assert second.delivered
+    assert len(uids(sink)) == len(set(uids(sink))) == 2000
