@@ -8,7 +8,9 @@
      |    +-- DeskRetryableError  429, 5xx, timeout, dropped connection, a 200 whose body is not
      |    |                       the JSON expected; .retry_after_s when Desk gave a hint
      |    +-- DeskResponseError   any other 4xx (400 bad request, 404 not found): not retried
-     +-- ExportError              the OTLP endpoint did not accept what was sent
+
+An OTLP endpoint that refuses is not an exception: LogSink.export answers False and the
+pipeline acts on it (no commit, the bot stops for this cycle).
 
 Lower libraries' exceptions (requests, json) are converted at one boundary,
 ``desk.transport`` (reached through ``desk.client``); nothing above it sees them.
@@ -53,7 +55,3 @@ class DeskRetryableError(DeskError):
 
 class DeskResponseError(DeskError):
     """Desk answered with a non-retryable 4xx (400, 404, ...)."""
-
-
-class ExportError(ReceiverError):
-    """The OTLP endpoint did not accept an export."""

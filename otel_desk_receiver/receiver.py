@@ -10,6 +10,7 @@ from otel_desk_receiver import __version__, export, names
 from otel_desk_receiver.config import DATADOG_MAX_AGE_H, Settings, sdk_disabled
 from otel_desk_receiver.desk.client import DeskClient
 from otel_desk_receiver.desk.throttle import RetryPolicy
+from otel_desk_receiver.errors import ConfigError
 from otel_desk_receiver.health import HealthServer, HealthState
 from otel_desk_receiver.pipeline import BotPipeline, PipelineOptions
 from otel_desk_receiver.poller import CycleResult, Poller
@@ -76,7 +77,11 @@ class Receiver:
     def start_health(self) -> None:
         address = self.settings.health_host_port
         if address is not None:
-            self._health_server = HealthServer(self.health, *address).start()
+            try:
+                self._health_server = HealthServer(self.health, *address).start()
+            except OSError as exc:
+                raise ConfigError([f"DESK_HEALTH_ADDR: cannot listen on {self.settings.health_addr} "
+                                   f"({exc.strerror}); pick a free port, or empty to turn health off"]) from None
             log.info("health endpoints on http://%s:%d/healthz and /readyz", address[0], self._health_server.port)
 
     def run_once(self) -> CycleResult:

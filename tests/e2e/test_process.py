@@ -173,3 +173,18 @@ def test_status_counts_by_bot_match_logs_through_a_process(desk_emulator, otlp_s
         counted[(attrs[names.ATTR_BOT_ID], attrs[names.ATTR_WEBHOOK_LOG_STATUS])] += int(value)
     assert sum(logs.values()) == total and logs == counted
     assert "bot " in done.stderr and "exported" in done.stderr  # one INFO line per bot per cycle
+
+
+def test_health_port_taken_is_a_clear_configuration_error(desk_emulator, otlp_sink, state_path):
+    import socket
+
+    desk_emulator.add_bot(name="any")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = receiver_env(desk_emulator, otlp_sink.http_endpoint, "http/protobuf", state_path,
+                           health_addr=f"127.0.0.1:{port}")
+        done = run_command(env, "run", "--once")
+    assert done.returncode == 2
+    assert f"DESK_HEALTH_ADDR: cannot listen on 127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr
