@@ -47,6 +47,7 @@ class Poller:
         self._cursors: dict[int, BotCursor] = store.load()
         self._bots: list[Bot] = []
         self._bots_listed_at: float | None = None
+        self._unreadable: list[int] = []  # DESK_BOT_IDS entries that could not be read at the last listing
         self._lock = threading.Lock()
 
     @property
@@ -80,6 +81,7 @@ class Poller:
 
     def _listed_bots(self, bot_ids: list[int]) -> list[Bot]:
         bots = []
+        self._unreadable = []
         for bot_id in bot_ids:
             try:
                 bot = self._client.get_bot(bot_id)
@@ -88,6 +90,7 @@ class Poller:
             except DeskError as error:
                 log.error("bot %s from DESK_BOT_IDS cannot be read: %s", bot_id, error)
                 self._health.record(bot_id, BotHealth(last_error=str(error)))
+                self._unreadable.append(bot_id)
                 continue
             if not bot.is_custom:
                 log.warning("bot %s (%s) is a %s bot: only CUSTOM bots have webhook logs; skipped",
@@ -100,6 +103,9 @@ class Poller:
         started = self._monotonic()
         result = CycleResult()
         self.refresh_bots()
+        if self._unreadable:  # asked for in DESK_BOT_IDS but not readable: this cycle did not read them
+            result.bots_failed += len(self._unreadable)
+            result.delivered = False
         for bot in self._bots:
             outcome = self._poll_one(bot)
             result.exported += outcome.exported

@@ -188,7 +188,7 @@ def test_one_failing_bot_does_not_stop_the_others(desk_emulator, sink, state_pat
     broken, *healthy = list(expected)
     desk_emulator.faults.fail_next(50, status=400, path_contains=f"/bots/{broken}/webhook_logs")
     result = run_once(desk_emulator, state_path, backfill_days=3, bot_ids=[*expected, 987654])
-    assert not result.delivered and result.bots_failed == 1
+    assert not result.delivered and result.bots_failed == 2  # the 400 one, and the unknown id 987654
     assert {bot for bot, _ in by_bot_and_status(sink)} == set(healthy)
 
 
