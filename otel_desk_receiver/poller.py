@@ -102,7 +102,7 @@ class Poller:
     def run_cycle(self) -> CycleResult:
         started = self._monotonic()
         result = CycleResult()
-        self.refresh_bots()
+        listed = self._try_refresh_bots(result)
         if self._unreadable:  # asked for in DESK_BOT_IDS but not readable: this cycle did not read them
             result.bots_failed += len(self._unreadable)
             result.delivered = False
@@ -116,9 +116,22 @@ class Poller:
                 result.delivered = False
                 result.export_failed |= not outcome.delivered
         self._telemetry.poll_duration(self._monotonic() - started)
-        ready = not result.export_failed and (result.bots_ok > 0 or not self._bots)
+        ready = not result.export_failed and (result.bots_ok > 0 or (listed and not self._bots))
         self._health.cycle_done(succeeded=ready, now_ns=self._clock_ns())
         return result
+
+    def _try_refresh_bots(self, result: CycleResult) -> bool:
+        """Refresh the bot list when due; if Desk cannot list them now, go on with the last list."""
+        try:
+            self.refresh_bots()
+            return True
+        except DeskAuthError:
+            raise
+        except DeskError as error:
+            log.error("listing the bots failed, polling the last known %d bot(s): %s", len(self._bots), error)
+            result.bots_failed += 1
+            result.delivered = False
+            return False
 
     def _poll_one(self, bot: Bot) -> BotCycleResult:
         try:

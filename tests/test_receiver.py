@@ -305,3 +305,17 @@ def test_export_failing_mid_backfill_reads_at_most_one_page_ahead_and_loses_noth
         receiver.close()
     assert second.delivered
     assert len(uids(sink)) == len(set(uids(sink))) == 2000
+
+
+def test_desk_unreachable_at_start_is_survived_and_retried_next_cycle(desk_emulator, sink, state_path):
+    expected = preload(desk_emulator, 100, bots=2)
+    desk_emulator.faults.fail_next(8, status=503)  # every attempt of the first listing
+    receiver = make_receiver(desk_emulator, state_path, backfill_days=3)
+    try:
+        first = receiver.run_once()
+        assert not first.delivered and receiver.poller.bots == [] and not receiver.health.ready()
+        second = receiver.run_once()
+        assert second.delivered and second.exported == 200 and receiver.health.ready()
+    finally:
+        receiver.close()
+    assert {bot for bot, _ in by_bot_and_status(sink)} == set(expected)
