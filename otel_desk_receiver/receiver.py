@@ -43,9 +43,9 @@ class Receiver:
             meter = _noop_meter()
         else:
             self._sink = export.LogSink(export.build_log_exporter(), resource)
-            self._meter_provider = export.build_meter_provider(
-                resource, export.build_metric_exporter(on_failure=lambda: self.telemetry.export_failed("metrics"))
-            )
+            self._metric_exporter = export.build_metric_exporter(
+                on_failure=lambda: self.telemetry.export_failed("metrics"))
+            self._meter_provider = export.build_meter_provider(resource, self._metric_exporter)
             meter = self._meter_provider.get_meter(names.SCOPE_NAME, __version__)
         self.health = HealthState(settings.poll_interval, clock_ns=clock_ns)
         self.telemetry = SelfTelemetry(meter, gauges=lambda: self.poller.gauges())
@@ -98,11 +98,19 @@ class Receiver:
     def stop(self) -> None:
         self.stop_event.set()
 
-    def close(self) -> None:
-        """Flush metrics once, close connections, stop serving health."""
+    def close(self, flush_timeout_s: float | None = None) -> None:
+        """Flush metrics once, close connections, stop serving health. With ``flush_timeout_s`` (a
+        shutdown deadline), a flush still retrying towards a dead endpoint is cut short at that time."""
         self.health.stop()
         if self._meter_provider is not None:
-            export.shutdown_meter_provider(self._meter_provider)
+            flush = threading.Thread(target=export.shutdown_meter_provider, args=(self._meter_provider,),
+                                     name="metrics-flush", daemon=True)
+            flush.start()
+            flush.join(flush_timeout_s)
+            if flush.is_alive():
+                log.warning("the final metrics were not accepted before the shutdown deadline; dropped")
+                self._metric_exporter.shutdown()  # interrupts the exporter's retries
+                flush.join(1.0)
         self._sink.shutdown()
         self.client.close()
         if self._health_server is not None:

@@ -188,3 +188,19 @@ def test_health_port_taken_is_a_clear_configuration_error(desk_emulator, otlp_si
         done = run_command(env, "run", "--once")
     assert done.returncode == 2
     assert f"DESK_HEALTH_ADDR: cannot listen on 127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_sigterm_while_the_otlp_endpoint_is_down_still_exits_within_10_s(desk_emulator, otlp_sink, state_path,
+                                                                         tmp_path):
+    preload(desk_emulator, bots=1, per_bot=500)
+    env = receiver_env(desk_emulator, otlp_sink.http_endpoint, "http/protobuf", state_path, backfill_days=3,
+                       poll_interval=1)
+    env["OTEL_EXPORTER_OTLP_TIMEOUT"] = "30000"  # an export would go on retrying for 30 s
+    otlp_sink.set_down(True)
+    process = ReceiverProcess.start(env, tmp_path)
+    wait_until(lambda: otlp_sink.stats["logs"]["http"]["refused"] >= 1, what="a refused export")
+    process.signal(signal.SIGTERM)
+    sent_at = time.monotonic()
+    assert process.wait(timeout_s=20) == 0, process.output()[-3000:]
+    assert time.monotonic() - sent_at < 10
+    assert otlp_sink.count() == 0
