@@ -83,7 +83,7 @@ class BotPipeline:
     def _start_cursor(self, bot: Bot, result: BotCycleResult) -> BotCursor:
         now_ns = self._clock_ns()
         since_ns = now_ns - self._options.backfill_days * NS_PER_DAY
-        window = max(_day(since_ns) - timedelta(days=1), _day(now_ns - RETENTION_DAYS * NS_PER_DAY))
+        window = self._window_start(since_ns)
         cursor = BotCursor(window_start=window.isoformat(), offset=0, anchor_id=None, last_id=0, frontier=0,
                            since_ns=since_ns)
         if self._options.backfill_days:
@@ -116,8 +116,13 @@ class BotPipeline:
         """A cursor over a fresh window starting a day before the oldest entry still needed; offsets
         restart at 0 and ``last_id`` alone tells what was already handled."""
         oldest_ns = min(cursor.pending.values(), default=cursor.newest_created_ns or cursor.since_ns)
-        window = max(_day(oldest_ns) - timedelta(days=1), _day(self._clock_ns() - RETENTION_DAYS * NS_PER_DAY))
-        return replace(cursor, window_start=window.isoformat(), offset=0, anchor_id=None, frontier=0)
+        return replace(cursor, window_start=self._window_start(oldest_ns).isoformat(), offset=0, anchor_id=None,
+                       frontier=0)
+
+    def _window_start(self, oldest_ns: int) -> date:
+        """start_date for a read that must include oldest_ns: a day earlier (desk-api.md, "Dates": the
+        project's time zone is unknown), but never past Desk's retention."""
+        return max(_day(oldest_ns) - timedelta(days=1), _day(self._clock_ns() - RETENTION_DAYS * NS_PER_DAY))
 
     def _read(self, bot: Bot, cursor: BotCursor, result: BotCycleResult) -> None:
         progress = BackfillProgress(bot.id, cursor.offset)

@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,12 +14,6 @@ import requests
 from otel_desk_receiver import names
 
 WAIT_S = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def receiver_env(emulator, otlp_endpoint: str, protocol: str, state_path: Path, **desk) -> dict[str, str]:
@@ -92,12 +85,12 @@ def http_status(url: str) -> int | None:
         return None
 
 
-def delivered_counter_total(sink, instance_id: str | None = None) -> int:
-    """Sum over receiver processes (service.instance.id) of each one's final cumulative settled count."""
+def delivered_counter_total(sink, instance_id: str) -> int:
+    """One receiver process's (service.instance.id) final settled count, over every bot and status."""
     last = defaultdict(int)
     for point in sink.metric_points(names.WEBHOOK_LOGS.name):
-        if instance_id is not None and point.resource.get("service.instance.id") != instance_id:
+        if point.resource.get("service.instance.id") != instance_id:
             continue
-        key = (point.resource.get("service.instance.id"), frozenset(point.attributes.items()))
+        key = frozenset(point.attributes.items())
         last[key] = point.value if point.temporality == "cumulative" else last[key] + point.value
     return int(sum(last.values()))
