@@ -4,12 +4,13 @@ import os
 import time
 from dataclasses import dataclass
 
-from otel_desk_receiver import export
+from otel_desk_receiver.otlp import log_export
+from otel_desk_receiver.otlp.resource import build_resource
 from otel_desk_receiver.desk.models import parse_bot, parse_webhook_log
-from otel_desk_receiver.mapping import to_log_record
-from otel_desk_receiver.settle import Settlement
+from otel_desk_receiver.core.mapping import to_log_record
+from otel_desk_receiver.core.settle import Settlement
 
-CHUNK = 64 * export.DEFAULT_BATCH_SIZE  # records built per round; memory stays bounded at a million
+CHUNK = 64 * log_export.DEFAULT_BATCH_SIZE  # records built per round; memory stays bounded at a million
 _STATUSES = ("RECEIVED",) * 24 + ("ERROR", "TIMEOUT")
 
 
@@ -47,11 +48,11 @@ def synthetic_records(bots: list, first_id: int, count: int, observed_ns: int) -
 
 
 def measure_ceiling(total: int, bots: int, endpoint: str, protocol: str) -> CeilingRun:
-    """Export ``total`` records into the sink at ``endpoint``, timing only the LogSink.export calls."""
+    """Export ``total`` records into the sink at ``endpoint``, timing only the EntryExporter.export calls."""
     saved = {name: os.environ.get(name) for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL")}
     os.environ.update({"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_EXPORTER_OTLP_PROTOCOL": protocol})
     try:
-        sink = export.LogSink(export.build_log_exporter(), export.build_resource("bench"))
+        sink = log_export.EntryExporter(log_export.build_log_exporter(), build_resource("bench"))
     finally:
         for name, value in saved.items():
             if value is None:

@@ -9,7 +9,7 @@ import json
 import os
 import sys
 
-from otel_desk_receiver.otlp_sink import LOGS, OtlpSink
+from otel_desk_receiver.devkit.sink.server import LOGS, OtlpSink
 
 
 def _reading(sink: OtlpSink) -> dict:

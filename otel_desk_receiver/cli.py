@@ -22,23 +22,30 @@ EXIT_CODES: tuple[tuple[type[ReceiverError], int], ...] = (
     (ReceiverError, EXIT_FAILURE),
 )
 
-# command -> (module with add_arguments(parser) and main(args) -> int, one-line help)
+# command -> (module with add_arguments(parser) and main(args) -> int, one-line help). Only the module of
+# the command being run is imported: `run` and `check` load nothing of the devkit (emulator, demo).
 COMMANDS = {
     "run": ("otel_desk_receiver.commands.run", "poll Desk and export over OTLP (forever, or --once)"),
     "check": ("otel_desk_receiver.commands.check", "validate settings, reach Desk and the OTLP endpoint, report"),
-    "emulator": ("otel_desk_receiver.emulator.command", "serve a Desk API emulator with generated traffic"),
-    "demo": ("otel_desk_receiver.commands.demo", "emulator + receiver + an embedded OTLP endpoint, live"),
+    "emulator": ("otel_desk_receiver.devkit.emulator.command", "serve a Desk API emulator with generated traffic"),
+    "demo": ("otel_desk_receiver.devkit.demo.command", "emulator + receiver + an embedded OTLP endpoint, live"),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``argv``, only the command it names is imported and given its options (the
+    others keep their one-line help), without it every command is."""
     parser = argparse.ArgumentParser(
         prog="otel-desk-receiver",
         description="Polls Sendbird Desk bot webhook logs and exports them as OpenTelemetry logs and metrics.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chosen = None if argv is None else next((arg for arg in argv if not arg.startswith("-")), "")
     for name, (module_name, help_text) in COMMANDS.items():
+        if chosen is not None and name != chosen:
+            commands.add_parser(name, help=help_text)
+            continue
         module = importlib.import_module(module_name)
         sub = commands.add_parser(name, help=help_text, description=module.__doc__)
         sub.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -60,7 +67,8 @@ def exit_code_for(error: ReceiverError) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         return args.handler(args)
     except ConfigError as error:

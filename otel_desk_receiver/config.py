@@ -14,12 +14,13 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from otel_desk_receiver.desk.limits import MAX_PAGE_SIZE, RETENTION_DAYS
 from otel_desk_receiver.errors import ConfigError
+from otel_desk_receiver.otel_env import otlp_problems
 
 ENV_PREFIX = "DESK_"
 DEFAULT_API_URL = "https://desk-api-{app_id}.sendbird.com/platform/v1"
-MAX_PAGE_SIZE = 500  # desk-api.md, "Lists and pagination": limit is 1..500
-MAX_BACKFILL_DAYS = 30  # desk-api.md: retention is about 30 days; never ask for more
+MAX_BACKFILL_DAYS = RETENTION_DAYS  # never ask for more than Desk keeps
 DATADOG_MAX_AGE_H = 18  # contract.md: Datadog drops log records older than 18 h
 
 
@@ -203,62 +204,3 @@ def load_settings(config_file: Path | None = None) -> Settings:
     if problems:
         raise ConfigError(problems)
     return settings
-
-
-# --- OTEL_* variables the SDK reads itself; validated here because the SDK quietly
-# defaults bad values (style.md) and falls back to gRPC where our contract says http/protobuf.
-OTLP_PROTOCOLS = ("grpc", "http/protobuf")
-DEFAULT_OTLP_PROTOCOL = "http/protobuf"
-SIGNALS = ("logs", "metrics")
-
-
-def otlp_protocol(signal: str, environ: dict[str, str] | None = None) -> str:
-    """The OTLP protocol for a signal: per-signal variable, then generic, then http/protobuf."""
-    env = os.environ if environ is None else environ
-    for name in (f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
-        value = env.get(name, "").strip()
-        if value:
-            return value
-    return DEFAULT_OTLP_PROTOCOL
-
-
-def otlp_problems(environ: dict[str, str] | None = None) -> list[str]:
-    """One line per OTEL_* value the receiver relies on that the SDK would silently ignore or default."""
-    env = os.environ if environ is None else environ
-    problems = []
-    for signal in SIGNALS:
-        protocol = otlp_protocol(signal, env)
-        if protocol not in OTLP_PROTOCOLS:
-            problems.append(f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL/OTEL_EXPORTER_OTLP_PROTOCOL: "
-                            f"expected grpc or http/protobuf (got {protocol!r})")
-    for name, value in sorted(env.items()):
-        if not name.startswith("OTEL_EXPORTER_OTLP_") or not value.strip():
-            continue
-        if name.endswith("_TIMEOUT") and not _is_non_negative_number(value):
-            problems.append(f"{name}: expected a number of milliseconds (got {value!r})")
-        elif name.endswith("_COMPRESSION") and value.strip().lower() not in ("gzip", "deflate", "none"):
-            problems.append(f"{name}: expected gzip, deflate or none (got {value!r})")
-        elif name.endswith("_INSECURE") and value.strip().lower() not in ("true", "false"):
-            problems.append(f"{name}: expected true or false (got {value!r})")
-        elif name.endswith("_ENDPOINT") and not value.strip().startswith(("http://", "https://")):
-            problems.append(f"{name}: expected a URL starting with http:// or https:// (got {value!r})")
-    interval = env.get("OTEL_METRIC_EXPORT_INTERVAL", "").strip()
-    if interval and not (_is_non_negative_number(interval) and float(interval) > 0):
-        problems.append(f"OTEL_METRIC_EXPORT_INTERVAL: expected a positive number of milliseconds (got {interval!r})")
-    temporality = env.get("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "").strip().lower()
-    if temporality and temporality not in ("cumulative", "delta", "lowmemory"):
-        problems.append("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: expected cumulative, delta or lowmemory "
-                        f"(got {temporality!r})")
-    return problems
-
-
-def _is_non_negative_number(value: str) -> bool:
-    try:
-        return float(value) >= 0
-    except ValueError:
-        return False
-
-
-def sdk_disabled(environ: dict[str, str] | None = None) -> bool:
-    env = os.environ if environ is None else environ
-    return env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"

@@ -9,7 +9,7 @@
      |    |                       the JSON expected; .retry_after_s when Desk gave a hint
      |    +-- DeskResponseError   any other 4xx (400 bad request, 404 not found): not retried
 
-An OTLP endpoint that refuses is not an exception: LogSink.export answers False and the
+An OTLP endpoint that refuses is not an exception: EntryExporter.export answers False and the
 pipeline acts on it (no commit, the bot stops for this cycle).
 
 Lower libraries' exceptions (requests, json) are converted at one boundary,

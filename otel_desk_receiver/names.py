@@ -34,6 +34,9 @@ ATTR_HTTP_STATUS = "http.response.status_code"
 ATTR_HTTP_ROUTE = "url.template"
 ATTR_SERVER_PORT = "server.port"
 
+# The marker for a redacted value, in url.full (semantic conventions) and in any error text quoting a secret.
+REDACTED = "REDACTED"
+
 SETTLED_BY_STATUS = "status"
 SETTLED_BY_AGE = "age"
 

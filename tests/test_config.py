@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from otel_desk_receiver.config import ConfigError, Settings, load_settings, otlp_problems, otlp_protocol
+from otel_desk_receiver.config import ConfigError, Settings, load_settings
+from otel_desk_receiver.otel_env import otlp_problems, otlp_protocol
 
 BASE_ENV = {"DESK_API_TOKEN": "tok-secret-123", "DESK_APP_ID": "app1"}
 

@@ -2,16 +2,13 @@
 logs and metrics, look at the state file, and print what was found. Exit 0 only if all is well:
 2 for bad settings, 3 when Desk rejects the token, 1 for anything else unreachable or wrong."""
 
-import os
 import sys
 
 from otel_desk_receiver.cli import EXIT_FAILURE, EXIT_OK, add_config_argument
-from otel_desk_receiver.config import ENV_PREFIX, SECRET_FIELDS, Settings, env_name, load_settings, sdk_disabled
-from otel_desk_receiver.probes import Finding, probe_desk, probe_otlp, probe_state
+from otel_desk_receiver.config import SECRET_FIELDS, Settings, env_name, load_settings
+from otel_desk_receiver.otel_env import MASK, sdk_disabled, shown_variables
+from otel_desk_receiver.commands.diagnostics import Finding, probe_desk, probe_otlp, probe_state
 
-MASK = "****"
-OTEL_SHOWN = ("OTEL_EXPORTER_OTLP_", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_METRIC_EXPORT_INTERVAL",
-              "OTEL_SDK_DISABLED")
 
 
 def add_arguments(parser) -> None:
@@ -44,17 +41,8 @@ def print_settings(settings: Settings, out) -> None:
         value = getattr(settings, field)
         shown = (MASK if value else "(not set)") if field in SECRET_FIELDS else _plain(value)
         print(f"  {env_name(field):<28} {shown}", file=out)
-    for name in sorted(os.environ):
-        if name.startswith(OTEL_SHOWN) and not name.startswith(ENV_PREFIX):
-            print(f"  {name:<28} {masked_otel_value(name, os.environ[name])}", file=out)
-
-
-def masked_otel_value(name: str, value: str) -> str:
-    """Header variables show their header names only: the values are credentials."""
-    if name.endswith("_HEADERS"):
-        keys = [pair.split("=", 1)[0].strip() for pair in value.split(",") if pair.strip()]
-        return ", ".join(f"{key}={MASK}" for key in keys)
-    return value
+    for name, shown in shown_variables():
+        print(f"  {name:<28} {shown}", file=out)
 
 
 def _plain(value) -> str:

@@ -37,7 +37,7 @@ def configure_logging(level: str) -> None:
 def main(args) -> int:
     settings = load_settings(args.config)
     configure_logging(settings.log_level.value)
-    from otel_desk_receiver.receiver import Receiver  # after logging is set up: building it logs
+    from otel_desk_receiver.service.receiver import Receiver  # after logging is set up: building it logs
 
     receiver = Receiver(settings)
     stopping_since = _install_signal_handlers(receiver)

@@ -2,31 +2,30 @@
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import requests
 
-from otel_desk_receiver.desk.models import Bot, MalformedEntryError, WebhookLog, parse_bot, parse_webhook_log
+from otel_desk_receiver.desk.limits import MAX_PAGE_SIZE
+from otel_desk_receiver.desk.models import Bot, MalformedEntryError, parse_bot
 from otel_desk_receiver.desk.throttle import RetryPolicy
 from otel_desk_receiver.desk.transport import Params, RequestInfo, RetryInfo, Transport
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
 
-__all__ = ["DeskClient", "Page", "RequestInfo", "RetryInfo", "MAX_LIMIT", "ORDERS"]
+__all__ = ["DeskClient", "Page", "RequestInfo", "RetryInfo", "ORDERS"]
 
 logger = logging.getLogger(__name__)
 
-MAX_LIMIT = 500  # desk-api.md, "Lists and pagination": limit is 1..500; other values are never sent
 BOTS_PAGE_SIZE = 100
 ORDERS = ("created_at", "-created_at", "id", "-id")  # desk-api.md, webhook_logs query
 BOTS = "/bots"
 BOT = "/bots/{bot_id}"
 WEBHOOK_LOGS = "/bots/{bot_id}/webhook_logs"
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -113,40 +112,6 @@ class DeskClient:
         params = _webhook_log_params(offset, limit, order, start_date, end_date, statuses)
         return self._page(WEBHOOK_LOGS, _check_id(bot_id), params, offset, limit)
 
-    def iter_webhook_logs(self, bot_id: int, *, since: datetime, until: datetime | None = None,
-                          page_size: int = MAX_LIMIT,
-                          order: str = "created_at") -> Iterator[list[WebhookLog | MalformedEntryError]]:
-        """Entries created in [since, until), a page at a time; malformed items come as errors.
-
-        The date window is widened by one day on each side and ``createdAt`` filtered here,
-        because Desk's whole-day dates are in an unknown zone, project or UTC (desk-api.md,
-        "GET /bots/{bot_id}/webhook_logs"): any zone's date of an instant lies within a day
-        of its UTC date. Offsets are advanced here, never by following ``next``, whose
-        host may be wrong behind proxies (desk-api.md, "Lists and pagination"). Keep an
-        ascending order: new entries then land after the pages read, where descending
-        orders would shift every offset. Stops on ``next == null`` or a short page.
-        """
-        # Checked now, not at the first next(): a bad argument fails where it is passed.
-        _webhook_log_params(0, page_size, order, None, None, ())
-        since_ns = _aware_ns(since, "since")
-        until_ns = None if until is None else _aware_ns(until, "until")
-        start_date = since.astimezone(timezone.utc).date() - timedelta(days=1)
-        end_date = None if until is None else until.astimezone(timezone.utc).date() + timedelta(days=1)
-        return self._iter_pages(_check_id(bot_id), since_ns, until_ns, page_size, order, start_date, end_date)
-
-    def _iter_pages(self, bot_id: int, since_ns: int, until_ns: int | None, page_size: int, order: str,
-                    start_date: date, end_date: date | None) -> Iterator[list[WebhookLog | MalformedEntryError]]:
-        offset = 0
-        while True:
-            page = self.get_webhook_logs_page(bot_id, offset=offset, limit=page_size, order=order,
-                                              start_date=start_date, end_date=end_date)
-            kept = _within(page.results, since_ns, until_ns)
-            if kept:
-                yield kept
-            if not page.has_next or not page.results:
-                return
-            offset = page.next_offset
-
     def _page(self, template: str, bot_id: int | None, params: Params, offset: int, limit: int) -> Page:
         body = self._transport.get_json(template, bot_id=bot_id, params=params, check=_envelope_problem)
         results = body["results"]
@@ -158,8 +123,8 @@ class DeskClient:
 
 def _webhook_log_params(offset: int, limit: int, order: str, start_date: date | None, end_date: date | None,
                         statuses: Sequence[str]) -> list[tuple[str, str | int]]:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise ValueError(f"limit must be an integer from 1 to {MAX_LIMIT}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
+        raise ValueError(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}")
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
         raise ValueError("offset must be a non-negative integer")
     if order not in ORDERS:
@@ -176,19 +141,6 @@ def _webhook_log_params(offset: int, limit: int, order: str, start_date: date | 
     # Repeated parameters make a multi-value filter (desk-api.md, "Lists and pagination").
     params.extend(("status", status) for status in statuses)
     return params
-
-
-def _within(results: list[Any], since_ns: int, until_ns: int | None) -> list[WebhookLog | MalformedEntryError]:
-    kept: list[WebhookLog | MalformedEntryError] = []
-    for item in results:
-        try:
-            entry = parse_webhook_log(item)
-        except MalformedEntryError as error:
-            kept.append(error)
-            continue
-        if since_ns <= entry.created_at_ns and (until_ns is None or entry.created_at_ns < until_ns):
-            kept.append(entry)
-    return kept
 
 
 def _envelope_problem(body: Any) -> str | None:
@@ -210,9 +162,3 @@ def _check_id(bot_id: int) -> int:
     if isinstance(bot_id, bool) or not isinstance(bot_id, int) or bot_id < 0:
         raise ValueError("bot_id must be a non-negative integer")
     return bot_id
-
-
-def _aware_ns(moment: datetime, name: str) -> int:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{name} must carry a time zone")
-    return (moment - _EPOCH) // timedelta(microseconds=1) * 1000

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from otel_desk_receiver.units import NS_PER_S
+
 # Webhook log statuses (desk-api.md, "GET /bots/{bot_id}/webhook_logs"). Any other value
 # is kept exactly as Desk gave it and treated as terminal.
 INITIALIZED = "INITIALIZED"
@@ -16,6 +18,7 @@ RECEIVED = "RECEIVED"
 ERROR = "ERROR"
 TIMEOUT = "TIMEOUT"
 KNOWN_STATUSES = frozenset({INITIALIZED, SENT, RECEIVED, ERROR, TIMEOUT})
+# desk-api.md, "Status values": INITIALIZED and SENT are followed by RECEIVED, TIMEOUT or ERROR.
 NON_TERMINAL_STATUSES = frozenset({INITIALIZED, SENT})
 TERMINAL_STATUSES = frozenset({RECEIVED, ERROR, TIMEOUT})
 
@@ -28,11 +31,6 @@ MISSING_ID = "missing_id"
 BAD_ID = "bad_id"
 MISSING_STATUS = "missing_status"
 BAD_CREATED_AT = "bad_created_at"
-
-
-def is_terminal(status: str) -> bool:
-    """Whether a status is final; statuses this receiver does not know count as final (desk-api.md)."""
-    return status not in NON_TERMINAL_STATUSES
 
 
 class MalformedEntryError(ValueError):
@@ -155,7 +153,7 @@ def parse_timestamp_ns(value: Any) -> int:
         raise ValueError("createdAt holds an impossible date or time") from None
     seconds = days * _DAY_S + hour * 3600 + minute * 60 + second - offset_s
     nanos = int(fraction[:9].ljust(9, "0")) if fraction else 0
-    return seconds * 1_000_000_000 + nanos
+    return seconds * NS_PER_S + nanos
 
 
 def _parse_id(raw: Mapping[str, Any]) -> int:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import requests
 
 from otel_desk_receiver import __version__
+from otel_desk_receiver.names import REDACTED
 from otel_desk_receiver.desk.throttle import Outcome, RateLimiter, RetryPolicy, classify_status, parse_retry_hint
 from otel_desk_receiver.errors import ConfigError, DeskAuthError, DeskError, DeskResponseError, DeskRetryableError
 
@@ -19,7 +20,6 @@ USER_AGENT = f"otel-desk-receiver/{__version__}"
 TOKEN_HEADER = "SENDBIRDDESKAPITOKEN"  # desk-api.md, "Access": the only auth header, no bearer scheme
 DETAIL_MAX_CHARS = 200
 BODY_EXCERPT_CHARS = 60  # enough to tell HTML or a cut-off JSON apart; entries may hold personal data
-REDACTED = "[REDACTED]"
 # A shorter "token" turns up in ordinary words by chance; masking it would garble every message.
 MIN_REDACTED_LEN = 8
 

@@ -61,9 +61,9 @@ def make_desk_client(fake_clock):
 
 
 @pytest.fixture
-def desk_emulator(make_desk_emulator):
-    """Here the emulator's clock is frozen at FROZEN_AT, so entry dates in tests stay inside its retention."""
-    return make_desk_emulator(frozen_at=FROZEN_AT)
+def emulator_frozen_at():
+    """Here ``desk_emulator``'s clock is frozen at FROZEN_AT, so entry dates in tests stay inside its retention."""
+    return FROZEN_AT
 
 
 @pytest.fixture

@@ -2,8 +2,9 @@
 
 import pytest
 
-from otel_desk_receiver.export import LogSink, build_log_exporter, build_resource
-from otel_desk_receiver.records import EntryRecord
+from otel_desk_receiver.otlp.log_export import EntryExporter, build_log_exporter
+from otel_desk_receiver.otlp.resource import build_resource
+from otel_desk_receiver.core.records import EntryRecord
 
 WAIT_S = 10.0
 
@@ -24,7 +25,7 @@ def test_records_pass_through_rotel(otlp_sink, rotel, protocol, sink_protocol, m
                        collector.grpc_endpoint if protocol == "grpc" else collector.http_endpoint)
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "5000")
-    sink = LogSink(build_log_exporter(), build_resource("app"))
+    sink = EntryExporter(build_log_exporter(), build_resource("app"))
     assert sink.export([entry(i) for i in range(3)])
     sink.shutdown()
 

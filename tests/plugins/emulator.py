@@ -1,14 +1,15 @@
 """Fixtures starting the Desk API emulator on a loopback port: ``desk_emulator`` and the factory
 ``make_desk_emulator``.
 
-The clock is real (virtual offset 0) unless a test passes ``frozen_at``: the receiver under test
-reads the wall clock, so entries created "now" in the emulator are "now" for it too. Tests may
-still ``advance`` the emulator clock to make planned statuses settle.
+The clock is real (virtual offset 0) unless a test passes ``frozen_at``, or a conftest overrides the
+``emulator_frozen_at`` fixture for its directory (tests/desk does): the receiver under test reads the
+wall clock, so entries created "now" in the emulator are "now" for it too. Tests may still
+``advance`` the emulator clock to make planned statuses settle.
 """
 
 import pytest
 
-from otel_desk_receiver.emulator import DeskEmulator, EmulatorConfig
+from otel_desk_receiver.devkit.emulator import DeskEmulator, EmulatorConfig
 
 EMULATOR_TOKEN = "emulator-token"
 
@@ -30,6 +31,12 @@ def make_desk_emulator():
 
 
 @pytest.fixture
-def desk_emulator(make_desk_emulator) -> DeskEmulator:
-    """A started emulator with no bots, no traffic, real clock, token ``emulator-token``."""
-    return make_desk_emulator()
+def emulator_frozen_at():
+    """The instant ``desk_emulator``'s clock is frozen at; None (the default) keeps it real."""
+    return None
+
+
+@pytest.fixture
+def desk_emulator(make_desk_emulator, emulator_frozen_at) -> DeskEmulator:
+    """A started emulator with no bots, no traffic, token ``emulator-token``; its clock per ``emulator_frozen_at``."""
+    return make_desk_emulator(frozen_at=emulator_frozen_at)

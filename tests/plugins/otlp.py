@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from otel_desk_receiver.otlp_sink import OtlpSink
+from otel_desk_receiver.devkit.sink.server import OtlpSink
 
 PROTOCOLS = ("grpc", "http/protobuf")
 # Milliseconds, as the specification gives OTEL_EXPORTER_OTLP_TIMEOUT (export.export_timeout_s).

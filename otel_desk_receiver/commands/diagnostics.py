@@ -1,0 +1,88 @@
+"""What `check` looks at: Desk (bots it would watch), the OTLP endpoint per signal, the state file."""
+
+import logging
+from dataclasses import dataclass, field
+
+from otel_desk_receiver.config import Settings
+from otel_desk_receiver.core.state_file import StateFile
+from otel_desk_receiver.desk.client import DeskClient
+from otel_desk_receiver.desk.models import Bot
+from otel_desk_receiver.desk.throttle import RetryPolicy
+from otel_desk_receiver.errors import DeskAuthError, DeskError, StateError
+from otel_desk_receiver.otel_env import export_endpoint, otlp_protocol
+from otel_desk_receiver.otlp.log_export import EntryExporter, build_log_exporter
+from otel_desk_receiver.otlp.metric_export import build_metric_exporter, probe_metrics
+from otel_desk_receiver.otlp.resource import build_resource
+
+CHECK_RETRY = RetryPolicy(max_attempts=2, base_s=0.5, cap_s=1.0, max_hint_s=5.0)  # a check reports, it does not wait
+
+
+@dataclass
+class Finding:
+    """One line of the report: what was looked at, whether it is fine, and what was seen."""
+
+    subject: str
+    ok: bool
+    detail: str
+    lines: list[str] = field(default_factory=list)
+
+
+def probe_desk(settings: Settings) -> tuple[Finding, list[Bot]]:
+    """List the bots (or read DESK_BOT_IDS one by one) and say which would be watched."""
+    with DeskClient(settings.base_url, settings.api_token, max_rps=settings.max_rps, retry=CHECK_RETRY,
+                    timeout_s=10.0) as client:
+        try:
+            if settings.bot_ids is None:
+                bots = client.list_bots()
+            else:
+                bots = [client.get_bot(bot_id) for bot_id in settings.bot_ids]
+        except DeskAuthError:
+            raise
+        except DeskError as error:
+            return Finding("Desk API", False, f"{settings.base_url}: {error}"), []
+    watched = [bot for bot in bots if bot.is_custom]
+    finding = Finding("Desk API", bool(watched) or settings.bot_ids is None,
+                      f"{settings.base_url}: reachable, token accepted; {len(watched)} CUSTOM bot(s) to watch"
+                      f" of {len(bots)} listed", [describe_bot(bot) for bot in bots])
+    if settings.bot_ids is not None and len(watched) < len(bots):
+        finding.ok = False
+        finding.detail += "; DESK_BOT_IDS names bots that are not CUSTOM (they have no webhook logs)"
+    return finding, watched
+
+
+def describe_bot(bot: Bot) -> str:
+    watched = "watch" if bot.is_custom else "skip (not CUSTOM)"
+    return (f"{bot.id:>8}  {bot.name[:28]:<28} {bot.type:<7} {bot.status or '-':<9} "
+            f"timeout {bot.timeout_s:>5.0f}s  unread error: {'yes' if bot.is_unread_error else 'no':<3}  {watched}")
+
+
+def probe_otlp(signal: str) -> Finding:
+    """Send one empty export request for the signal: a valid OTLP request that carries no data."""
+    protocol = otlp_protocol(signal)
+    where = f"{export_endpoint(signal)} ({protocol})"
+    quiet = logging.getLogger("opentelemetry")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # the SDK logs each retry; the report says it once
+    try:
+        if signal == "logs":
+            ok = EntryExporter(build_log_exporter(), build_resource(None)).probe()
+        else:
+            ok = probe_metrics(build_metric_exporter())
+    finally:
+        quiet.setLevel(level)
+    return Finding(f"OTLP {signal}", ok, f"{where}: {'accepted an empty export' if ok else 'did not accept an export'}")
+
+
+def probe_state(settings: Settings) -> Finding:
+    store = StateFile(settings.state_path)
+    try:
+        store.check_writable()
+        cursors = store.load()
+    except StateError as error:
+        return Finding("State", False, str(error))
+    if not settings.state_path.exists():
+        return Finding("State", True, f"{settings.state_path}: none yet; each bot starts "
+                       + (f"{settings.backfill_days} day(s) back" if settings.backfill_days else "from now"))
+    pending = sum(len(c.pending) for c in cursors.values())
+    return Finding("State", True, f"{settings.state_path}: valid, {len(cursors)} bot cursor(s), "
+                   f"{pending} entr{'y' if pending == 1 else 'ies'} pending")

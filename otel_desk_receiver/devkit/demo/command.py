@@ -1,0 +1,273 @@
+"""Try the receiver with no account and no outside service: a Desk API emulator with live traffic
+(healthy bots, one 'flaky' bot that errors, one 'slow' bot that times out), the receiver polling it
+every 2 s, and an embedded OTLP endpoint whose arrivals are shown live: per-bot entries by status,
+pending, lag and the latest ERROR and TIMEOUT records. Ctrl-C stops it all. With --otlp-endpoint the
+receiver sends to a real OTLP endpoint (a local collector, say) instead, and the view shows what the
+receiver reports of itself."""
+
+import argparse
+import logging
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack
+from datetime import timedelta
+from pathlib import Path
+
+from otel_desk_receiver.devkit.demo import view as demo_view
+from otel_desk_receiver.devkit.demo.setup import (
+    POLL_INTERVAL_S,
+    TRAFFIC_DEFAULTS,
+    demo_environment,
+    demo_settings,
+    emulator_options,
+    become_environment,
+    hand_env,
+)
+
+from otel_desk_receiver.commands.run import configure_logging
+from otel_desk_receiver.otel_env import OTLP_PROTOCOLS, otlp_problems
+from otel_desk_receiver.devkit.emulator.command import DEFAULT_TOKEN, add_traffic_arguments, build_emulator
+from otel_desk_receiver.errors import ConfigError
+
+SHUTDOWN_DEADLINE_S = 5.0  # loopback pages take well under a second; past this, cut retries short
+# Traffic brisker than the emulator command's defaults, and a short history so the first screen is busy.
+STUCK_STATUSES = ("SENT", "INITIALIZED", "SENT")  # entries Desk never resolved: they settle by age
+HAND_ENDPOINTS = {"grpc": "http://localhost:4317", "http/protobuf": "http://localhost:4318"}
+CLEAR_SCREEN = "\x1b[H\x1b[2J"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    demo = parser.add_argument_group("demo")
+    demo.add_argument("--duration", type=_positive, metavar="SECONDS",
+                      help="run this long, then stop and exit 0 (default: until Ctrl-C)")
+    demo.add_argument("--refresh", type=_positive, metavar="SECONDS",
+                      help="seconds between screens (default: 1 on a terminal, 5 otherwise)")
+    demo.add_argument("--no-tty", action="store_true",
+                      help="print a snapshot table every --refresh seconds instead of redrawing the screen "
+                           "(automatic when stdout is not a terminal)")
+    demo.add_argument("--otlp-endpoint", metavar="URL",
+                      help="send to this OTLP endpoint instead of the embedded one, e.g. http://localhost:4318 "
+                           "(OTEL_EXPORTER_OTLP_HEADERS and the like still apply)")
+    demo.add_argument("--otlp-protocol", choices=OTLP_PROTOCOLS, default="http/protobuf",
+                      help="OTLP protocol of the export (default: %(default)s)")
+    demo.add_argument("--port", type=int, default=0,
+                      help="port of the Desk API emulator on 127.0.0.1 (default: a free one)")
+    demo.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), default="WARNING",
+                      help="the receiver's own log level, on stderr (default: %(default)s)")
+    add_traffic_arguments(parser)
+    parser.set_defaults(**TRAFFIC_DEFAULTS)
+
+
+def _positive(text: str) -> float:
+    value = float(text) if re.fullmatch(r"\d+(\.\d*)?|\.\d+", text.strip()) else 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds (got {text!r})")
+    return value
+
+
+class PollLoop:
+    """The receiver's poll loop on a thread, keeping what each cycle reported; sets ``stopping`` if it dies."""
+
+    def __init__(self, receiver, stopping: threading.Event):
+        self.receiver = receiver
+        self.cycles = 0
+        self.exported = 0
+        self.last = None  # the latest CycleResult
+        self.error: BaseException | None = None
+        self._stopping = stopping
+        self._thread = threading.Thread(target=self._run, name="demo-receiver", daemon=True)
+
+    def start(self) -> "PollLoop":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            while not self.receiver.stop_event.is_set():
+                result = self.receiver.run_once()
+                self.cycles, self.exported, self.last = self.cycles + 1, self.exported + result.exported, result
+                self.receiver.stop_event.wait(self.receiver.settings.poll_interval)
+        except Exception as error:  # noqa: BLE001 - reported by main after a clean shutdown
+            self.error = error
+            self._stopping.set()
+
+    def stop(self) -> None:
+        """Finish the page in flight; past the deadline, cut the export's retries short."""
+        self.receiver.stop()
+        if self._thread.ident is None:
+            return  # never started
+        self._thread.join(SHUTDOWN_DEADLINE_S)
+        if self._thread.is_alive():
+            self.receiver.abort_export()
+            self._thread.join(2.0)
+
+    def summary(self, errors: list[str] = ()) -> str:
+        last = self.last
+        return demo_view.receiver_line(self.cycles, self.exported, last and last.bots_ok, last and last.bots_failed,
+                                       errors)
+
+
+class Demo:
+    """The parts of one demo run, and how they are shown."""
+
+    def __init__(self, args, emulator, sink, receiver, stopping: threading.Event, endpoint: str):
+        self.args, self.emulator, self.sink, self.receiver, self.endpoint = args, emulator, sink, receiver, endpoint
+        self.loop = PollLoop(receiver, stopping)
+        self.started = time.monotonic()
+        self.tally = demo_view.SinkTally()
+        self._closed = False
+        self._by_hand: list[str] | None = None
+        if sink is not None:
+            sink.on_logs(self.tally.add_records)
+
+    def shutdown(self) -> None:
+        """Stop polling, then close the receiver, which exports the last metrics; once."""
+        if not self._closed:
+            self._closed = True
+            self.loop.stop()
+            self.receiver.close()
+
+    def intro(self) -> list[str]:
+        return demo_view.intro_lines(
+            bots=len(self.receiver.poller.bots) or self.args.bots, interval_s=POLL_INTERVAL_S,
+            emulator_url=self.emulator.url, token=self.emulator.config.token, endpoint=self.endpoint,
+            protocol=self.args.otlp_protocol, embedded=self.sink is not None)
+
+    def by_hand(self) -> list[str]:
+        if self._by_hand is None:  # cached: it builds a parser
+            hand_endpoint = self.args.otlp_endpoint or HAND_ENDPOINTS[self.args.otlp_protocol]
+            self._by_hand = demo_view.by_hand_lines(
+                ["otel-desk-receiver", "emulator", *emulator_options(self.args, self.emulator.address[1])],
+                hand_env(self.receiver.settings, hand_endpoint, self.args.otlp_protocol))
+        return self._by_hand
+
+    def frame(self) -> demo_view.ViewData:
+        if self.sink is not None:
+            self.tally.add_metric_points(self.sink.metric_points())
+            self.sink.clear()  # what arrived is tallied: keep memory bounded however long the demo runs
+            status = (f"OTLP endpoint received {self.tally.record_count} log records; "
+                      f"settled counter total {self.tally.counter_total}")
+            return demo_view.ViewData([status, self.loop.summary()], self.tally.rows(), self.tally.recent())
+        rows = [demo_view.BotRow(g.bot_id, g.bot_name, None, g.pending, g.lag_s) for g in self.receiver.poller.gauges()]
+        errors = [f"bot {bot_id}: {h['last_error']}" for bot_id, h in self.receiver.health.snapshot()["bots"].items()
+                  if h["last_error"]]
+        lines = [self.loop.summary(errors), f"Counts by status and the records are at {self.endpoint}; "
+                 "here: the receiver's own gauges."]
+        return demo_view.ViewData(lines, rows, None)
+
+    def show(self, title: str, tty: bool, final: bool = False) -> None:
+        data = self.frame()
+        if tty:  # the final screen leaves out the commands: they follow it in full
+            data.header, data.footer = self.intro() + ["", title] + data.header, [] if final else self.by_hand()
+            size = shutil.get_terminal_size()
+            sys.stdout.write(CLEAR_SCREEN + demo_view.fit(demo_view.render(data), size.columns, size.lines))
+        else:
+            sys.stdout.write(f"--- {title} ---\n" + demo_view.render(data))
+        sys.stdout.flush()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+def _add_stuck_entries(emulator) -> None:
+    """A few entries Desk never resolved, on the 'slow' bot (else the first): they show settling by age.
+    Created after the preloaded history and before live traffic, so ids still ascend with createdAt."""
+    custom = [bot for bot in emulator.bots() if bot["type"] == "CUSTOM"]
+    if not custom:
+        return
+    bot = next((b for b in custom if b["name"] == "slow"), custom[0])
+    start = emulator.clock.now() - timedelta(seconds=240)
+    emulator.add_entries(bot["id"], len(STUCK_STATUSES), STUCK_STATUSES, start=start, spacing_s=30)
+
+
+def _start_emulator(args, stack: ExitStack):
+    emulator = build_emulator(args, token=DEFAULT_TOKEN)
+    _add_stuck_entries(emulator)
+    try:
+        emulator.start("127.0.0.1", args.port)
+    except OSError as error:
+        raise ConfigError([f"--port: cannot listen on 127.0.0.1:{args.port} ({error.strerror or error})"]) from None
+    stack.callback(emulator.stop)
+    return emulator
+
+
+def _start_sink(args, stack: ExitStack):
+    if args.otlp_endpoint:
+        if not args.otlp_endpoint.startswith(("http://", "https://")):
+            raise ConfigError([f"--otlp-endpoint: expected a URL starting with http:// or https:// "
+                               f"(got {args.otlp_endpoint!r})"])
+        return None, args.otlp_endpoint
+    from otel_desk_receiver.devkit.sink.server import OtlpSink
+
+    sink = OtlpSink().start()
+    stack.callback(sink.stop)
+    return sink, sink.grpc_endpoint if args.otlp_protocol == "grpc" else sink.http_endpoint
+
+
+def _build(args, stack: ExitStack, stopping: threading.Event) -> Demo:
+    emulator = _start_emulator(args, stack)
+    sink, endpoint = _start_sink(args, stack)
+    env = demo_environment(os.environ, endpoint=endpoint, protocol=args.otlp_protocol, embedded=sink is None)
+    problems = otlp_problems(env)
+    if problems:
+        raise ConfigError(problems)
+    stack.callback(become_environment, dict(os.environ))
+    become_environment(env)  # the receiver's exporters read OTEL_* as they are built
+    state_dir = Path(tempfile.mkdtemp(prefix="otel-desk-demo-"))
+    stack.callback(shutil.rmtree, state_dir, ignore_errors=True)
+    settings = demo_settings(emulator.url, emulator.config.token, state_dir / "state.json", args.log_level)
+    from otel_desk_receiver.service.receiver import Receiver  # after logging is set up: building it logs
+
+    # The receiver warns that a 1-day backfill reaches past what Datadog keeps: worth seeing with
+    # --otlp-endpoint, noise in front of the embedded endpoint.
+    receiver_log = logging.getLogger("otel_desk_receiver.service.receiver")
+    receiver_log.addFilter(quiet := lambda r: sink is None or not r.getMessage().startswith("DESK_BACKFILL_DAYS="))
+    stack.callback(receiver_log.removeFilter, quiet)
+    demo = Demo(args, emulator, sink, Receiver(settings), stopping, endpoint)
+    stack.callback(demo.shutdown)  # flushes the last metrics: runs before the sink stops
+    return demo
+
+
+def _install_signal_handlers(stopping: threading.Event, stack: ExitStack) -> None:
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.signal(signum, lambda *_: stopping.set())
+        stack.callback(signal.signal, signum, previous)
+
+
+def _show_until_stopped(demo: Demo, stopping: threading.Event, tty: bool) -> None:
+    refresh = demo.args.refresh or (1.0 if tty else 5.0)
+    duration = demo.args.duration
+    if tty:
+        demo.show("starting", tty)  # a screen at once, not after the first refresh
+    while True:
+        wait_s = refresh if duration is None else min(refresh, max(0.0, duration - demo.elapsed()))
+        if stopping.wait(wait_s) or (duration is not None and demo.elapsed() >= duration):
+            return
+        demo.show(f"after {demo.elapsed():.0f}s", tty)
+
+
+def main(args) -> int:
+    configure_logging(args.log_level)
+    tty = not args.no_tty and sys.stdout.isatty()
+    stopping = threading.Event()
+    with ExitStack() as stack:
+        _install_signal_handlers(stopping, stack)
+        demo = _build(args, stack, stopping)
+        if not tty:
+            print("\n".join(demo.intro() + demo.by_hand()), flush=True)
+        demo.loop.start()
+        _show_until_stopped(demo, stopping, tty)
+        demo.shutdown()  # the final metrics reach the sink before the last screen
+        demo.show(f"final, after {demo.elapsed():.1f}s", tty, final=True)
+        if tty:  # in full: the screen may have cut them
+            print("\n".join(demo.by_hand()))
+    if demo.loop.error is not None:
+        raise demo.loop.error
+    print("demo stopped: receiver, OTLP endpoint and emulator closed", flush=True)
+    return 0

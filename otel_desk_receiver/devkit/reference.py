@@ -1,0 +1,87 @@
+"""README reference tables generated from Settings and names, so the docs cannot drift from the code.
+
+`python -m otel_desk_receiver.devkit.reference README.md` rewrites the marked sections in place.
+"""
+
+import re
+import sys
+from pathlib import Path
+
+from pydantic_core import PydanticUndefined
+
+from otel_desk_receiver import names
+from otel_desk_receiver.config import Settings, env_name
+
+SETTINGS_MARK = "settings"
+LOG_FIELDS_MARK = "log-fields"
+METRICS_MARK = "metrics"
+
+LOG_FIELD_MEANINGS = {
+    names.ATTR_LOG_RECORD_UID: "`{app}:{bot_id}:{entry_id}`: the same entry always carries the same uid",
+    names.ATTR_BOT_ID: "the bot's id (int)",
+    names.ATTR_BOT_NAME: "the bot's name",
+    names.ATTR_BOT_KEY: "the bot's key",
+    names.ATTR_WEBHOOK_LOG_ID: "the entry's id (int)",
+    names.ATTR_WEBHOOK_LOG_STATUS: "the status it settled in, exactly as Desk gave it",
+    names.ATTR_SETTLED_BY: "`status` (terminal status read) or `age` (still INITIALIZED/SENT past timeout + grace)",
+    names.ATTR_URL_FULL: "the entry's `webhookUrl`, user info and query values replaced by `REDACTED`",
+    names.ATTR_SERVER_ADDRESS: "the webhook's host",
+}
+
+
+def _default(field) -> str:
+    if field.default is PydanticUndefined:
+        return "required" if field.default_factory is None else "empty"
+    value = field.default
+    if value is None:
+        return "none"
+    if hasattr(value, "value"):
+        value = value.value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return f"`{value}`" if str(value) != "" else "empty"
+
+
+def settings_table() -> str:
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        rows.append(f"| `{env_name(name)}` | {_default(field)} | {field.description} |")
+    return "\n".join(rows)
+
+
+def log_fields_table() -> str:
+    rows = ["| attribute | value |", "|---|---|"]
+    rows += [f"| `{attribute}` | {LOG_FIELD_MEANINGS[attribute]} |" for attribute in names.LOG_ATTRIBUTES]
+    return "\n".join(rows)
+
+
+def metrics_table() -> str:
+    rows = ["| metric | instrument, unit | attributes | Prometheus name | meaning |", "|---|---|---|---|---|"]
+    for spec in names.METRICS:
+        attributes = ", ".join(f"`{a}`" for a in spec.attributes) or "none"
+        prom = f"`{spec.prometheus_name}`" + ("" if spec.instrument != "histogram" else " (`_bucket`, `_sum`, `_count`)")
+        rows.append(f"| `{spec.name}` | {spec.instrument.capitalize()}, `{spec.unit}` | {attributes} | {prom} "
+                    f"| {spec.description} |")
+    return "\n".join(rows)
+
+
+GENERATED = {SETTINGS_MARK: settings_table, LOG_FIELDS_MARK: log_fields_table, METRICS_MARK: metrics_table}
+
+
+def section_pattern(mark: str) -> re.Pattern:
+    return re.compile(rf"(<!-- generated:{mark} -->\n)(.*?)\n?(<!-- /generated:{mark} -->)", re.S)
+
+
+def render(text: str) -> str:
+    """The text with every generated section replaced by what the code says now."""
+    for mark, build in GENERATED.items():
+        pattern = section_pattern(mark)
+        if not pattern.search(text):
+            raise ValueError(f"no <!-- generated:{mark} --> section")
+        text = pattern.sub(lambda m, b=build: m.group(1) + b() + "\n" + m.group(3), text)
+    return text
+
+
+if __name__ == "__main__":
+    path = Path(sys.argv[1] if len(sys.argv) > 1 else "README.md")
+    path.write_text(render(path.read_text()))

@@ -1,0 +1,365 @@
+"""OtlpSink: a real OTLP receiving end (gRPC and HTTP, in-process) keeping what arrives, for tests, demo, benchmark."""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import zlib
+from collections.abc import Callable
+from concurrent import futures
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import grpc
+from google.protobuf.message import DecodeError
+from google.rpc import code_pb2, status_pb2
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs_pb
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc as logs_grpc
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_pb
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc as metrics_grpc
+
+from otel_desk_receiver.devkit.sink.decode import (
+    LOGS,
+    METRICS,
+    SinkLogRecord,
+    SinkMetricPoint,
+    SinkRequest,
+    count_items,
+    decode_log_records,
+    decode_metric_points,
+)
+
+logger = logging.getLogger(__name__)
+
+GRPC, HTTP = "grpc", "http"
+_REQUEST_TYPES = {LOGS: logs_pb.ExportLogsServiceRequest, METRICS: metrics_pb.ExportMetricsServiceRequest}
+_HTTP_PATHS = {"/v1/logs": LOGS, "/v1/metrics": METRICS}
+_PROTOBUF = "application/x-protobuf"
+_GRPC_MAX_MESSAGE = 64 * 1024 * 1024  # the SDK's HTTP exporters send up to 64 MiB; gRPC's default is 4 MiB
+
+
+@dataclass
+class _Refusal:
+    remaining: int
+    http_status: int
+    grpc_code: grpc.StatusCode
+    signal: str | None
+
+
+_DOWN = _Refusal(0, 503, grpc.StatusCode.UNAVAILABLE, None)  # an unavailable endpoint's answer
+
+
+class OtlpSink:
+    """Accepts OTLP logs and metrics on 127.0.0.1 over gRPC and HTTP; thread-safe; refuses on request."""
+
+    def __init__(self, host: str = "127.0.0.1", grpc_port: int = 0, http_port: int = 0, *, count_only: bool = False):
+        self.host, self.grpc_port, self.http_port = host, grpc_port, http_port
+        self.count_only = count_only  # keep counts only: no records, no requests (the benchmark's mode)
+        self._cond = threading.Condition(threading.RLock())
+        self._callbacks: list[Callable[[list[SinkLogRecord]], None]] = []
+        self._grpc_server: grpc.Server | None = None
+        self._http_server: _HttpServer | None = None
+        self._down = False
+        self._refusal = _Refusal(0, 503, grpc.StatusCode.UNAVAILABLE, None)
+        self.clear()
+
+    # --- lifecycle
+    def start(self) -> OtlpSink:
+        self.start_listening()
+        return self
+
+    def stop(self) -> None:
+        self.stop_listening()
+
+    def __enter__(self) -> OtlpSink:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start_listening(self) -> None:
+        """Listen again, on the same ports once they are known (an endpoint that comes back)."""
+        self._grpc_server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="otlp-sink-grpc"),
+            options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", _GRPC_MAX_MESSAGE)],
+        )
+        logs_grpc.add_LogsServiceServicer_to_server(_LogsService(self), self._grpc_server)
+        metrics_grpc.add_MetricsServiceServicer_to_server(_MetricsService(self), self._grpc_server)
+        self.grpc_port = self._grpc_server.add_insecure_port(f"{self.host}:{self.grpc_port}")
+        self._grpc_server.start()
+        self._http_server = _HttpServer((self.host, self.http_port), self)
+        self.http_port = self._http_server.server_address[1]
+        threading.Thread(target=self._http_server.serve_forever, args=(0.05,), daemon=True,
+                         name="otlp-sink-http").start()
+
+    def stop_listening(self) -> None:
+        """Close both ports and every open connection (an endpoint that is gone, not one that refuses)."""
+        if self._grpc_server is not None:
+            self._grpc_server.stop(grace=None).wait()
+            self._grpc_server = None
+        if self._http_server is not None:
+            self._http_server.shutdown()
+            self._http_server.close_connections()
+            self._http_server.server_close()
+            self._http_server = None
+
+    @property
+    def grpc_endpoint(self) -> str:
+        return f"http://{self.host}:{self.grpc_port}"
+
+    @property
+    def http_endpoint(self) -> str:
+        return f"http://{self.host}:{self.http_port}"
+
+    # --- fault injection
+    def fail_next(self, n: int, *, http_status: int = 503, grpc_code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE,
+                  signal: str | None = None) -> None:
+        """Refuse the next n export requests (of one signal, or any)."""
+        with self._cond:
+            self._refusal = _Refusal(n, http_status, grpc_code, signal)
+
+    def set_down(self, down: bool) -> None:
+        """While down, refuse every request with 503 / UNAVAILABLE, as an unavailable endpoint does."""
+        with self._cond:
+            self._down = down
+
+    # --- what arrived
+    def clear(self) -> None:
+        """Forget what arrived and the counts (fault injection stays as it is)."""
+        with self._cond:
+            self._raw: dict[str, list] = {LOGS: [], METRICS: []}
+            self._decoded: dict[str, list] = {LOGS: [], METRICS: []}
+            self._requests: list[SinkRequest] = []
+            self._stats = {s: {p: {"requests": 0, "items": 0, "bytes": 0, "refused": 0} for p in (GRPC, HTTP)}
+                           for s in (LOGS, METRICS)}
+
+    def on_logs(self, callback: Callable[[list[SinkLogRecord]], None]) -> None:
+        """Call callback with the decoded records of each accepted logs request, as it arrives."""
+        self._callbacks.append(callback)
+
+    @property
+    def stats(self) -> dict[str, dict[str, dict[str, int]]]:
+        """{signal: {protocol: {requests, items, bytes, refused}}}; bytes are uncompressed protobuf."""
+        with self._cond:
+            return json.loads(json.dumps(self._stats))
+
+    def count(self, signal: str = LOGS) -> int:
+        with self._cond:
+            return sum(p["items"] for p in self._stats[signal].values())
+
+    def requests(self, signal: str | None = None) -> list[SinkRequest]:
+        with self._cond:
+            return [r for r in self._requests if signal in (None, r.signal)]
+
+    def log_records(self) -> list[SinkLogRecord]:
+        return list(self._decode(LOGS, decode_log_records))
+
+    def metric_points(self, name: str | None = None) -> list[SinkMetricPoint]:
+        return [p for p in self._decode(METRICS, decode_metric_points) if name in (None, p.name)]
+
+    def counter_totals(self, name: str) -> dict[frozenset, float]:
+        """Per attribute set, the total a backend would show: deltas summed; for cumulative points the
+        latest value per service.instance.id, summed over instances (a restarted process starts at 0)."""
+        deltas: dict[frozenset, float] = {}
+        latest: dict[tuple, float] = {}
+        for point in self.metric_points(name):
+            key = frozenset(point.attributes.items())
+            if point.temporality == "delta":
+                deltas[key] = deltas.get(key, 0) + point.value
+            else:
+                latest[(point.resource.get("service.instance.id"), key)] = point.value
+        for (_, key), value in latest.items():
+            deltas[key] = deltas.get(key, 0) + value
+        return deltas
+
+    def wait_for_logs(self, n: int, timeout_s: float) -> bool:
+        """True once at least n log records have been accepted since the last clear()."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self.count(LOGS) >= n, timeout=timeout_s)
+
+    def wait_for_metric(self, name: str, predicate: Callable[[SinkMetricPoint], bool] | None = None,
+                        timeout_s: float = 5.0) -> bool:
+        """True once a data point of that metric (satisfying predicate, if given) has arrived."""
+        def seen() -> bool:
+            return any(predicate is None or predicate(p) for p in self.metric_points(name))
+        with self._cond:
+            return self._cond.wait_for(seen, timeout=timeout_s)
+
+    # --- the one receiving path of both transports
+    def _decode(self, signal: str, decoder) -> list:
+        # Decoded lazily: storing the parsed request is cheap enough for the ~60,000 records/s the
+        # exporter can push (test-infra.md); turning every attribute into Python values is not.
+        with self._cond:
+            decoded, raw = self._decoded[signal], self._raw[signal]
+            for request in raw:
+                decoded.extend(decoder(request))
+            raw.clear()
+            return list(decoded)
+
+    def _receive(self, signal: str, protocol: str, request, headers: dict[str, str], size: int) -> _Refusal | None:
+        items = count_items(signal, request)
+        with self._cond:
+            stats = self._stats[signal][protocol]
+            if self._down:
+                stats["refused"] += 1
+                return _DOWN
+            if self._refusal.remaining > 0 and self._refusal.signal in (None, signal):
+                self._refusal.remaining -= 1
+                stats["refused"] += 1
+                return self._refusal
+            stats["requests"] += 1
+            stats["items"] += items
+            stats["bytes"] += size
+            if not self.count_only:
+                self._raw[signal].append(request)
+                self._requests.append(SinkRequest(signal, protocol, headers, size, items))
+            self._cond.notify_all()
+        if signal == LOGS and self._callbacks:
+            records = list(decode_log_records(request))
+            for callback in list(self._callbacks):
+                try:
+                    callback(records)
+                except Exception:  # noqa: BLE001 - the records were accepted; a viewer's bug must not refuse them
+                    logger.exception("OtlpSink on_logs callback failed")
+        return None
+
+    def _grpc_export(self, signal: str, request, context, response):
+        refusal = self._receive(signal, GRPC, request, dict(context.invocation_metadata()), request.ByteSize())
+        if refusal is not None:
+            context.abort(refusal.grpc_code, "refused by OtlpSink")
+        return response
+
+
+class _LogsService(logs_grpc.LogsServiceServicer):
+    def __init__(self, sink: OtlpSink):
+        self._sink = sink
+
+    def Export(self, request, context):  # noqa: N802 - the gRPC method name
+        return self._sink._grpc_export(LOGS, request, context, logs_pb.ExportLogsServiceResponse())
+
+
+class _MetricsService(metrics_grpc.MetricsServiceServicer):
+    def __init__(self, sink: OtlpSink):
+        self._sink = sink
+
+    def Export(self, request, context):  # noqa: N802 - the gRPC method name
+        return self._sink._grpc_export(METRICS, request, context, metrics_pb.ExportMetricsServiceResponse())
+
+
+class _HttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], sink: OtlpSink):
+        self.sink = sink
+        self.connections: set[socket.socket] = set()
+        super().__init__(address, _OtlpHttpHandler)
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that vanishes mid-request (kill -9 tests, a stopped exporter) is normal here;
+        # anything else still gets socketserver's traceback.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+    def close_connections(self) -> None:
+        # Keep-alive connections outlive server_close() in daemon threads: cut them, or a stopped
+        # sink would go on answering the exporter's pooled connection.
+        for conn in list(self.connections):
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def _status_body(code: int, message: str) -> bytes:
+    return status_pb2.Status(code=code, message=message).SerializeToString()
+
+
+class _OtlpHttpHandler(BaseHTTPRequestHandler):
+    """OTLP/HTTP binary protobuf, as the spec's "OTLP/HTTP" section describes: 200 with an empty
+    Export*ServiceResponse, or an error status with a google.rpc.Status body."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive: the SDK's requests session reuses its connection
+    server: _HttpServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.connections.discard(self.connection)
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        signal = _HTTP_PATHS.get(self.path.split("?", 1)[0])
+        if signal is None:
+            return self._reply(404, _status_body(code_pb2.NOT_FOUND, f"no OTLP signal at {self.path}"))
+        if self.headers.get("Content-Type", _PROTOBUF).split(";")[0].strip() != _PROTOBUF:
+            return self._reply(415, _status_body(code_pb2.INVALID_ARGUMENT, "only application/x-protobuf"))
+        try:
+            raw = _decompress(body, self.headers.get("Content-Encoding", ""))
+            request = _REQUEST_TYPES[signal].FromString(raw)
+        except (OSError, EOFError, zlib.error, DecodeError, ValueError) as exc:
+            return self._reply(400, _status_body(code_pb2.INVALID_ARGUMENT, f"undecodable body: {type(exc).__name__}"))
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        refusal = self.server.sink._receive(signal, HTTP, request, headers, len(raw))
+        if refusal is not None:
+            return self._reply(refusal.http_status, _status_body(code_pb2.UNAVAILABLE, "refused by OtlpSink"))
+        response = logs_pb.ExportLogsServiceResponse() if signal == LOGS else metrics_pb.ExportMetricsServiceResponse()
+        self._reply(200, response.SerializeToString())
+
+    def _reply(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", _PROTOBUF)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's signature
+        """Silent: one line per request would drown the demo and the benchmark."""
+
+
+def _decompress(body: bytes, encoding: str) -> bytes:
+    encoding = encoding.strip().lower()
+    if encoding == "gzip":
+        return gzip.decompress(body)
+    if encoding == "deflate":
+        return zlib.decompress(body)
+    if encoding in ("", "identity"):
+        return body
+    raise ValueError(f"unsupported Content-Encoding {encoding!r}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a sink as its own process: one JSON line with the endpoints when ready, one with stats on SIGTERM/SIGINT."""
+    parser = argparse.ArgumentParser(prog="python -m otel_desk_receiver.devkit.sink.server", description=main.__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--grpc-port", type=int, default=0)
+    parser.add_argument("--http-port", type=int, default=0)
+    parser.add_argument("--count-only", action="store_true", help="keep counts only, not what arrived")
+    args = parser.parse_args(argv)
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    with OtlpSink(args.host, args.grpc_port, args.http_port, count_only=args.count_only) as sink:
+        print(json.dumps({"pid": os.getpid(), "grpc_endpoint": sink.grpc_endpoint,
+                          "http_endpoint": sink.http_endpoint}), flush=True)
+        while not stopping.wait(0.2):
+            pass
+        print(json.dumps({"stats": sink.stats, "logs": sink.count(LOGS), "metric_points": sink.count(METRICS)}),
+              flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

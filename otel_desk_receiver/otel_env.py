@@ -1,0 +1,144 @@
+"""Every OTEL_* lookup of the receiver: what the SDK reads itself is only validated here; what we must
+resolve ourselves (protocol, timeout, gRPC options, endpoint for display) is resolved here, once.
+
+Precedence everywhere is the specification's: the per-signal variable, then the generic one, then the
+default; an empty value counts as unset.
+"""
+
+import os
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from otel_desk_receiver.errors import ConfigError
+
+OTLP_PROTOCOLS = ("grpc", "http/protobuf")
+# Chosen here: the SDK's auto-configuration would fall back to gRPC, the contract's default is http/protobuf.
+DEFAULT_OTLP_PROTOCOL = "http/protobuf"
+SIGNALS = ("logs", "metrics")
+DEFAULT_TIMEOUT_MS = 10_000.0  # the specification's default for OTEL_EXPORTER_OTLP_TIMEOUT
+DEFAULT_GRPC_ENDPOINT = "http://localhost:4317"
+DEFAULT_HTTP_ENDPOINT = "http://localhost:4318"
+# Shown by `check` (header values masked); the DESK_* settings are shown from Settings.
+SHOWN_PREFIXES = ("OTEL_EXPORTER_OTLP_", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES",
+                  "OTEL_METRIC_EXPORT_INTERVAL", "OTEL_SDK_DISABLED")
+MASK = "****"
+
+
+def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if environ is None else environ
+
+
+def otlp_setting(signal: str, name: str, environ: Mapping[str, str] | None = None) -> str:
+    """An OTEL_EXPORTER_OTLP_* value: per-signal variable, then generic; "" when neither is set."""
+    env = _env(environ)
+    for variable in (f"OTEL_EXPORTER_OTLP_{signal.upper()}_{name}", f"OTEL_EXPORTER_OTLP_{name}"):
+        if value := env.get(variable, "").strip():
+            return value
+    return ""
+
+
+def otlp_protocol(signal: str, environ: Mapping[str, str] | None = None) -> str:
+    """The OTLP protocol for a signal: per-signal variable, then generic, then http/protobuf."""
+    return otlp_setting(signal, "PROTOCOL", environ) or DEFAULT_OTLP_PROTOCOL
+
+
+def exporter_protocol(signal: str, environ: Mapping[str, str] | None = None) -> str:
+    """The protocol an exporter is built for; ValueError on anything else (otlp_problems reports it to
+    the user first, at load)."""
+    protocol = otlp_protocol(signal, environ)
+    if protocol not in OTLP_PROTOCOLS:
+        raise ValueError(f"unsupported OTLP protocol {protocol!r}")
+    return protocol
+
+
+def export_timeout_s(signal: str, environ: Mapping[str, str] | None = None) -> float:
+    """The export timeout in seconds from OTEL_EXPORTER_OTLP_[SIGNAL_]TIMEOUT, which the specification
+    gives in milliseconds. The Python SDK (1.45) reads it as seconds, so a value meant as 10000 ms
+    would wait almost three hours there: we read it ourselves and pass seconds to both exporters."""
+    return float(otlp_setting(signal, "TIMEOUT", environ) or DEFAULT_TIMEOUT_MS) / 1000.0
+
+
+def grpc_options(signal: str, environ: Mapping[str, str] | None = None) -> tuple[str, bool]:
+    """(compression name or "", insecure) for the SDK's gRPC exporters, resolved as the spec says.
+
+    Measured on 1.45, the gRPC exporter left to itself raises on compression "none" (valid per spec)
+    and on an empty timeout, and uses TLS towards an http:// endpoint when an *_INSECURE variable is
+    "false" or empty. The HTTP exporter reads these correctly, so it gets no arguments.
+    """
+    env = _env(environ)
+    per_signal_timeout = f"OTEL_EXPORTER_OTLP_{signal.upper()}_TIMEOUT"
+    if per_signal_timeout in env and not env[per_signal_timeout].strip():
+        # The SDK parses this one before looking at any argument: float("") would raise.
+        raise ConfigError([f"{per_signal_timeout}: set but empty; give a number of milliseconds or unset it"])
+    scheme = urlsplit(otlp_setting(signal, "ENDPOINT", env) or DEFAULT_GRPC_ENDPOINT).scheme
+    # The spec: *_INSECURE applies only to an endpoint without a scheme; the scheme decides otherwise.
+    insecure = scheme == "http" if scheme in ("http", "https") else otlp_setting(signal, "INSECURE", env).lower() == "true"
+    return otlp_setting(signal, "COMPRESSION", env).lower(), insecure
+
+
+def export_endpoint(signal: str, environ: Mapping[str, str] | None = None) -> str:
+    """The endpoint the SDK will use for a signal, as the specification resolves it (for display)."""
+    env = _env(environ)
+    specific = env.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT", "").strip()
+    if specific:
+        return specific
+    generic = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+    if otlp_protocol(signal, env) == "grpc":
+        return generic or DEFAULT_GRPC_ENDPOINT
+    return f"{(generic or DEFAULT_HTTP_ENDPOINT).rstrip('/')}/v1/{signal}"
+
+
+def sdk_disabled(environ: Mapping[str, str] | None = None) -> bool:
+    return _env(environ).get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+
+
+def shown_variables(environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """The OTEL_* variables `check` prints, sorted, with header values masked (they are credentials)."""
+    env = _env(environ)
+    return [(name, masked_value(name, env[name])) for name in sorted(env) if name.startswith(SHOWN_PREFIXES)]
+
+
+def masked_value(name: str, value: str) -> str:
+    """Header variables show their header names only: the values are credentials."""
+    if name.endswith("_HEADERS"):
+        keys = [pair.split("=", 1)[0].strip() for pair in value.split(",") if pair.strip()]
+        return ", ".join(f"{key}={MASK}" for key in keys)
+    return value
+
+
+def otlp_problems(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One line per OTEL_* value the receiver relies on that the SDK would silently ignore or default
+    (style.md: the SDK's HTTP exporter quietly defaults bad timeout or compression values)."""
+    env = _env(environ)
+    problems = []
+    for signal in SIGNALS:
+        protocol = otlp_protocol(signal, env)
+        if protocol not in OTLP_PROTOCOLS:
+            problems.append(f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL/OTEL_EXPORTER_OTLP_PROTOCOL: "
+                            f"expected grpc or http/protobuf (got {protocol!r})")
+    for name, value in sorted(env.items()):
+        if not name.startswith("OTEL_EXPORTER_OTLP_") or not value.strip():
+            continue
+        if name.endswith("_TIMEOUT") and not _is_non_negative_number(value):
+            problems.append(f"{name}: expected a number of milliseconds (got {value!r})")
+        elif name.endswith("_COMPRESSION") and value.strip().lower() not in ("gzip", "deflate", "none"):
+            problems.append(f"{name}: expected gzip, deflate or none (got {value!r})")
+        elif name.endswith("_INSECURE") and value.strip().lower() not in ("true", "false"):
+            problems.append(f"{name}: expected true or false (got {value!r})")
+        elif name.endswith("_ENDPOINT") and not value.strip().startswith(("http://", "https://")):
+            problems.append(f"{name}: expected a URL starting with http:// or https:// (got {value!r})")
+    interval = env.get("OTEL_METRIC_EXPORT_INTERVAL", "").strip()
+    if interval and not (_is_non_negative_number(interval) and float(interval) > 0):
+        problems.append(f"OTEL_METRIC_EXPORT_INTERVAL: expected a positive number of milliseconds (got {interval!r})")
+    temporality = env.get("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "").strip().lower()
+    if temporality and temporality not in ("cumulative", "delta", "lowmemory"):
+        problems.append("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: expected cumulative, delta or lowmemory "
+                        f"(got {temporality!r})")
+    return problems
+
+
+def _is_non_negative_number(value: str) -> bool:
+    try:
+        return float(value) >= 0
+    except ValueError:
+        return False

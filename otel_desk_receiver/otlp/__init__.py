@@ -1,0 +1,1 @@
+"""The OTLP side: resource, the entry log exporter, metric export."""

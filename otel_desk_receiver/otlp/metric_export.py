@@ -1,0 +1,108 @@
+"""Metrics over OTLP: the SDK's metric exporter (failures counted), the meter provider and its views."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import (
+    MetricExporter,
+    MetricExportResult,
+    MetricsData,
+    PeriodicExportingMetricReader,
+)
+from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
+from opentelemetry.sdk.resources import Resource
+
+from otel_desk_receiver import names
+from otel_desk_receiver.otel_env import export_timeout_s, exporter_protocol
+
+__all__ = ["build_meter_provider", "build_metric_exporter", "probe_metrics", "shutdown_meter_provider"]
+
+logger = logging.getLogger(__name__)
+
+# Histogram buckets in seconds. Desk API calls: the semantic conventions' advice for
+# http.client.request.duration (5 ms .. 10 s). A poll cycle over many bots can take minutes.
+HTTP_DURATION_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
+POLL_DURATION_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+
+
+def build_metric_exporter(on_failure: Callable[[], None] | None = None,
+                          environ: Mapping[str, str] | None = None) -> MetricExporter:
+    """The SDK's gRPC or HTTP metric exporter, counting failed exports through on_failure.
+
+    The SDK exporter reads OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE itself.
+    """
+    if exporter_protocol("metrics", environ) == "grpc":
+        from otel_desk_receiver.otlp.grpc_options import grpc_arguments
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetricExporter
+        exporter: MetricExporter = GrpcMetricExporter(**grpc_arguments("metrics"))
+    else:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetricExporter
+        exporter = HttpMetricExporter(timeout=export_timeout_s("metrics"))
+    return _FailureCountingExporter(exporter, on_failure) if on_failure is not None else exporter
+
+
+class _FailureCountingExporter(MetricExporter):
+    """Delegates to the SDK exporter, calling on_failure when an export fails."""
+
+    def __init__(self, inner: MetricExporter, on_failure: Callable[[], None]):
+        # The reader takes temporality and aggregation from its exporter: pass the inner ones on.
+        super().__init__(preferred_temporality=inner._preferred_temporality,
+                         preferred_aggregation=inner._preferred_aggregation)
+        self._inner = inner
+        self._on_failure = on_failure
+
+    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs) -> MetricExportResult:
+        try:
+            result = self._inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - counted and reported like a refusal
+            logger.warning("OTLP metric export raised %s", type(exc).__name__)
+            result = MetricExportResult.FAILURE
+        if result is not MetricExportResult.SUCCESS:
+            self._on_failure()
+        return result
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return self._inner.force_flush(timeout_millis=timeout_millis)
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs) -> None:
+        self._inner.shutdown(timeout_millis=timeout_millis, **kwargs)
+
+
+def build_meter_provider(resource: Resource, exporter: MetricExporter, *,
+                         interval_ms: float | None = None) -> MeterProvider:
+    """A MeterProvider exporting every interval_ms (default: OTEL_METRIC_EXPORT_INTERVAL, read by the SDK).
+
+    Shut it down with shutdown_meter_provider(). With OTEL_SDK_DISABLED=true the SDK hands out no-op
+    meters, so nothing is recorded or sent.
+    """
+    reader = PeriodicExportingMetricReader(exporter, export_interval_millis=interval_ms)
+    views = [
+        View(instrument_name=names.HTTP_CLIENT_DURATION.name,
+             aggregation=ExplicitBucketHistogramAggregation(HTTP_DURATION_BUCKETS_S)),
+        View(instrument_name=names.POLL_DURATION.name,
+             aggregation=ExplicitBucketHistogramAggregation(POLL_DURATION_BUCKETS_S)),
+    ]
+    # shutdown_on_exit=False: the caller shuts down once, in order, after the last export.
+    return MeterProvider(resource=resource, metric_readers=[reader], views=views, shutdown_on_exit=False)
+
+
+def probe_metrics(exporter: MetricExporter) -> bool:
+    """Whether the endpoint accepts a metrics export request that carries no data point (for `check`)."""
+    try:
+        return exporter.export(MetricsData(resource_metrics=[])) is MetricExportResult.SUCCESS
+    except Exception:  # noqa: BLE001 - an endpoint failure is an answer
+        return False
+    finally:
+        exporter.shutdown()
+
+
+def shutdown_meter_provider(meter_provider: MeterProvider, timeout_ms: float = 10_000) -> None:
+    """Export the final points exactly once, then stop.
+
+    Measured: force_flush() then shutdown() exports cumulative points twice (test-infra.md). The
+    periodic reader's shutdown already makes one last collection, so shutdown alone is the flush.
+    """
+    meter_provider.shutdown(timeout_millis=timeout_ms)

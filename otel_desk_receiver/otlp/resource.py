@@ -1,0 +1,23 @@
+"""Our OpenTelemetry resource: service name, version and instance, the Desk app, and OTEL_RESOURCE_ATTRIBUTES."""
+
+import uuid
+
+from opentelemetry.sdk.resources import OTELResourceDetector, Resource
+
+from otel_desk_receiver import __version__, names
+
+_INSTANCE_ID = str(uuid.uuid4())  # service.instance.id: one per process, as the semantic conventions ask
+
+
+def build_resource(app_id: str | None) -> Resource:
+    """Our resource; OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override any attribute of ours."""
+    ours = {
+        "service.name": names.DEFAULT_SERVICE_NAME,
+        "service.version": __version__,
+        "service.instance.id": _INSTANCE_ID,
+    }
+    if app_id:
+        ours[names.ATTR_APP_ID] = app_id
+    # Resource.create lets its argument win over the environment; the spec wants the user's
+    # OTEL_* to win, so the environment detector is merged once more on top.
+    return Resource.create(ours).merge(OTELResourceDetector().detect())

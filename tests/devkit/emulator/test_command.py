@@ -1,0 +1,80 @@
+"""The `emulator` command: options, configuration errors, and a real process serving the API
+until SIGTERM, exiting 0."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from otel_desk_receiver.cli import build_parser, main
+from otel_desk_receiver.devkit.emulator.command import build_emulator, config_from_args
+
+OPTIONS = ["--host", "--port", "--token", "--bots", "--faq-bots", "--seed", "--rate", "--error-ratio",
+           "--timeout-ratio", "--reply-delay", "--history-days", "--history-per-bot", "--entry-model",
+           "--time-zone", "--public-url", "--rate-limit", "--error-rate", "--latency", "--malformed-ratio",
+           "--drop-ratio", "--control", "--verbose"]
+
+
+def test_help_documents_every_option_with_its_default(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["emulator", "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    missing = [option for option in OPTIONS if option not in text]
+    assert missing == []
+    assert text.count("(default:") >= len(OPTIONS)
+
+
+def test_options_map_onto_the_config(monkeypatch):
+    monkeypatch.setenv("DESK_API_TOKEN", "from-env")
+    args = build_parser().parse_args(["emulator", "--bots", "3", "--rate", "1.5", "--entry-model", "per_status",
+                                      "--rate-limit", "2", "--error-rate", "0.1", "--time-zone", "+09:00"])
+    config = config_from_args(args)
+    assert (config.token, config.bots, config.rate_per_s, config.entry_model) == ("from-env", 3, 1.5, "per_status")
+    assert (config.rate_limit_rps, config.fault_error_ratio, config.time_zone) == (2, 0.1, "+09:00")
+    emulator = build_emulator(args, history_per_bot=0, token="override")
+    assert [bot["name"] for bot in emulator.bots()][-3:] == ["flaky", "slow", "faq-bot-1"]
+    assert emulator.config.token == "override"
+
+
+def test_bad_options_exit_2_naming_each_problem(capsys):
+    assert main(["emulator", "--port", "0", "--error-ratio", "3", "--time-zone", "Nowhere/City"]) == 2
+    err = capsys.readouterr().err
+    assert "error_ratio" in err and "Nowhere/City" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+def test_command_serves_until_stopped_and_exits_0(stop_signal):
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DESK_", "OTEL_"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "otel_desk_receiver", "emulator", "--port", "0", "--token", "t0k",
+         "--bots", "3", "--history-per-bot", "20"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        line = process.stdout.readline()  # printed once the socket listens
+        assert "DESK_API_URL=" in line and "DESK_API_TOKEN=t0k" in line, line + process.stderr.read()
+        url = line.split("DESK_API_URL=")[1].split()[0]
+        response = poll_until_up(url + "/bots/1/webhook_logs", {"SENDBIRDDESKAPITOKEN": "t0k"})
+        assert response.status_code == 200 and response.json()["count"] >= 20
+        process.send_signal(stop_signal)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+        process.stderr.close()
+
+
+def poll_until_up(url: str, headers: dict, deadline_s: float = 10.0) -> requests.Response:
+    deadline = time.monotonic() + deadline_s
+    while True:
+        try:
+            return requests.get(url, headers=headers, timeout=2)
+        except requests.ConnectionError:
+            assert time.monotonic() < deadline, "emulator never answered"

@@ -1,0 +1,243 @@
+"""The demo command: headless runs as a real child process, Ctrl-C, the pure view and the environment it builds."""
+
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from otel_desk_receiver import cli, names
+from otel_desk_receiver.devkit.demo.setup import demo_environment
+from otel_desk_receiver.devkit.demo.view import (
+    BotRow, RecentRecord, SinkTally, ViewData, by_hand_lines, fit, format_lag, render,
+)
+from otel_desk_receiver.devkit.sink.server import SinkLogRecord, SinkMetricPoint
+from tests.e2e.receiver_process import run_command
+
+DEADLINE_S = 120.0  # generous: a slow 2-core CI starts Python, gRPC and the SDK in a few seconds
+COLUMNS = ("RECEIVED", "ERROR", "TIMEOUT", "BY AGE", "OTHER", "TOTAL")
+RECORD_LINE = re.compile(r"^  \d\d:\d\d:\d\d\s+(ERROR|TIMEOUT)\s+\S+ \(\d+\)\s+bots\.example\.com$", re.M)
+
+
+def demo_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DESK_", "OTEL_"))}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def run_demo(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-W", "error", "-m", "otel_desk_receiver", "demo", *args], env=demo_env(),
+                          capture_output=True, text=True, timeout=DEADLINE_S)
+
+
+def final_frame(stdout: str) -> str:
+    assert "--- final" in stdout, stdout[-3000:]
+    return stdout.split("--- final", 1)[1]
+
+
+def totals(frame: str) -> dict[str, int]:
+    match = re.search(r"^\s+all bots" + r"\s+(\d+)" * len(COLUMNS), frame, re.M)
+    assert match, frame
+    return dict(zip(COLUMNS, map(int, match.groups())))
+
+
+def test_headless_demo_shows_every_status_and_the_latest_records():
+    result = run_demo("--duration", "8", "--refresh", "3")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr and "Warning" not in result.stderr, result.stderr[-3000:]
+    assert re.search(r"Desk API emulator: http://127\.0\.0\.1:\d+/platform/v1", result.stdout)
+    assert " otel-desk-receiver run" in result.stdout
+    frame = final_frame(result.stdout)
+    counts = totals(frame)
+    assert all(counts[column] > 0 for column in ("RECEIVED", "ERROR", "TIMEOUT", "BY AGE")), frame
+    for name in ("flaky", "slow", "support-bot-1"):
+        assert re.search(rf"^\s+\d+\s+{name}\s+\d+", frame, re.M), frame
+    assert set(RECORD_LINE.findall(frame)) == {"ERROR", "TIMEOUT"}, frame
+    # Logs and counts agree once the receiver has closed (contract.md, sendbird.desk.bot.webhook_logs).
+    received = re.search(r"received (\d+) log records; settled counter total (\d+)", frame)
+    assert received and received.group(1) == received.group(2) == str(counts["TOTAL"]), frame
+    assert result.stdout.rstrip().endswith("demo stopped: receiver, OTLP endpoint and emulator closed")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_stops_everything_with_exit_0_and_the_printed_run_line_works(signum, tmp_path, otlp_sink):
+    out = tmp_path / "demo.out"
+    with out.open("wb") as sink_file:
+        demo = subprocess.Popen([sys.executable, "-m", "otel_desk_receiver", "demo", "--duration", "600"],
+                                env=demo_env(), stdout=sink_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        run_line = wait_for_run_line(out, demo)
+        env = demo_env() | dict(token.split("=", 1) for token in shlex.split(run_line)[:-2])
+        env |= {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_sink.http_endpoint, "DESK_STATE_PATH": str(tmp_path / "s.json"),
+                "DESK_HEALTH_ADDR": ""}
+        once = run_command(env, "run", "--once", timeout_s=DEADLINE_S)
+        assert once.returncode == 0, once.stderr[-3000:]
+        assert otlp_sink.count() > 0
+        demo.send_signal(signum)
+        assert demo.wait(timeout=30) == 0, out.read_text()
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    output = out.read_text()
+    assert "--- final" in output and "demo stopped" in output, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+
+
+def wait_for_run_line(out, process) -> str:
+    deadline = time.monotonic() + DEADLINE_S
+    while time.monotonic() < deadline and process.poll() is None:
+        for line in out.read_text().splitlines():
+            if line.endswith(" otel-desk-receiver run"):
+                return line.strip()
+        time.sleep(0.1)
+    raise AssertionError(f"no run line printed (rc {process.poll()}):\n{out.read_text()[-3000:]}")
+
+
+def test_otlp_endpoint_flag_sends_to_that_endpoint_and_shows_the_receivers_gauges(otlp_sink):
+    result = run_demo("--duration", "5", "--otlp-endpoint", otlp_sink.grpc_endpoint, "--otlp-protocol", "grpc")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert otlp_sink.count() > 0
+    assert otlp_sink.requests("logs")[0].protocol == "grpc"
+    frame = final_frame(result.stdout)
+    assert f"OTLP endpoint (yours): {otlp_sink.grpc_endpoint} over grpc" in result.stdout
+    assert re.search(r"receiver: \d+ cycles, [1-9]\d* log records exported", frame), frame
+    assert re.search(r"^\s+\d+\s+flaky(\s+-){6}\s+\d+\s+\d+\.\ds$", frame, re.M), frame
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--duration", "0"], "expected a positive number of seconds"),
+    (["--refresh", "soon"], "expected a positive number of seconds"),
+    (["--otlp-endpoint", "localhost:4318"], "--otlp-endpoint: expected a URL starting with http://"),
+    (["--otlp-protocol", "http/json"], "invalid choice"),
+], ids=["zero-duration", "word-refresh", "endpoint-without-scheme", "unknown-protocol"])
+def test_bad_options_exit_2_naming_the_option(args, expected):
+    result = run_demo(*args)
+    assert result.returncode == 2
+    assert expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_lists_the_options(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["demo", "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--duration", "--refresh", "--no-tty", "--otlp-endpoint", "--otlp-protocol", "--port", "--bots",
+                   "--seed", "--rate"):
+        assert option in text
+
+
+@pytest.mark.parametrize("environ, embedded, kept, dropped", [
+    ({"DESK_POLL_INTERVAL": "30", "PATH": "/bin"}, True, {"PATH": "/bin"}, ["DESK_POLL_INTERVAL"]),
+    ({"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "http://far:4318", "OTEL_EXPORTER_OTLP_HEADERS": "a=b",
+      "OTEL_SDK_DISABLED": "true", "OTEL_SERVICE_NAME": "me"}, True, {"OTEL_SERVICE_NAME": "me"},
+     ["OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_SDK_DISABLED"]),
+    ({"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://far:4318", "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL": "grpc",
+      "OTEL_EXPORTER_OTLP_HEADERS": "a=b", "OTEL_METRIC_EXPORT_INTERVAL": "60000"}, False,
+     {"OTEL_EXPORTER_OTLP_HEADERS": "a=b", "OTEL_METRIC_EXPORT_INTERVAL": "60000"},
+     ["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL"]),
+], ids=["desk-variables-go", "embedded-drops-every-otlp-setting", "flag-keeps-headers-drops-per-signal-endpoint"])
+def test_demo_environment(environ, embedded, kept, dropped):
+    env = demo_environment(environ, endpoint="http://127.0.0.1:1", protocol="grpc", embedded=embedded)
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:1"
+    assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "grpc"
+    assert env.items() >= kept.items()
+    assert not set(dropped) & set(env)
+    assert env["OTEL_METRIC_EXPORT_INTERVAL"] == kept.get("OTEL_METRIC_EXPORT_INTERVAL", "1000")
+
+
+NOON_NS = 1_767_268_800 * 10**9  # 2026-01-01T12:00:00Z
+
+
+@pytest.mark.parametrize("data, expected", [
+    (ViewData(), ["(no bots seen yet)", "Latest ERROR and TIMEOUT records:", "  (none yet)"]),
+    (ViewData(header=["title"], bots=[BotRow(7, "alpha", {"RECEIVED": 5, "ERROR": 2}, 3, 1.25)]), [
+        "title",
+        "  BOT  NAME      RECEIVED     ERROR   TIMEOUT    BY AGE     OTHER     TOTAL  PENDING      LAG",
+        "    7  alpha            5         2         0         0         0         7        3     1.2s",
+        "       all bots         5         2         0         0         0         7        3        -",
+    ]),
+    (ViewData(bots=[BotRow(1, "a", {"TIMEOUT": 1}, None, None), BotRow(2, "b", {"BY AGE": 4, "OTHER": 1}, 2, 130)]),
+     ["       all bots         0         0         1         4         1         6        2        -",
+      "    2  b                0         0         0         4         1         5        2    2m10s"]),
+    (ViewData(bots=[BotRow(1, "gauges-only", None, 4, 7200.0)], recent=None),
+     ["    1  gauges-only         -         -         -         -         -         -        4    2h00m"]),
+    (ViewData(recent=[RecentRecord(NOON_NS, 4, "flaky", "ERROR", "bots.example.com"),
+                      RecentRecord(NOON_NS + 61 * 10**9, 5, "slow", "TIMEOUT", "hooks.example.org")]),
+     ["  TIME (UTC)  STATUS   BOT        SERVER.ADDRESS",
+      "  12:00:00    ERROR    flaky (4)  bots.example.com",
+      "  12:01:01    TIMEOUT  slow (5)   hooks.example.org"]),
+    (ViewData(footer=["Ctrl-C stops it."]), ["", "Ctrl-C stops it."]),
+], ids=["empty", "one-bot", "totals-and-minutes", "gauges-only-no-records", "records", "footer"])
+def test_render(data, expected):
+    lines = render(data).splitlines()
+    for line in expected:
+        assert line in lines, "\n".join(lines)
+
+
+def test_render_leaves_out_totals_and_records_when_only_gauges_are_known():
+    text = render(ViewData(bots=[BotRow(1, "a", None, 0, 1.0)], recent=None))
+    assert "all bots" not in text and "Latest ERROR" not in text
+
+
+@pytest.mark.parametrize("lag_s, shown", [
+    (None, "-"), (0.04, "0.0s"), (99.94, "99.9s"), (100, "1m40s"), (3599, "59m59s"), (3600, "1h00m"), (90061, "25h01m"),
+])
+def test_format_lag(lag_s, shown):
+    assert format_lag(lag_s) == shown
+
+
+@pytest.mark.parametrize("text, columns, rows, expected", [
+    ("ab\ncd\n", 80, 24, "ab\ncd\n"),
+    ("abcdef\n", 3, 24, "abc\n"),
+    ("1\n2\n3\n4\n", 80, 3, "1\n2\n"),
+    ("1\n2\n", 80, 0, "1\n"),
+], ids=["fits", "cut-at-the-edge", "last-rows-go-one-left-for-the-cursor", "tiny-terminal"])
+def test_fit(text, columns, rows, expected):
+    assert fit(text, columns, rows) == expected
+
+
+def test_by_hand_lines_quote_for_the_shell():
+    lines = by_hand_lines(["otel-desk-receiver", "emulator", "--time-zone", "Asia/Seoul"],
+                          {"DESK_API_TOKEN": "a b", "DESK_API_URL": "http://h/p"})
+    assert lines[1] == "  otel-desk-receiver emulator --time-zone Asia/Seoul"
+    assert lines[2] == "  DESK_API_TOKEN='a b' DESK_API_URL=http://h/p otel-desk-receiver run"
+
+
+def log_record(bot_id: int, status: str, settled_by: str = "status", time_ns: int = NOON_NS) -> SinkLogRecord:
+    attributes = {names.ATTR_BOT_ID: bot_id, names.ATTR_BOT_NAME: f"bot-{bot_id}",
+                  names.ATTR_WEBHOOK_LOG_STATUS: status, names.ATTR_SETTLED_BY: settled_by,
+                  names.ATTR_SERVER_ADDRESS: "bots.example.com"}
+    return SinkLogRecord({}, names.SCOPE_NAME, "0", time_ns, time_ns, 9, "INFO", names.EVENT_NAME, "body", attributes)
+
+
+def metric_point(name: str, attributes: dict, value: float, temporality: str | None = None) -> SinkMetricPoint:
+    kind = "gauge" if temporality is None else "sum"
+    return SinkMetricPoint(name, "", kind, temporality, attributes, value, None, None, (), (), 0, {})
+
+
+def test_tally_counts_records_by_column_and_keeps_the_latest_errors():
+    tally = SinkTally(recent_per_status=1)
+    tally.add_records([log_record(1, "RECEIVED"), log_record(1, "ERROR", time_ns=NOON_NS + 1),
+                       log_record(2, "SENT", "age"), log_record(2, "TIMEOUT", time_ns=NOON_NS + 2),
+                       log_record(2, "DELIVERED"), log_record(1, "TIMEOUT", time_ns=NOON_NS + 3)])
+    bot = {names.ATTR_BOT_ID: 2, names.ATTR_BOT_NAME: "bot-2"}
+    tally.add_metric_points([
+        metric_point(names.WEBHOOK_LOGS_PENDING.name, bot, 5), metric_point(names.WEBHOOK_LOGS_PENDING.name, bot, 3),
+        metric_point(names.LAG.name, bot, 1.5),
+        metric_point(names.WEBHOOK_LOGS.name, bot | {names.ATTR_WEBHOOK_LOG_STATUS: "TIMEOUT"}, 1, "cumulative"),
+        metric_point(names.WEBHOOK_LOGS.name, bot | {names.ATTR_WEBHOOK_LOG_STATUS: "TIMEOUT"}, 4, "cumulative"),
+        metric_point(names.WEBHOOK_LOGS.name, bot | {names.ATTR_WEBHOOK_LOG_STATUS: "SENT"}, 2, "delta"),
+        metric_point(names.WEBHOOK_LOGS.name, bot | {names.ATTR_WEBHOOK_LOG_STATUS: "SENT"}, 3, "delta"),
+    ])
+    assert tally.rows() == [
+        BotRow(1, "bot-1", {"RECEIVED": 1, "ERROR": 1, "TIMEOUT": 1}),
+        BotRow(2, "bot-2", {"BY AGE": 1, "TIMEOUT": 1, "OTHER": 1}, pending=3, lag_s=1.5),
+    ]
+    assert tally.record_count == 6
+    assert tally.counter_total == 4 + 5
+    assert [(r.bot_id, r.status) for r in tally.recent()] == [(1, "TIMEOUT"), (1, "ERROR")]

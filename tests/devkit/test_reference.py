@@ -1,0 +1,42 @@
+"""The README's reference tables are what the code says: settings from Settings, telemetry from names."""
+
+import re
+from pathlib import Path
+
+from otel_desk_receiver import names
+from otel_desk_receiver.config import Settings, env_name
+from otel_desk_receiver.devkit.reference import GENERATED, render, section_pattern
+
+README = Path(__file__).parents[2] / "README.md"
+CONTRACT_VARIABLES = [
+    "DESK_APP_ID", "DESK_API_TOKEN", "DESK_API_URL", "DESK_BOT_IDS", "DESK_POLL_INTERVAL", "DESK_PAGE_SIZE",
+    "DESK_BACKFILL_DAYS", "DESK_SETTLE_GRACE", "DESK_STATE_PATH", "DESK_MAX_RPS", "DESK_HEALTH_ADDR",
+    "DESK_LOG_LEVEL", "DESK_EXPORT_EXTRA_FIELDS",
+]
+
+
+def test_readme_generated_sections_match_the_code():
+    text = README.read_text()
+    assert render(text) == text, "README drifted: run python -m otel_desk_receiver.devkit.reference README.md"
+
+
+def test_every_setting_and_metric_is_in_the_readme():
+    text = README.read_text()
+    sections = {mark: section_pattern(mark).search(text).group(2) for mark in GENERATED}
+    for field in Settings.model_fields:
+        assert f"`{env_name(field)}`" in sections["settings"]
+    for spec in names.METRICS:
+        assert f"`{spec.name}`" in sections["metrics"] and f"`{spec.prometheus_name}`" in sections["metrics"]
+    for attribute in names.LOG_ATTRIBUTES:
+        assert f"`{attribute}`" in sections["log-fields"]
+
+
+def test_settings_are_exactly_the_contracts_variables():
+    assert [env_name(f) for f in Settings.model_fields] == CONTRACT_VARIABLES
+
+
+def test_readme_commands_exist():
+    from otel_desk_receiver.cli import COMMANDS
+
+    documented = set(re.findall(r"^\| `([a-z]+)(?: --once)?` \|", README.read_text(), re.M))
+    assert documented == set(COMMANDS)

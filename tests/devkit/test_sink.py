@@ -1,0 +1,252 @@
+"""OtlpSink: the SDK's own exporters, both protocols, into the sink; fault injection seen by the exporter."""
+
+import gzip
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from google.rpc import status_pb2
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+)
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
+from opentelemetry.proto.metrics.v1 import metrics_pb2
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+
+from otel_desk_receiver.otlp.log_export import EntryExporter, build_log_exporter
+from otel_desk_receiver.otlp.metric_export import build_meter_provider, build_metric_exporter, shutdown_meter_provider
+from otel_desk_receiver.otlp.resource import build_resource
+from otel_desk_receiver.core.records import EntryRecord
+from tests.plugins.otlp import PROTOCOLS
+
+WAIT_S = 10.0
+
+
+def entry(i: int = 0, **attributes) -> EntryRecord:
+    return EntryRecord(
+        timestamp_ns=1_700_000_000_000_000_000 + i, observed_timestamp_ns=1_700_000_001_000_000_000 + i,
+        severity_number=17, severity_text="ERROR", event_name="sendbird.desk.bot.webhook",
+        body=f"entry {i}", attributes={"n": i, **attributes},
+    )
+
+
+def log_sink() -> EntryExporter:
+    return EntryExporter(build_log_exporter(), build_resource("app-1"))
+
+
+def raw_logs_request(body: str = "raw") -> bytes:
+    record = LogRecord(time_unix_nano=5, body=AnyValue(string_value=body),
+                       attributes=[KeyValue(key="k", value=AnyValue(int_value=7))])
+    request = ExportLogsServiceRequest(resource_logs=[ResourceLogs(scope_logs=[ScopeLogs(log_records=[record])])])
+    return request.SerializeToString()
+
+
+def post(url: str, body: bytes, **headers: str) -> tuple[int, dict, bytes]:
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": "application/x-protobuf", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=WAIT_S) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, dict(error.headers), error.read()
+
+
+@pytest.mark.parametrize("compression", ["none", "gzip"])
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_log_records_arrive_decoded(otlp_sink, otlp_env, protocol, compression):
+    otlp_env(otlp_sink, protocol, OTEL_EXPORTER_OTLP_COMPRESSION=compression)
+    sink = log_sink()
+    assert sink.export([entry(1, flag=True, ratio=0.5), entry(2)])
+    sink.shutdown()
+
+    first, second = otlp_sink.log_records()
+    assert (first.time_unix_nano, first.observed_time_unix_nano) == (1_700_000_000_000_000_001, 1_700_000_001_000_000_001)
+    assert (first.severity_number, first.severity_text) == (17, "ERROR")
+    assert (first.event_name, first.body) == ("sendbird.desk.bot.webhook", "entry 1")
+    assert first.attributes == {"n": 1, "flag": True, "ratio": 0.5}
+    assert (first.scope_name, first.resource["sendbird.app_id"]) == ("otel_desk_receiver", "app-1")
+    assert second.body == "entry 2"
+    wire = "grpc" if protocol == "grpc" else "http"
+    assert otlp_sink.stats["logs"][wire]["requests"] == 1
+    assert otlp_sink.stats["logs"][wire]["items"] == 2
+    if protocol == "http/protobuf":
+        expected = "gzip" if compression == "gzip" else None
+        assert otlp_sink.requests("logs")[0].headers.get("content-encoding") == expected
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_metric_points_arrive_decoded(otlp_sink, otlp_env, protocol):
+    otlp_env(otlp_sink, protocol)
+    provider = build_meter_provider(build_resource(None), build_metric_exporter(), interval_ms=60_000)
+    meter = provider.get_meter("test")
+    meter.create_counter("c", unit="{x}").add(3, {"bot": 7})
+    meter.create_histogram("h", unit="s").record(0.2)
+    meter.create_gauge("g").set(1.5, {"bot": 7})
+    shutdown_meter_provider(provider)
+
+    (counter,) = otlp_sink.metric_points("c")
+    assert (counter.kind, counter.unit, counter.temporality, counter.value) == ("sum", "{x}", "cumulative", 3)
+    assert counter.attributes == {"bot": 7}
+    assert counter.resource["service.name"] == "otel-desk-receiver"
+    (histogram,) = otlp_sink.metric_points("h")
+    assert (histogram.kind, histogram.count, histogram.sum) == ("histogram", 1, 0.2)
+    assert sum(histogram.bucket_counts) == 1
+    (gauge,) = otlp_sink.metric_points("g")
+    assert (gauge.kind, gauge.temporality, gauge.value) == ("gauge", None, 1.5)
+    assert otlp_sink.counter_totals("c") == {frozenset({("bot", 7)}): 3}
+    assert otlp_sink.wait_for_metric("c", lambda point: point.value == 3, timeout_s=0)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_fail_next_is_a_failure_to_the_exporter(otlp_sink, otlp_env, protocol):
+    otlp_env(otlp_sink, protocol)
+    sink = log_sink()
+    otlp_sink.fail_next(1)
+    assert not sink.export([entry()])
+    assert sink.export([entry()])
+    sink.shutdown()
+    wire = "grpc" if protocol == "grpc" else "http"
+    assert otlp_sink.stats["logs"][wire] | {"bytes": 0} == {"requests": 1, "items": 1, "bytes": 0, "refused": 1}
+
+
+def test_fail_next_can_target_one_signal(otlp_sink, otlp_env):
+    otlp_env(otlp_sink, "http/protobuf")
+    otlp_sink.fail_next(1, signal="metrics", http_status=502)
+    sink = log_sink()
+    assert sink.export([entry()])
+    sink.shutdown()
+    status, _, _ = post(otlp_sink.http_endpoint + "/v1/metrics", b"")
+    assert status == 502
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_set_down_refuses_until_up_again(otlp_sink, otlp_env, protocol):
+    otlp_env(otlp_sink, protocol)
+    sink = log_sink()
+    otlp_sink.set_down(True)
+    assert not sink.export([entry()])
+    assert not sink.export([entry()])
+    otlp_sink.set_down(False)
+    assert sink.export([entry()])
+    sink.shutdown()
+    assert len(otlp_sink.log_records()) == 1
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_stopped_sink_is_unreachable_and_comes_back_on_the_same_ports(otlp_sink, otlp_env, protocol):
+    otlp_env(otlp_sink, protocol)
+    sink = log_sink()
+    assert sink.export([entry(1)])  # a pooled keep-alive connection now exists
+    ports = (otlp_sink.grpc_port, otlp_sink.http_port)
+    otlp_sink.stop_listening()
+    assert not sink.export([entry(2)])
+    otlp_sink.start_listening()
+    assert (otlp_sink.grpc_port, otlp_sink.http_port) == ports
+    assert sink.export([entry(3)])
+    sink.shutdown()
+    assert [r.body for r in otlp_sink.log_records()] == ["entry 1", "entry 3"]
+
+
+def test_http_answers_as_otlp_http_specifies(otlp_sink):
+    status, headers, body = post(otlp_sink.http_endpoint + "/v1/logs", gzip.compress(raw_logs_request()),
+                                 **{"Content-Encoding": "gzip"})
+    assert (status, headers["Content-Type"]) == (200, "application/x-protobuf")
+    assert ExportLogsServiceResponse.FromString(body) == ExportLogsServiceResponse()
+    assert otlp_sink.log_records()[0].attributes == {"k": 7}
+
+    otlp_sink.fail_next(1)
+    status, headers, body = post(otlp_sink.http_endpoint + "/v1/logs", raw_logs_request())
+    assert (status, headers["Content-Type"]) == (503, "application/x-protobuf")
+    assert status_pb2.Status.FromString(body).message == "refused by OtlpSink"
+
+    assert post(otlp_sink.http_endpoint + "/v1/logs", b"\xff\xff\xff")[0] == 400
+    assert post(otlp_sink.http_endpoint + "/v1/traces", raw_logs_request())[0] == 404
+    assert post(otlp_sink.http_endpoint + "/v1/logs", b"{}", **{"Content-Type": "application/json"})[0] == 415
+    assert len(otlp_sink.log_records()) == 1
+
+
+def test_on_logs_sees_records_as_they_arrive(otlp_sink):
+    seen = []
+    otlp_sink.on_logs(seen.extend)
+    post(otlp_sink.http_endpoint + "/v1/logs", raw_logs_request("live"))
+    assert [record.body for record in seen] == ["live"]
+
+
+def test_a_failing_callback_does_not_refuse_records(otlp_sink, caplog):
+    otlp_sink.on_logs(lambda records: 1 / 0)
+    assert post(otlp_sink.http_endpoint + "/v1/logs", raw_logs_request())[0] == 200
+    assert "on_logs callback failed" in caplog.text
+
+
+def test_a_vanishing_client_prints_nothing(otlp_sink, capfd):
+    with socket.create_connection(("127.0.0.1", otlp_sink.http_port)) as client:
+        client.sendall(b"POST /v1/logs HTTP/1.1\r\nContent-Length: 100\r\n\r\npartial")
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with RST
+    deadline = time.monotonic() + WAIT_S
+    while any("process_request_thread" in t.name for t in threading.enumerate()):  # its handler is done
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert post(otlp_sink.http_endpoint + "/v1/logs", raw_logs_request())[0] == 200
+    assert capfd.readouterr().err == ""
+
+
+def test_wait_for_logs_and_clear(otlp_sink):
+    assert not otlp_sink.wait_for_logs(1, timeout_s=0)
+    post(otlp_sink.http_endpoint + "/v1/logs", raw_logs_request())
+    assert otlp_sink.wait_for_logs(1, timeout_s=WAIT_S)
+    otlp_sink.clear()
+    assert otlp_sink.log_records() == [] and otlp_sink.count() == 0
+
+
+def test_counter_totals_sum_deltas_and_instances(otlp_sink):
+    def request(instance: str, value: int, temporality: int) -> ExportMetricsServiceRequest:
+        point = metrics_pb2.NumberDataPoint(as_int=value, attributes=[KeyValue(key="a", value=AnyValue(int_value=1))])
+        metric = metrics_pb2.Metric(name="c", sum=metrics_pb2.Sum(data_points=[point], is_monotonic=True,
+                                                                 aggregation_temporality=temporality))
+        resource = Resource(attributes=[KeyValue(key="service.instance.id", value=AnyValue(string_value=instance))])
+        return ExportMetricsServiceRequest(resource_metrics=[metrics_pb2.ResourceMetrics(
+            resource=resource, scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[metric])])])
+
+    cumulative, delta = 2, 1
+    metrics_url = otlp_sink.http_endpoint + "/v1/metrics"
+    for instance, value in [("p1", 2), ("p1", 5), ("p2", 1)]:  # p2: the process after a restart
+        assert post(metrics_url, request(instance, value, cumulative).SerializeToString())[0] == 200
+    assert otlp_sink.counter_totals("c") == {frozenset({("a", 1)}): 6}
+    otlp_sink.clear()
+    for value in (2, 3):
+        assert post(metrics_url, request("p1", value, delta).SerializeToString())[0] == 200
+    assert otlp_sink.counter_totals("c") == {frozenset({("a", 1)}): 5}
+
+
+def test_separate_process_counts_and_reports_on_sigterm():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "otel_desk_receiver.devkit.sink.server", "--count-only"],
+        stdout=subprocess.PIPE, text=True, cwd=os.getcwd(),
+    )
+    try:
+        ready = json.loads(process.stdout.readline())
+        status, _, _ = post(ready["http_endpoint"] + "/v1/logs", raw_logs_request())
+        assert status == 200
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=WAIT_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    report = json.loads(out)
+    assert process.returncode == 0
+    assert report["logs"] == 1 and report["stats"]["logs"]["http"]["requests"] == 1
+    assert ready["grpc_endpoint"].startswith("http://127.0.0.1:")

@@ -1,0 +1,286 @@
+"""export: resource precedence, protocol choice, EntryExporter delivery and failure, metrics exported once."""
+
+import logging
+import uuid
+
+import pytest
+from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogExporter
+from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetricExporter
+from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogExporter
+from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetricExporter
+
+from otel_desk_receiver import __version__
+from otel_desk_receiver.otlp.log_export import EntryExporter, NullEntryExporter, build_log_exporter
+from otel_desk_receiver.otlp.metric_export import (
+    HTTP_DURATION_BUCKETS_S,
+    build_meter_provider,
+    build_metric_exporter,
+    shutdown_meter_provider,
+)
+from otel_desk_receiver.otlp.resource import build_resource
+from otel_desk_receiver.errors import ConfigError
+from otel_desk_receiver.core.records import EntryRecord
+from tests.plugins.otlp import PROTOCOLS
+
+SECRET = "s3cr3t-header-value"
+RESOURCE_CASES = [
+    ("defaults", {}, None, {"service.name": "otel-desk-receiver", "service.version": __version__}),
+    ("app id known", {}, "app-9", {"sendbird.app_id": "app-9"}),
+    ("OTEL_SERVICE_NAME wins", {"OTEL_SERVICE_NAME": "desk-eu"}, None, {"service.name": "desk-eu"}),
+    ("OTEL_RESOURCE_ATTRIBUTES win",
+     {"OTEL_RESOURCE_ATTRIBUTES": "service.name=a,service.version=9,sendbird.app_id=other,deployment.environment.name=prod"},
+     "app-9",
+     {"service.name": "a", "service.version": "9", "sendbird.app_id": "other", "deployment.environment.name": "prod"}),
+    ("OTEL_SERVICE_NAME over OTEL_RESOURCE_ATTRIBUTES",
+     {"OTEL_SERVICE_NAME": "b", "OTEL_RESOURCE_ATTRIBUTES": "service.name=a"}, None, {"service.name": "b"}),
+]
+PROTOCOL_CASES = [
+    ("unset: http/protobuf", {}, HttpLogExporter, HttpMetricExporter),
+    ("generic grpc", {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, GrpcLogExporter, GrpcMetricExporter),
+    ("generic http", {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}, HttpLogExporter, HttpMetricExporter),
+    ("per-signal wins",
+     {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL": "http/protobuf"},
+     HttpLogExporter, GrpcMetricExporter),
+    ("per-signal grpc",
+     {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "grpc"},
+     HttpLogExporter, GrpcMetricExporter),
+]
+
+
+def entry(i: int = 0) -> EntryRecord:
+    return EntryRecord(
+        timestamp_ns=1_700_000_000_123_456_789 + i, observed_timestamp_ns=1_700_000_060_000_000_000 + i,
+        severity_number=13, severity_text="WARN", event_name="sendbird.desk.bot.webhook",
+        body=f"SENT bot 7 to hooks.example.com #{i}",
+        attributes={"sendbird.desk.bot.id": 7, "sendbird.desk.webhook_log.id": 10_000_000_000 + i,
+                    "sendbird.desk.bot.name": "helper", "log.record.uid": f"app:7:{i}", "x.ratio": 0.25,
+                    "x.flag": False},
+    )
+
+
+@pytest.mark.parametrize(("env", "app_id", "expected"), [case[1:] for case in RESOURCE_CASES],
+                         ids=[case[0] for case in RESOURCE_CASES])
+def test_resource_precedence(monkeypatch, env, app_id, expected):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    attributes = build_resource(app_id).attributes
+    assert {name: attributes.get(name) for name in expected} == expected
+    uuid.UUID(attributes["service.instance.id"])
+    if app_id is None and "sendbird.app_id" not in expected:
+        assert "sendbird.app_id" not in attributes
+
+
+def test_instance_id_is_one_per_process():
+    assert build_resource(None).attributes["service.instance.id"] == build_resource("x").attributes["service.instance.id"]
+
+
+@pytest.mark.parametrize(("env", "log_class", "metric_class"), [case[1:] for case in PROTOCOL_CASES],
+                         ids=[case[0] for case in PROTOCOL_CASES])
+def test_protocol_selection(monkeypatch, env, log_class, metric_class):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    log_exporter, metric_exporter = build_log_exporter(), build_metric_exporter()
+    try:
+        assert (type(log_exporter), type(metric_exporter)) == (log_class, metric_class)
+    finally:
+        log_exporter.shutdown()
+        metric_exporter.shutdown()
+
+
+def test_protocol_comes_from_the_environ_given():
+    exporter = build_log_exporter({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
+    exporter.shutdown()
+    assert type(exporter) is GrpcLogExporter
+
+
+@pytest.mark.parametrize("compression", ["none", "gzip", "deflate", ""])
+def test_grpc_takes_what_the_spec_allows(otlp_sink, otlp_env, compression):
+    # The bare SDK gRPC exporter raises on "none" and on an empty timeout, and goes TLS on INSECURE=false.
+    otlp_env(otlp_sink, "grpc", OTEL_EXPORTER_OTLP_COMPRESSION=compression, OTEL_EXPORTER_OTLP_INSECURE="false",
+             OTEL_EXPORTER_OTLP_LOGS_TIMEOUT=None)
+    sink = EntryExporter(build_log_exporter(), build_resource(None))
+    assert sink.export([entry()])
+    sink.shutdown()
+
+
+def test_grpc_empty_per_signal_timeout_is_a_config_error(monkeypatch):
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", " ")
+    with pytest.raises(ConfigError, match="OTEL_EXPORTER_OTLP_METRICS_TIMEOUT"):
+        build_metric_exporter()
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_every_entry_field_arrives(otlp_sink, otlp_env, protocol):
+    otlp_env(otlp_sink, protocol)
+    sink = EntryExporter(build_log_exporter(), build_resource("app"))
+    assert sink.export([entry(1)])
+    sink.shutdown()
+    (record,) = otlp_sink.log_records()
+    expected = entry(1)
+    assert record.time_unix_nano == expected.timestamp_ns
+    assert record.observed_time_unix_nano == expected.observed_timestamp_ns
+    assert (record.severity_number, record.severity_text) == (13, "WARN")
+    assert record.event_name == "sendbird.desk.bot.webhook"
+    assert "event.name" not in record.attributes
+    assert record.body == expected.body
+    assert record.attributes == dict(expected.attributes)
+    assert type(record.attributes["sendbird.desk.bot.id"]) is int
+    assert (record.scope_name, record.scope_version) == ("otel_desk_receiver", __version__)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_batches_split_at_512(otlp_sink, otlp_env, protocol):
+    otlp_env(otlp_sink, protocol)
+    sink = EntryExporter(build_log_exporter(), build_resource(None))
+    assert sink.export([entry(i) for i in range(1300)])
+    sink.shutdown()
+    assert [request.items for request in otlp_sink.requests("logs")] == [512, 512, 276]
+    assert [record.attributes["log.record.uid"] for record in otlp_sink.log_records()] == [
+        f"app:7:{i}" for i in range(1300)]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_refused_export_is_false_and_counted_then_true_again(otlp_sink, otlp_env, protocol):
+    otlp_env(otlp_sink, protocol)
+    failures = []
+    sink = EntryExporter(build_log_exporter(), build_resource(None), on_failure=failures.append)
+    otlp_sink.set_down(True)
+    assert not sink.export([entry(i) for i in range(1300)])
+    assert failures == [512]  # stopped at the first failed batch
+    otlp_sink.set_down(False)
+    otlp_sink.stop_listening()
+    assert not sink.export([entry()])
+    assert failures == [512, 1]
+    otlp_sink.start_listening()
+    assert sink.export([entry(i) for i in range(1300)])
+    sink.shutdown()
+    assert failures == [512, 1]
+    assert otlp_sink.count() == 1300
+
+
+def test_exporter_exception_is_a_failure():
+    class Raising:
+        def export(self, batch):
+            raise RuntimeError("http://user:password@collector")
+
+    failures = []
+    assert not EntryExporter(Raising(), build_resource(None), on_failure=failures.append).export([entry()])
+    assert failures == [1]
+
+
+def test_empty_export_sends_nothing(otlp_sink, otlp_env):
+    otlp_env(otlp_sink, "http/protobuf")
+    assert EntryExporter(build_log_exporter(), build_resource(None)).export([])
+    assert otlp_sink.requests() == []
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_headers_arrive_and_never_reach_our_output(otlp_sink, otlp_env, protocol, caplog, capfd):
+    otlp_env(otlp_sink, protocol, OTEL_EXPORTER_OTLP_HEADERS=f"authorization=Bearer {SECRET},x-tenant=t1")
+    caplog.set_level(logging.DEBUG)
+    sink = EntryExporter(build_log_exporter(), build_resource(None))
+    assert sink.export([entry()])
+    otlp_sink.set_down(True)
+    assert not sink.export([entry()])
+    sink.shutdown()
+    headers = otlp_sink.requests("logs")[0].headers
+    assert (headers["authorization"], headers["x-tenant"]) == (f"Bearer {SECRET}", "t1")
+    out, err = capfd.readouterr()
+    assert caplog.records, "the failed export was logged"
+    assert SECRET not in caplog.text + out + err
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_counter_reaches_the_sink_once(otlp_sink, otlp_env, protocol):
+    otlp_env(otlp_sink, protocol)
+    provider = build_meter_provider(build_resource(None), build_metric_exporter(), interval_ms=60_000)
+    provider.get_meter("t").create_counter("sendbird.desk.bot.webhook_logs").add(1, {"status": "RECEIVED"})
+    shutdown_meter_provider(provider)
+    (point,) = otlp_sink.metric_points("sendbird.desk.bot.webhook_logs")
+    assert (point.value, point.temporality) == (1, "cumulative")
+    assert len(otlp_sink.requests("metrics")) == 1
+
+
+def test_flush_then_shutdown_would_export_twice(otlp_sink, otlp_env):
+    """The measured pitfall that shutdown_meter_provider avoids (test-infra.md)."""
+    otlp_env(otlp_sink, "http/protobuf")
+    provider = build_meter_provider(build_resource(None), build_metric_exporter(), interval_ms=60_000)
+    provider.get_meter("t").create_counter("c").add(1)
+    provider.force_flush()
+    provider.shutdown()
+    assert len(otlp_sink.metric_points("c")) == 2
+
+
+@pytest.mark.parametrize(("preference", "expected"), [("delta", "delta"), ("cumulative", "cumulative")])
+def test_temporality_from_the_environment(otlp_sink, otlp_env, preference, expected):
+    otlp_env(otlp_sink, "grpc", OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=preference)
+    provider = build_meter_provider(build_resource(None), build_metric_exporter(), interval_ms=60_000)
+    meter = provider.get_meter("t")
+    meter.create_counter("c").add(2)
+    meter.create_histogram("h").record(1.0)
+    shutdown_meter_provider(provider)
+    assert [p.temporality for p in otlp_sink.metric_points("c") + otlp_sink.metric_points("h")] == [expected] * 2
+
+
+def test_histogram_buckets_fit_seconds(otlp_sink, otlp_env):
+    otlp_env(otlp_sink, "http/protobuf")
+    provider = build_meter_provider(build_resource(None), build_metric_exporter(), interval_ms=60_000)
+    provider.get_meter("t").create_histogram("http.client.request.duration", unit="s").record(0.3)
+    shutdown_meter_provider(provider)
+    (point,) = otlp_sink.metric_points("http.client.request.duration")
+    assert point.explicit_bounds == HTTP_DURATION_BUCKETS_S
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_failed_metric_export_calls_on_failure(otlp_sink, otlp_env, protocol):
+    otlp_env(otlp_sink, protocol)
+    failures = []
+    exporter = build_metric_exporter(on_failure=lambda: failures.append(1))
+    provider = build_meter_provider(build_resource(None), exporter, interval_ms=60_000)
+    provider.get_meter("t").create_counter("c").add(1)
+    otlp_sink.set_down(True)
+    shutdown_meter_provider(provider)
+    assert failures == [1]
+
+
+def test_sdk_disabled_sends_nothing(otlp_sink, otlp_env, monkeypatch):
+    otlp_env(otlp_sink, "http/protobuf")
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    provider = build_meter_provider(build_resource(None), build_metric_exporter(), interval_ms=60_000)
+    provider.get_meter("t").create_counter("c").add(1)
+    shutdown_meter_provider(provider)
+    build_log_exporter().shutdown()
+    assert NullEntryExporter().export([entry()])
+    assert otlp_sink.requests() == [] and otlp_sink.stats["metrics"]["http"]["requests"] == 0
+
+
+TIMEOUTS = [
+    ("default 10 s", {}, "logs", 10.0),
+    ("generic in ms", {"OTEL_EXPORTER_OTLP_TIMEOUT": "2500"}, "logs", 2.5),
+    ("per-signal wins", {"OTEL_EXPORTER_OTLP_TIMEOUT": "2500", "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT": "300"},
+     "metrics", 0.3),
+    ("other signal ignored", {"OTEL_EXPORTER_OTLP_METRICS_TIMEOUT": "300"}, "logs", 10.0),
+]
+
+
+@pytest.mark.parametrize(("env", "signal", "seconds"), [t[1:] for t in TIMEOUTS], ids=[t[0] for t in TIMEOUTS])
+def test_timeout_is_read_in_milliseconds_as_the_spec_says(monkeypatch, env, signal, seconds):
+    from otel_desk_receiver.otel_env import export_timeout_s
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert export_timeout_s(signal) == seconds
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_probe_sends_an_empty_request_and_reports_refusal(otlp_sink, otlp_env, protocol):
+    from otel_desk_receiver.otlp.metric_export import probe_metrics
+
+    otlp_env(otlp_sink, protocol)
+    sink = EntryExporter(build_log_exporter(), build_resource(None))
+    assert sink.probe() and probe_metrics(build_metric_exporter())
+    otlp_sink.set_down(True)
+    assert not sink.probe() and not probe_metrics(build_metric_exporter())
+    sink.shutdown()
+    assert otlp_sink.count() == 0
