@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PIP_QUIET := 2>&1 | grep -v "is ignored" || true
+DDAGENT := .cache/ddapm-test-agent
 
 .PHONY: venv deps test demo bench clean
 
@@ -19,6 +20,12 @@ deps: $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]' $(PIP_QUIET)
 	@command -v promtool >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 	@promtool --version | head -1
+	@# The alert pipeline (tests/e2e/test_alerts.py): Prometheus, Alertmanager.
+	@command -v alertmanager >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null; }
+	@# Grafana's dashboard schema and LogQL grammar (tests/deploy/test_grafana_schema.py), from the lock file.
+	@[ tests/deploy/node/node_modules/.package-lock.json -nt tests/deploy/node/package-lock.json ] || npm ci --prefix tests/deploy/node --no-audit --no-fund --ignore-scripts --loglevel=error
+	@# Datadog's test agent in a virtualenv of its own (its pins are not ours): tests/e2e/test_datadog_agent.py.
+	@[ -x $(DDAGENT)/bin/ddapm-test-agent ] || { mkdir -p .cache && echo '*' > .cache/.gitignore && $(PYTHON) -m venv $(DDAGENT) && $(DDAGENT)/bin/pip install -q 'ddapm-test-agent==1.69.1' $(PIP_QUIET); }
 
 # pytest exits 5 when it collected no tests: that is a failure here, never a pass.
 test: deps
