@@ -4,20 +4,20 @@ import logging
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
-from otel_desk_receiver.desk.limits import RETENTION_DAYS
-from otel_desk_receiver.desk.models import Bot, MalformedEntryError, parse_webhook_log
-from otel_desk_receiver.core.mapping import to_log_record
+from otel_desk_receiver import names
+from otel_desk_receiver.core import read_window
+from otel_desk_receiver.core.cursors import BotCursor, CursorStore, add_counts
+from otel_desk_receiver.core.page_reader import OffsetsShiftedError, PageOutcome, PageReader, ReaderOptions
 from otel_desk_receiver.core.progress import BackfillProgress
+from otel_desk_receiver.desk.models import Bot, entry_id_of, parse_webhook_log
 from otel_desk_receiver.service.selfmetrics import SelfTelemetry
-from otel_desk_receiver.core.settle import settle
-from otel_desk_receiver.core.cursors import BotCursor, CursorStore
-from otel_desk_receiver.units import NS_PER_DAY, NS_PER_S
+from otel_desk_receiver.units import NS_PER_DAY
 
 log = logging.getLogger(__name__)
 
-REBASE_AFTER_DAYS = 7  # move the date window forward once it is this much older than needed
+MAX_REBASES_PER_CYCLE = 2  # a listing that keeps shifting is read again next cycle, not in a loop
 
 
 @dataclass
@@ -33,10 +33,7 @@ class BotCycleResult:
     error: str | None = None
     pending: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
-
-
-class OffsetsShiftedError(Exception):
-    """The entry expected just before the cursor is not there: the listing changed under us."""
+    waiting_for_otlp: bool = False  # stopped because the OTLP endpoint did not take the records
 
 
 @dataclass(frozen=True)
@@ -51,9 +48,11 @@ class PipelineOptions:
 class BotPipeline:
     """Reads one bot's entries in ascending id order from its cursor and delivers the settled ones.
 
-    Guarantees: a cursor is committed to the store only after the exporter got the endpoint's acceptance of every record of the page, so the
-    saved cursor never runs ahead of delivery; an entry is emitted once (it is skipped on later
-    reads because its id is at or below ``last_id`` and it is no longer pending).
+    Guarantees: a cursor is committed to the store only after the OTLP endpoint accepted every record
+    it covers, so the saved cursor never runs ahead of delivery; at most one page is read ahead of what
+    was delivered; an entry is emitted once (page_reader.PageReader says how), and every page is checked
+    to follow the one before (it starts one row early, with the row read last), so rows that vanish or
+    appear before the cursor are noticed and the window read again instead of skipped in silence.
     """
 
     def __init__(self, client, exporter, cursors: CursorStore, telemetry: SelfTelemetry, options: PipelineOptions,
@@ -62,74 +61,61 @@ class BotPipeline:
         self._exporter = exporter
         self._telemetry = telemetry
         self._options = options
+        self._reader_options = ReaderOptions(options.app, options.settle_grace_s, options.extra_fields)
         self._cursors = cursors
         self._clock_ns = clock_ns
         self._should_stop = should_stop
+        self._short_pages_logged = False
 
-    def run_cycle(self, bot: Bot) -> BotCycleResult:
+    def run_cycle(self, bot: Bot, start_since_ns: int | None = None) -> BotCycleResult:
+        """One cycle over the bot. ``start_since_ns``: for a bot with no cursor yet that was found after
+        the receiver started, read what it logged from then on instead of starting from now."""
         result = BotCycleResult()
         cursor = self._cursors.get(bot.id)
-        if cursor is None:
-            cursor = self._start_cursor(bot, result)
+        if cursor is None or cursor.counted_since_ns is None:  # first seen (or saved by 0.1.0, without counts)
+            cursor = self._start_cursor(bot, result, start_since_ns) if cursor is None else cursor
+            cursor = replace(cursor, counted_since_ns=self._clock_ns())
             self._cursors.commit(bot.id, cursor)
-        cursor = self._rebase_if_stale(cursor)
-        try:
-            self._read(bot, cursor, result)
-        except OffsetsShiftedError:
-            log.warning("bot %s: the webhook log listing shifted under the cursor; re-reading from %s",
-                        bot.id, self._rebased(cursor).window_start)
-            self._read(bot, self._rebased(cursor), result)
+            self._telemetry.bot_discovered(bot.id)  # its counters exist at 0 before the first count
+        cursor = read_window.rebased_if_stale(cursor, self._clock_ns())
+        for rebases in range(MAX_REBASES_PER_CYCLE + 1):
+            try:
+                self._read(bot, cursor, result)
+                return result
+            except OffsetsShiftedError:
+                cursor = read_window.rebased(self._cursors.get(bot.id), self._clock_ns())
+                if rebases == MAX_REBASES_PER_CYCLE:
+                    result.error = "the webhook log listing kept shifting during the read; read again next cycle"
+                    result.delivered = False
+                    return result
+                log.warning("bot %s: the webhook log listing shifted under the cursor (rows before it were "
+                            "removed or moved); re-reading from %s", bot.id, cursor.window_start)
         return result
 
-    def _start_cursor(self, bot: Bot, result: BotCycleResult) -> BotCursor:
+    def _start_cursor(self, bot: Bot, result: BotCycleResult, start_since_ns: int | None) -> BotCursor:
         now_ns = self._clock_ns()
-        since_ns = now_ns - self._options.backfill_days * NS_PER_DAY
-        window = self._window_start(since_ns)
-        cursor = BotCursor(window_start=window.isoformat(), offset=0, anchor_id=None, last_id=0, frontier=0,
-                           since_ns=since_ns)
+        if start_since_ns is not None:
+            return read_window.cursor_from(start_since_ns, now_ns)
         if self._options.backfill_days:
-            return cursor
+            return read_window.cursor_from(now_ns - self._options.backfill_days * NS_PER_DAY, now_ns)
         # Starting "from now": one request for the newest entry and the count gives the end of the listing.
-        # Past that point every entry is new, so no createdAt filter applies (Desk may print createdAt
-        # with fewer fraction digits than it has, which would make "created after now" unreliable).
+        window = date.fromisoformat(read_window.cursor_at_end(0, None, None, now_ns).window_start)
         page = self._client.get_webhook_logs_page(bot.id, offset=0, limit=1, order="-id", start_date=window)
         result.requests += 1
-        if page.count is None:
-            return cursor
-        if not page.results:
-            return replace(cursor, since_ns=0)
-        try:
-            newest = parse_webhook_log(page.results[0])
-        except MalformedEntryError:
-            return cursor
-        return replace(cursor, offset=page.count, anchor_id=newest.id, last_id=newest.id, frontier=page.count,
-                       newest_created_ns=newest.created_at_ns, since_ns=0)
-
-    def _rebase_if_stale(self, cursor: BotCursor) -> BotCursor:
-        rebased = self._rebased(cursor)
-        if date.fromisoformat(rebased.window_start) - date.fromisoformat(cursor.window_start) > timedelta(
-            days=REBASE_AFTER_DAYS
-        ):
-            return rebased
-        return cursor
-
-    def _rebased(self, cursor: BotCursor) -> BotCursor:
-        """A cursor over a fresh window starting a day before the oldest entry still needed; offsets
-        restart at 0 and ``last_id`` alone tells what was already handled."""
-        oldest_ns = min(cursor.pending.values(), default=cursor.newest_created_ns or cursor.since_ns)
-        return replace(cursor, window_start=self._window_start(oldest_ns).isoformat(), offset=0, anchor_id=None,
-                       frontier=0)
-
-    def _window_start(self, oldest_ns: int) -> date:
-        """start_date for a read that must include oldest_ns: a day earlier (desk-api.md, "Dates": the
-        project's time zone is unknown), but never past Desk's retention."""
-        return max(_day(oldest_ns) - timedelta(days=1), _day(self._clock_ns() - RETENTION_DAYS * NS_PER_DAY))
+        newest = _parsed_or_none(page.results[0]) if page.results else None
+        if page.count is None or (page.results and newest is None):
+            # No usable end of the listing: read today's window, but only what is created from now on.
+            return replace(read_window.cursor_from(now_ns, now_ns), since_ns=now_ns)
+        return read_window.cursor_at_end(page.count, newest.id if newest else None,
+                                         newest.created_at_ns if newest else None, now_ns)
 
     def _read(self, bot: Bot, cursor: BotCursor, result: BotCycleResult) -> None:
+        """Pages from the cursor to the end of the listing, each delivered then committed; one read ahead."""
         progress = BackfillProgress(bot.id, cursor.offset)
-        read_offset = cursor.offset - 1 if cursor.anchor_id is not None else cursor.offset
-        page_reader = _PageReader(bot, cursor, self._options, self._clock_ns(), self._telemetry)
+        reader = PageReader(bot, cursor, self._reader_options, self._clock_ns())
         start_date = date.fromisoformat(cursor.window_start)
+        anchor = cursor.anchor_id
+        read_offset = cursor.offset - 1 if anchor is not None else cursor.offset
 
         def fetch(offset: int):
             return self._client.get_webhook_logs_page(bot.id, offset=offset, limit=self._options.page_size,
@@ -144,132 +130,82 @@ class BotPipeline:
             page, next_page, delivered_once = fetch(read_offset), None, False
             result.requests += 1
             while True:
-                last = len(page.results) < self._options.page_size or not page.has_next
-                if delivered_once and not last and not self._should_stop():
-                    next_page = read_ahead.submit(fetch, read_offset + len(page.results))
+                self._note_short_page(bot, page)
+                # Each page starts one row early, with the row read last: the proof that none moved.
+                next_offset = read_offset + len(page.results) - 1
+                if delivered_once and page.has_next and not self._should_stop():
+                    next_page = read_ahead.submit(fetch, next_offset)
                     result.requests += 1
-                records, new_cursor = page_reader.process(read_offset, page.results)
-                if records and not self._deliver(bot, records, page_reader, result):
+                outcome = reader.process(read_offset, page.results, anchor)
+                if not self._deliver_page(bot, outcome, cursor, result):
                     return
                 delivered_once = True
-                page_reader.account(result)
-                if new_cursor != cursor:
-                    self._cursors.commit(bot.id, new_cursor)
-                    cursor = new_cursor
+                cursor = self._cursors.get(bot.id)
                 progress.page_done(read_offset + len(page.results), page.count)
-                if last or self._should_stop():
+                if not page.has_next or self._should_stop():
                     return
-                read_offset += len(page.results)
-                if next_page is None:
+                anchor = entry_id_of(page.results[-1])  # None: no id to check against, read on past it
+                ahead, next_page = (next_page.result() if next_page is not None else None), None
+                read_offset = next_offset if anchor is not None else next_offset + 1
+                if ahead is not None and ahead.offset == read_offset:
+                    page = ahead
+                else:
                     page = fetch(read_offset)
                     result.requests += 1
-                else:
-                    page, next_page = next_page.result(), None
 
-    def _deliver(self, bot: Bot, records, page_reader, result: BotCycleResult) -> bool:
-        if not self._exporter.export(records):
-            result.delivered = False
-            result.error = "OTLP endpoint did not accept the log records"
-            self._telemetry.export_failed("logs")
+    def _deliver_page(self, bot: Bot, outcome: PageOutcome, cursor: BotCursor, result: BotCycleResult) -> bool:
+        """Export the page's records; commit its cursor (with the counts) only once they were accepted."""
+        accepted = self._deliver(bot, outcome.records, result) if outcome.records else {}
+        if accepted is None:
             return False
-        for status, count in page_reader.settled_statuses.items():
-            self._telemetry.settled(bot.id, bot.name, status, count)
-        result.exported += len(records)
+        for entry_id, reason in outcome.rejections:  # counted once delivered, so never twice
+            log.warning("bot %s: skipped malformed webhook log entry%s (%s)", bot.id,
+                        f" {entry_id}" if entry_id is not None else "", reason)
+            self._telemetry.rejected(bot.id, reason)
+        # The counts move in the same atomic commit as the offsets that delivered them.
+        new_cursor = replace(outcome.cursor, counted=add_counts(cursor.counted, accepted))
+        if new_cursor != cursor:
+            self._cursors.commit(bot.id, new_cursor)
+        result.read += outcome.read
+        result.settled += outcome.settled
+        result.rejected += len(outcome.rejections)
+        for status, count in outcome.statuses.items():
+            result.statuses[status] = result.statuses.get(status, 0) + count
+        result.pending = len(new_cursor.pending)
         return True
 
+    def _note_short_page(self, bot: Bot, page) -> None:
+        if page.short and page.has_next and not self._short_pages_logged:
+            self._short_pages_logged = True
+            log.info("bot %s: Desk returned %d rows where %d were asked for, with more to come: it caps the page "
+                     "size; reading on by offset (said once)", bot.id, len(page.results), page.limit)
 
-class _PageReader:
-    """Turns pages into records and the cursor that will be true once those records are delivered."""
-
-    def __init__(self, bot: Bot, cursor: BotCursor, options: PipelineOptions, now_ns: int,
-                 telemetry: SelfTelemetry):
-        self._bot = bot
-        self._options = options
-        self._now_ns = now_ns
-        self._telemetry = telemetry
-        self._cursor = cursor
-        self._pending = dict(cursor.pending)
-        self._expect_anchor = cursor.anchor_id
-        self._first_pending: tuple[int, int | None] | None = None  # (offset, id just before it)
-        self._previous_id = cursor.anchor_id
-        self._max_id = cursor.last_id
-        self._newest_ns: int | None = None
-        self.settled_statuses: dict[str, int] = {}
-        self._counts = BotCycleResult()
-
-    def process(self, offset: int, items: list) -> tuple[list, BotCursor]:
-        self.settled_statuses = {}
-        self._counts = BotCycleResult()
-        if self._expect_anchor is not None:
-            if not items or _raw_id(items[0]) != self._expect_anchor:
-                raise OffsetsShiftedError
-            items, offset, self._expect_anchor = items[1:], offset + 1, None
-        records = [r for position, raw in enumerate(items, offset) if (r := self._one(position, raw))]
-        return records, self._next_cursor(offset + len(items))
-
-    def _one(self, position: int, raw):
-        cursor, counts, id_before = self._cursor, self._counts, self._previous_id
-        counts.read += 1
-        try:
-            entry = parse_webhook_log(raw)
-        except MalformedEntryError as error:
-            self._previous_id = _raw_id(raw)
-            if position >= cursor.frontier:  # count each malformed entry once, however often re-read
-                counts.rejected += 1
-                self._telemetry.rejected(self._bot.id, error.reason)
-                log.warning("bot %s: skipped malformed webhook log entry at offset %d (%s)",
-                            self._bot.id, position, error.reason)
+    def _deliver(self, bot: Bot, records, result: BotCycleResult) -> dict[str, int] | None:
+        """Export the records; per status, how many the endpoint accepted (the only ones counted), or
+        None when it did not take them all (nothing is committed: the page is read again)."""
+        delivery = self._exporter.deliver(records)
+        if delivery.failure is not None:
+            result.delivered = False
+            result.waiting_for_otlp = True
+            result.error = f"OTLP endpoint did not accept the log records: {delivery.failure.reason}"
+            self._telemetry.export_failed("logs")
             return None
-        self._previous_id = entry.id
-        self._max_id = max(self._max_id, entry.id)
-        self._newest_ns = max(self._newest_ns or 0, entry.created_at_ns)
-        known = entry.id in self._pending
-        if not known and (entry.id <= cursor.last_id or entry.created_at_ns < cursor.since_ns):
-            return None  # emitted on an earlier read, or older than this bot's starting point
-        settlement = settle(entry.status, entry.created_at_ns, timeout_s=self._bot.timeout_s,
-                            grace_s=self._options.settle_grace_s, now_ns=self._now_ns)
-        if settlement is None:
-            if self._first_pending is None:
-                self._first_pending = (position, id_before)
-            self._pending[entry.id] = entry.created_at_ns
-            return None
-        self._pending.pop(entry.id, None)
-        counts.settled += 1
-        self.settled_statuses[settlement.status] = self.settled_statuses.get(settlement.status, 0) + 1
-        return to_log_record(entry, self._bot, settlement, app=self._options.app, observed_ns=self._now_ns,
-                             extra_fields=self._options.extra_fields)
-
-    def _next_cursor(self, end_position: int) -> BotCursor:
-        """The cursor to save once this cycle's records so far are delivered."""
-        if self._first_pending is not None:
-            offset, anchor = self._first_pending
-        else:
-            offset, anchor = end_position, self._previous_id
-        oldest_kept_ns = self._now_ns - RETENTION_DAYS * NS_PER_DAY  # Desk no longer has older ones
-        return replace(
-            self._cursor,
-            offset=offset,
-            anchor_id=anchor if offset > 0 else None,
-            last_id=max(self._cursor.last_id, self._max_id),
-            frontier=max(self._cursor.frontier, end_position),
-            newest_created_ns=max(self._cursor.newest_created_ns or 0, self._newest_ns or 0) or None,
-            pending={k: v for k, v in self._pending.items() if v >= oldest_kept_ns},
-        )
-
-    def account(self, result: BotCycleResult) -> None:
-        """Add this page's counts to the cycle's result (called once the page is delivered)."""
-        result.read += self._counts.read
-        result.settled += self._counts.settled
-        result.rejected += self._counts.rejected
-        for status, count in self.settled_statuses.items():
-            result.statuses[status] = result.statuses.get(status, 0) + count
-        result.pending = len(self._pending)
+        for rejection in delivery.rejected:
+            # Permanent: sending it again would be refused again. Skipped, and said so with its uid.
+            log.error("bot %s: the OTLP endpoint refused the record %s for itself; skipped (%s)", bot.id,
+                      rejection.record.attributes[names.ATTR_LOG_RECORD_UID], rejection.detail)
+            self._telemetry.rejected(bot.id, rejection.reason)
+        result.rejected += len(delivery.rejected)
+        accepted: dict[str, int] = {}
+        for record in delivery.accepted:
+            status = record.attributes[names.ATTR_WEBHOOK_LOG_STATUS]
+            accepted[status] = accepted.get(status, 0) + 1
+        result.exported += len(delivery.accepted)
+        return accepted
 
 
-def _raw_id(raw) -> int | None:
-    value = raw.get("id") if isinstance(raw, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _day(ns: int) -> date:
-    return datetime.fromtimestamp(ns / NS_PER_S, tz=UTC).date()
+def _parsed_or_none(raw):
+    try:
+        return parse_webhook_log(raw)
+    except ValueError:
+        return None

@@ -1,23 +1,37 @@
-"""The state file: one versioned JSON document holding every bot's cursor, replaced atomically."""
+"""The state file: the saved state document (state_format.py), replaced atomically, locked for one writer."""
 
+import fcntl
 import json
 import os
+import socket
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from otel_desk_receiver.core.cursors import BotCursor
+from otel_desk_receiver.core.state_format import DeskIdentity, decode_state, encode_state
 from otel_desk_receiver.errors import StateError
 
-STATE_VERSION = 1
+
+class StateLockedError(StateError):
+    """Another process holds the state file's lock."""
 
 
 class StateFile:
     """The state file. ``commit`` is atomic: after a crash at any instant the file holds either
-    the previous complete state or the new one, never a mix (temp file, fsync, rename, fsync dir)."""
+    the previous complete state or the new one, never a mix (temp file, fsync, rename, fsync dir).
 
-    def __init__(self, path: Path):
+    ``lock`` takes an exclusive lock for the process lifetime on ``<path>.lock`` (flock: the kernel
+    drops it when the process dies, kill -9 included), so two receivers never write one state.
+    ``desk`` names the Desk the state belongs to: loading a file saved for another one fails.
+    ``fsync`` is os.fsync unless a test records the calls.
+    """
+
+    def __init__(self, path: Path, desk: DeskIdentity | None = None, *, fsync: Callable[[int], None] = os.fsync):
         self.path = Path(path)
+        self.desk = desk
+        self._fsync = fsync
+        self._lock_fd: int | None = None
 
     def __repr__(self) -> str:
         return f"StateFile({str(self.path)!r})"
@@ -33,18 +47,7 @@ class StateFile:
         return self._parse(text)
 
     def _parse(self, text: str) -> dict[int, BotCursor]:
-        reset = "; move it aside to start over (see README, 'Resetting the state')"
-        try:
-            data = json.loads(text)
-        except ValueError:
-            raise StateError(f"state file {self.path} is not valid JSON (corrupt?){reset}") from None
-        if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
-            found = data.get("version") if isinstance(data, dict) else None
-            raise StateError(f"state file {self.path} has version {found!r}, expected {STATE_VERSION}{reset}")
-        try:
-            return {int(bot_id): BotCursor.from_json(c) for bot_id, c in data.get("bots", {}).items()}
-        except (TypeError, ValueError, AttributeError) as exc:
-            raise StateError(f"state file {self.path} has a malformed bot cursor ({exc}){reset}") from None
+        return decode_state(text, f"state file {self.path}", self.desk)
 
     def check_writable(self) -> None:
         """Raise StateError now, at start, rather than after the first export, if commit cannot work."""
@@ -53,8 +56,7 @@ class StateFile:
             raise StateError(f"state file {self.path}: directory {directory} does not exist or is not writable")
 
     def commit(self, cursors: Mapping[int, BotCursor]) -> None:
-        document = {"version": STATE_VERSION, "bots": {str(k): c.to_json() for k, c in sorted(cursors.items())}}
-        payload = json.dumps(document, separators=(",", ":")).encode()
+        payload = encode_state(cursors, self.desk)
         try:
             self._replace(payload)
         except OSError as exc:  # disk full, directory gone: stop rather than deliver without remembering
@@ -67,13 +69,37 @@ class StateFile:
             with os.fdopen(fd, "wb") as tmp:
                 tmp.write(payload)
                 tmp.flush()
-                os.fsync(tmp.fileno())
+                self._fsync(tmp.fileno())
             os.replace(tmp_name, self.path)
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)
             raise
         dir_fd = os.open(directory, os.O_RDONLY)
         try:
-            os.fsync(dir_fd)  # the rename itself survives a power cut only once the directory is synced
+            self._fsync(dir_fd)  # the rename itself survives a power cut only once the directory is synced
         finally:
             os.close(dir_fd)
+
+    def lock(self) -> None:
+        """Take the single-writer lock, or raise StateLockedError naming who holds it."""
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StateError(f"state file {self.path}: lock file {lock_path} cannot be opened: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 512).decode("utf-8", "replace").strip() or "another process"
+            os.close(fd)
+            raise StateLockedError(f"state file {self.path} is in use by {holder} (lock {lock_path}): one "
+                                   "receiver per state; stop the other one, or give this one its own "
+                                   "DESK_STATE_PATH") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode())
+        self._lock_fd = fd
+
+    def unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the flock
+            self._lock_fd = None

@@ -36,11 +36,17 @@ class Page:
     limit: int
     results: list[Any]
     count: int | None  # the envelope's count when it is an integer
-    has_next: bool  # next != null and the page was full (desk-api.md: stop on either)
+    has_next: bool  # more follows: `next` is not null, the page had rows, and `count` is not reached
 
     @property
     def next_offset(self) -> int:
         return self.offset + len(self.results)
+
+    @property
+    def short(self) -> bool:
+        """Fewer rows than asked for. Not the end of the listing by itself: a Desk (or a proxy) that caps
+        ``limit`` answers short pages with ``next`` set, so only ``has_next`` says whether more follows."""
+        return len(self.results) < self.limit
 
 
 class DeskClient:
@@ -51,13 +57,14 @@ class DeskClient:
     line holds the token. ``stop_event`` cuts any wait short with DeskRetryableError.
     """
 
-    def __init__(self, base_url: str, token: "str | SecretStr", *, max_rps: float = 2.0, timeout_s: float = 10.0,
-                 retry: RetryPolicy | None = None, stop_event: threading.Event | None = None,
+    def __init__(self, base_url: str, token: "str | SecretStr | Callable[[], str]", *, max_rps: float = 2.0,
+                 timeout_s: float = 10.0, retry: RetryPolicy | None = None, stop_event: threading.Event | None = None,
                  on_request: Callable[[RequestInfo], None] | None = None,
                  on_retry: Callable[[RetryInfo], None] | None = None,
                  sleep: Callable[[float], Any] | None = None, monotonic: Callable[[], float] | None = None,
                  session: requests.Session | None = None):
-        # token: str or pydantic SecretStr; duck-typed so this module needs no pydantic.
+        # token: str, pydantic SecretStr (duck-typed so this module needs no pydantic), or a callable
+        # asked before each request (desk/token.py FileToken: a file re-read when it changes).
         secret = token.get_secret_value() if hasattr(token, "get_secret_value") else token
         self._transport = Transport(
             base_url, secret, max_rps=max_rps, timeout_s=timeout_s, retry=retry or RetryPolicy(),
@@ -97,7 +104,7 @@ class DeskClient:
                 except MalformedEntryError as error:
                     logger.warning("Desk listed a bot that cannot be used, skipped: %s", error)
             offset = page.next_offset
-            if not page.has_next or (page.count is not None and offset >= page.count):
+            if not page.has_next:
                 return bots
 
     def get_bot(self, bot_id: int) -> Bot:
@@ -118,7 +125,8 @@ class DeskClient:
         count = body.get("count")
         if isinstance(count, bool) or not isinstance(count, int):
             count = None
-        return Page(offset, limit, results, count, body.get("next") is not None and len(results) >= limit)
+        more = body.get("next") is not None and bool(results) and (count is None or offset + len(results) < count)
+        return Page(offset, limit, results, count, more)
 
 
 def _webhook_log_params(offset: int, limit: int, order: str, start_date: date | None, end_date: date | None,

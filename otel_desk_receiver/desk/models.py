@@ -32,6 +32,11 @@ BAD_ID = "bad_id"
 MISSING_STATUS = "missing_status"
 BAD_CREATED_AT = "bad_created_at"
 
+# OTLP carries ids as int64 attributes and timestamps as nanoseconds in a fixed64: an entry outside these
+# bounds parses but cannot be encoded, so it is malformed (an id >= 2**63 would also poison the cursor).
+MAX_ID = 2**63 - 1
+MAX_TIMESTAMP_NS = 2**63 - 1  # 2262-04-11, the SDK's own int64 limit
+
 
 class MalformedEntryError(ValueError):
     """An item Desk returned cannot be used; ``reason`` is one short machine word.
@@ -59,6 +64,7 @@ class Bot:
     is_unread_error: bool
     webhook_url: str | None
     raw: Mapping[str, Any]
+    created_at_ns: int | None = None  # when the bot was made, if Desk says (a bot found later starts there)
 
     @property
     def is_custom(self) -> bool:
@@ -91,6 +97,7 @@ def parse_bot(raw: Mapping[str, Any]) -> Bot:
         is_unread_error=raw.get("isUnreadError") is True,
         webhook_url=_str_or_none(raw.get("webhookUrl")),
         raw=dict(raw),
+        created_at_ns=_timestamp_or_none(raw.get("createdAt")),
     )
 
 
@@ -106,6 +113,9 @@ def parse_webhook_log(raw: Any) -> WebhookLog:
         created_at_ns = parse_timestamp_ns(raw.get("createdAt"))
     except ValueError as error:
         raise MalformedEntryError(BAD_CREATED_AT, str(error), entry_id, raw) from None
+    if not 0 <= created_at_ns <= MAX_TIMESTAMP_NS:
+        raise MalformedEntryError(BAD_CREATED_AT, "createdAt is outside 1970..2262, which OTLP cannot carry",
+                                  entry_id, raw)
     return WebhookLog(entry_id, status, _str_or_none(raw.get("webhookUrl")), created_at_ns, dict(raw))
 
 
@@ -159,13 +169,31 @@ def parse_timestamp_ns(value: Any) -> int:
 def _parse_id(raw: Mapping[str, Any]) -> int:
     if "id" not in raw or raw["id"] is None:
         raise MalformedEntryError(MISSING_ID, "no id", raw=raw)
-    value = raw["id"]
-    # A decimal string is tolerated as the same id: the id being a JSON number is assumed (desk-api.md).
+    value = entry_id_of(raw)
+    if value is None:
+        raise MalformedEntryError(BAD_ID, f"id is not an integer from 0 to 2**63-1 ({type(raw['id']).__name__})",
+                                  raw=raw)
+    return value
+
+
+def entry_id_of(raw: Any) -> int | None:
+    """The usable id of a raw item, or None: the same rule parsing applies, for items that may not parse.
+
+    A decimal string is tolerated as the same id: the id being a JSON number is assumed (desk-api.md).
+    """
+    value = raw.get("id") if isinstance(raw, Mapping) else None
     if isinstance(value, str) and value.isdecimal():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise MalformedEntryError(BAD_ID, f"id is not a non-negative integer ({type(raw['id']).__name__})", raw=raw)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
+        return None
     return value
+
+
+def _timestamp_or_none(value: Any) -> int | None:
+    try:
+        return parse_timestamp_ns(value)
+    except ValueError:
+        return None
 
 
 def _timeout_s(value: Any) -> float:

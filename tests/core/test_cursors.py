@@ -8,7 +8,7 @@ from otel_desk_receiver.errors import StateError
 
 
 def cursor(offset: int = 0) -> BotCursor:
-    return BotCursor(window_start="2026-11-20", offset=offset, anchor_id=None, last_id=offset, frontier=offset,
+    return BotCursor(window_start="2026-11-20", offset=offset, anchor_id=None, last_id=offset,
                      since_ns=0)
 
 

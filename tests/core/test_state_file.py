@@ -1,16 +1,19 @@
 """StateFile: round trip, atomic replace, and a clear StateError (never a fresh start) on bad files."""
 
+import json
 import os
+import stat
 
 import pytest
 
 from otel_desk_receiver.errors import StateError
 from otel_desk_receiver.core.cursors import BotCursor
-from otel_desk_receiver.core.state_file import STATE_VERSION, StateFile
+from otel_desk_receiver.core.state_file import StateFile, StateLockedError
+from otel_desk_receiver.core.state_format import STATE_VERSION, DeskIdentity
 
 
 def cursor(**overrides) -> BotCursor:
-    values = dict(window_start="2026-11-20", offset=7, anchor_id=41, last_id=48, frontier=9, since_ns=10**18,
+    values = dict(window_start="2026-11-20", offset=7, anchor_id=41, last_id=48, since_ns=10**18,
                   newest_created_ns=2 * 10**18, pending={42: 123, 47: 456})
     return BotCursor(**{**values, **overrides})
 
@@ -41,6 +44,7 @@ CORRUPT = [
     ("wrong version", '{"version": 99, "bots": {}}'),
     ("not an object", "[1, 2]"),
     ("bad cursor", '{"version": 1, "bots": {"1": {"offset": "x"}}}'),
+    ("bots not an object", '{"version": 2, "bots": [1]}'),
     ("bad bot id", '{"version": 1, "bots": {"abc": {}}}'),
 ]
 
@@ -74,3 +78,86 @@ def test_write_failure_is_a_state_error_naming_the_file(tmp_path):
     path = tmp_path / "gone" / "state.json"
     with pytest.raises(StateError, match=f"state file {path} cannot be written"):
         StateFile(path).commit({1: cursor()})
+
+
+def v1_document() -> str:
+    return json.dumps({"version": 1, "bots": {"7": {
+        "window_start": "2026-11-20", "offset": 3, "anchor_id": 12, "last_id": 14, "frontier": 5,
+        "since_ns": 10**18, "newest_created_ns": 2 * 10**18, "pending": {"13": 123}}}})
+
+
+def test_a_version_1_file_loads_and_is_rewritten_as_version_2(state_path):
+    state_path.write_text(v1_document())
+    state = StateFile(state_path, DeskIdentity("app-1", "https://desk.example/platform/v1"))
+    [(bot_id, loaded)] = state.load().items()
+    assert (bot_id, loaded.offset, loaded.last_id, loaded.pending) == (7, 3, 14, {13: 123})
+    assert loaded.trail_start_ns == 2 * 10**18  # everything up to the newest entry read was done
+    state.commit({7: loaded})
+    saved = json.loads(state_path.read_text())
+    assert saved["version"] == STATE_VERSION
+    assert saved["desk"] == {"app": "app-1", "url": "https://desk.example/platform/v1"}
+
+
+def test_a_state_of_another_desk_app_stops_naming_both(state_path):
+    StateFile(state_path, DeskIdentity("app-1", "https://a.example")).commit({1: cursor()})
+    with pytest.raises(StateError) as caught:
+        StateFile(state_path, DeskIdentity("app-2", "https://b.example")).load()
+    message = str(caught.value)
+    assert str(state_path) in message and "'app-1'" in message and "'app-2'" in message
+
+
+WRONG_TYPES = [
+    ("offset", "x", "bots.1.offset: expected an integer, got a string"),
+    ("anchor_id", True, "bots.1.anchor_id: expected an integer or null, got a boolean"),
+    ("pending", [1], "bots.1.pending: expected an object"),
+    ("pending", {"x": 1}, "bots.1.pending: expected entry id -> createdAt"),
+    ("window_start", "yesterday", "bots.1.window_start: expected a date"),
+    ("since_ns", None, "bots.1.since_ns: expected an integer, got null"),
+    ("last_id", 1.5, "bots.1.last_id: expected an integer, got a number"),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "expected"), WRONG_TYPES,
+                         ids=[f"{f}={v!r}" for f, v, _ in WRONG_TYPES])
+def test_a_hand_edited_field_of_the_wrong_type_is_a_state_error_naming_file_and_field(state_path, field, value,
+                                                                                        expected):
+    document = json.loads(v1_document())
+    document["bots"] = {"1": {**document["bots"]["7"], field: value}}
+    state_path.write_text(json.dumps(document))
+    with pytest.raises(StateError) as caught:
+        StateFile(state_path).load()
+    assert str(state_path) in str(caught.value) and expected in str(caught.value)
+
+
+def test_a_missing_field_is_named(state_path):
+    document = json.loads(v1_document())
+    del document["bots"]["7"]["last_id"]
+    state_path.write_text(json.dumps(document))
+    with pytest.raises(StateError, match="bots.7.last_id: missing"):
+        StateFile(state_path).load()
+
+
+def test_commit_syncs_the_file_before_the_rename_and_the_directory_after(state_path):
+    synced = []
+
+    def fsync(fd):
+        kind = "dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file"
+        synced.append((kind, state_path.exists()))
+        os.fsync(fd)
+
+    StateFile(state_path, fsync=fsync).commit({1: cursor()})
+    assert synced == [("file", False), ("dir", True)]  # the data is durable before it replaces the old
+
+
+def test_a_second_holder_of_the_lock_is_refused_naming_the_first(state_path):
+    first = StateFile(state_path)
+    first.lock()
+    try:
+        with pytest.raises(StateLockedError) as caught:
+            StateFile(state_path).lock()
+        assert f'"pid": {os.getpid()}' in str(caught.value) and str(state_path) in str(caught.value)
+    finally:
+        first.unlock()
+    second = StateFile(state_path)
+    second.lock()  # free again once the first let go
+    second.unlock()

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from otel_desk_receiver.devkit.emulator.desk import DeskState, FaqBotError, UnknownBotError
 from otel_desk_receiver.devkit.emulator.faults import Fault
-from otel_desk_receiver.devkit.emulator.query import QueryError, envelope, parse_log_query, parse_page
+from otel_desk_receiver.devkit.emulator.query import Page, QueryError, envelope, parse_log_query, parse_page
 
 BASE_PATH = "/platform/v1"
 TOKEN_HEADER = "SENDBIRDDESKAPITOKEN"  # desk-api.md "Access": one header, no bearer scheme
@@ -53,6 +53,8 @@ def check_token(request: ApiRequest, token: str) -> Response | None:
 
 
 def fault_response(fault: Fault) -> Response | None:
+    if fault.kind == "repeat":
+        return None  # answered by route(), shifted
     if fault.kind == "drop":
         return Response(0, drop=True)
     if fault.kind == "malformed":
@@ -63,8 +65,8 @@ def fault_response(fault: Fault) -> Response | None:
     return None  # latency only
 
 
-def route(state: DeskState, request: ApiRequest) -> Response:
-    """Answer one authenticated, fault-free request."""
+def route(state: DeskState, request: ApiRequest, repeat_rows: int = 0) -> Response:
+    """Answer one authenticated request (``repeat_rows``: a page served that many rows early)."""
     if request.method != "GET":
         return json_response(405, {"detail": f'Method "{request.method}" not allowed.'})
     try:
@@ -78,7 +80,7 @@ def route(state: DeskState, request: ApiRequest) -> Response:
         bot_id = int(match["bot"])
         if not match["logs"]:
             return json_response(200, state.get_bot(bot_id))
-        return _webhook_logs(state, bot_id, request)
+        return _webhook_logs(state, bot_id, request, repeat_rows)
     except UnknownBotError:
         return not_found()
     except QueryError as error:
@@ -87,11 +89,14 @@ def route(state: DeskState, request: ApiRequest) -> Response:
         return json_response(400, {"code": "desk400105", "message": str(error)})
 
 
-def _webhook_logs(state: DeskState, bot_id: int, request: ApiRequest) -> Response:
+def _webhook_logs(state: DeskState, bot_id: int, request: ApiRequest, repeat_rows: int = 0) -> Response:
     query = parse_log_query(request.params)
-    count, entries = state.webhook_logs(bot_id, query.page.offset, query.page.limit, query.order,
+    page = query.page
+    if state.config.max_page_rows is not None:  # a Desk (or proxy) that caps limit: short pages, next set
+        page = Page(limit=min(page.limit, state.config.max_page_rows), offset=page.offset)
+    count, entries = state.webhook_logs(bot_id, max(0, page.offset - repeat_rows), page.limit, query.order,
                                         query.start, query.end, query.statuses)
-    return json_response(200, _envelope(count, entries, query.page, request))
+    return json_response(200, _envelope(count, entries, page, request))
 
 
 def _envelope(count, results, page, request: ApiRequest) -> dict:

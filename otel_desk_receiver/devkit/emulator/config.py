@@ -58,6 +58,7 @@ class EmulatorConfig:
     latency_s: float = 0.0
     malformed_ratio: float = 0.0
     drop_ratio: float = 0.0
+    max_page_rows: int | None = None  # cap on rows per webhook_logs page whatever limit asks (next stays set)
 
     def __post_init__(self):
         problems = self.problems()

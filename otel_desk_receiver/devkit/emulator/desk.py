@@ -98,13 +98,14 @@ class DeskState:
 
     # -- entries ------------------------------------------------------------------------------
     def add_entry(self, bot_id: int, status: str = "SENT", created_at: datetime | None = None,
-                  webhook_url: str | None = None, extra: dict | None = None) -> dict:
-        """One entry with a fixed status (it never moves on its own), id next in sequence."""
+                  webhook_url: str | None = None, extra: dict | None = None, entry_id: int | None = None) -> dict:
+        """One entry with a fixed status (it never moves on its own), id next in sequence unless given
+        (a reserved one: see reserve_entry_id)."""
         with self.lock:
             self._catch_up()
             log = self._custom_log(bot_id)
             created_us = to_us(created_at) if created_at else self.clock.now_us()
-            entry_id = next(self._entry_ids)
+            entry_id = next(self._entry_ids) if entry_id is None else entry_id
             pos = log.append(entry_id, created_us, ALWAYS, ALWAYS, self.statuses.code(status))
             override = dict(extra or {})
             if webhook_url is not None:
@@ -134,6 +135,17 @@ class DeskState:
             fixed = array("q", [ALWAYS]) * count
             log.extend(array("q", range(first, first + count)), created, fixed, fixed, codes)
             return range(first, first + count)
+
+    def reserve_entry_id(self) -> int:
+        with self.lock:
+            return next(self._entry_ids)
+
+    def delete_entries(self, bot_id: int, entry_ids) -> None:
+        with self.lock:
+            self._catch_up()
+            log = self._custom_log(bot_id)
+            for entry_id in entry_ids:
+                log.remove(log.index_of(entry_id))
 
     def set_status(self, bot_id: int, entry_id: int, status: str) -> dict:
         """Fix an entry's status from now on, whatever its planned timeline was."""

@@ -10,12 +10,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Fault:
-    """What to do instead of (or before) answering: ``kind`` is status, malformed or drop."""
+    """What to do instead of (or before) answering: ``kind`` is status, malformed, drop or repeat
+    (serve the page from ``rows`` rows earlier, as an offset race repeats rows across pages)."""
 
     kind: str
     status: int = 200
     headers: tuple[tuple[str, str], ...] = ()
     delay_s: float = 0.0
+    rows: int = 0
 
 
 @dataclass
@@ -55,6 +57,11 @@ class Faults:
 
     def drop_next(self, n: int = 1, path_contains: str | None = None) -> None:
         self._add(n, Fault("drop"), path_contains)
+
+    def repeat_next(self, n: int = 1, rows: int = 1, path_contains: str | None = "webhook_logs") -> None:
+        """The next ``n`` matching pages start ``rows`` rows early: their first rows repeat the end of
+        the page before (the envelope still describes the offset asked for)."""
+        self._add(n, Fault("repeat", rows=rows), path_contains)
 
     def _add(self, n: int, fault: Fault, path_contains: str | None) -> None:
         with self._lock:
@@ -97,7 +104,7 @@ class Faults:
         if fault is None and self.latency_s > 0:
             return Fault("delay", delay_s=self.latency_s)
         if fault is not None and self.latency_s > 0:
-            return Fault(fault.kind, fault.status, fault.headers, self.latency_s)
+            return Fault(fault.kind, fault.status, fault.headers, self.latency_s, fault.rows)
         return fault
 
     def _random_fault(self) -> Fault | None:

@@ -95,13 +95,15 @@ class DeskHandler(BaseHTTPRequestHandler):
                                  self.headers.get(api.TOKEN_HEADER), self._origin())
         # Auth first, then faults: a bad token is always a 401, whatever faults are planned.
         response = api.check_token(request, emulator.config.token)
+        fault = None
         if response is None:
+            emulator.run_request_hooks(path or "/", params)
             fault = emulator.faults.decide(full_path)
             if fault is not None and fault.delay_s:
                 time.sleep(fault.delay_s)  # emulated latency, not a wait for correctness
             response = api.fault_response(fault) if fault else None
         if response is None:
-            response = api.route(emulator.state, request)
+            response = api.route(emulator.state, request, fault.rows if fault is not None else 0)
         emulator.record_request(self.command, full_path, params, response.status)
         self._write(response)
 

@@ -41,6 +41,7 @@ class DeskEmulator:
                               error_ratio=self.config.fault_error_ratio, latency_s=self.config.latency_s,
                               malformed_ratio=self.config.malformed_ratio, drop_ratio=self.config.drop_ratio)
         self.requests: list[RequestRecord] = []
+        self._request_hooks: list = []
         self._requests_lock = threading.Lock()
         self._server = None
         self._address = None  # kept after stop, so messages can still name where it was
@@ -105,8 +106,8 @@ class DeskEmulator:
         return self.state.list_bots(0, len(self.state.bots))[1]
 
     def add_entry(self, bot_id: int, status: str = "SENT", created_at: datetime | None = None,
-                  webhook_url: str | None = None, extra: dict | None = None) -> dict:
-        return self.state.add_entry(bot_id, status, created_at, webhook_url, extra)
+                  webhook_url: str | None = None, extra: dict | None = None, entry_id: int | None = None) -> dict:
+        return self.state.add_entry(bot_id, status, created_at, webhook_url, extra, entry_id)
 
     def add_entries(self, bot_id: int, count: int, statuses=("RECEIVED",), start: datetime | None = None,
                     spacing_s: float = 1.0) -> range:
@@ -131,6 +132,24 @@ class DeskEmulator:
     def request_count(self, path_contains: str | None = None) -> int:
         with self._requests_lock:
             return sum(1 for record in self.requests if path_contains is None or path_contains in record.path)
+
+    def before_each_request(self, hook) -> None:
+        """Call ``hook(path, params)`` before answering each authenticated API request (after the token
+        check, before faults): tests change the listing at an exact point of a read with it."""
+        self._request_hooks.append(hook)
+
+    def run_request_hooks(self, path: str, params: list[tuple[str, str]]) -> None:
+        for hook in list(self._request_hooks):
+            hook(path, params)
+
+    def delete_entries(self, bot_id: int, entry_ids) -> None:
+        """Remove entries (as Desk deleting rows, or retention pruning them out of order)."""
+        self.state.delete_entries(bot_id, entry_ids)
+
+    def reserve_entry_id(self) -> int:
+        """Take the next entry id now and add the entry later with ``add_entry(entry_id=...)``: a
+        database committing a lower id after a higher one was read."""
+        return self.state.reserve_entry_id()
 
     def reset_requests(self) -> None:
         with self._requests_lock:

@@ -91,6 +91,11 @@ class BotLog:
         if (pos > 0 and ids[pos - 1] > ids[pos]) or (pos + 1 < len(ids) and ids[pos] > ids[pos + 1]):
             self.ids_sorted = False
 
+    def remove(self, i: int) -> None:
+        self.overrides.pop(self.ids[i], None)
+        for column in self._columns():
+            del column[i]
+
     def index_of(self, entry_id: int) -> int:
         if self.ids_sorted:
             pos = bisect_left(self.ids, entry_id)

@@ -1,0 +1,73 @@
+"""The saved state as a document: versioned JSON naming the Desk it belongs to and every bot's cursor.
+
+Pure: no I/O, so every backend (the file, the Kubernetes object) stores the same document.
+
+    {"version": 2, "desk": {"app": "...", "url": "..."}, "bots": {"12": {...cursor...}}}
+
+Version 1 (0.1.0) had no ``desk``: it loads, and adopts the Desk of the settings it is loaded with.
+"""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from otel_desk_receiver.core.cursors import BotCursor, CursorFormatError, json_type
+from otel_desk_receiver.errors import StateError
+
+STATE_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+RESET_HINT = "move it aside to start over (README, 'Resetting the state')"
+
+
+@dataclass(frozen=True)
+class DeskIdentity:
+    """Which Desk a state belongs to: the app part of log.record.uid (DESK_APP_ID or the API host), and
+    the base URL it was read from. Cursors are positions in one app's listings: in another app they
+    point nowhere, so loading them there would skip entries silently."""
+
+    app: str
+    url: str
+
+
+def encode_state(cursors: Mapping[int, BotCursor], desk: DeskIdentity | None) -> bytes:
+    document = {"version": STATE_VERSION,
+                "desk": None if desk is None else {"app": desk.app, "url": desk.url},
+                "bots": {str(k): c.to_json() for k, c in sorted(cursors.items())}}
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def decode_state(text: str, where: str, desk: DeskIdentity | None) -> dict[int, BotCursor]:
+    """Every bot's cursor from a document; StateError naming ``where`` and the field on anything wrong,
+    and on a document saved for another Desk than ``desk`` (None: no check)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise StateError(f"{where} is not valid JSON (corrupt?); {RESET_HINT}") from None
+    if not isinstance(data, dict) or data.get("version") not in READABLE_VERSIONS:
+        found = data.get("version") if isinstance(data, dict) else None
+        raise StateError(f"{where} has version {found!r}, expected one of {READABLE_VERSIONS}; {RESET_HINT}")
+    _check_desk(data, where, desk)
+    bots = data.get("bots", {})
+    if not isinstance(bots, dict):
+        raise StateError(f"{where}: bots: expected an object, got {json_type(bots)}; {RESET_HINT}")
+    cursors = {}
+    for key, saved in bots.items():
+        if not key.isdecimal():
+            raise StateError(f"{where}: bots: {key!r} is not a bot id; {RESET_HINT}")
+        try:
+            cursors[int(key)] = BotCursor.from_json(saved)
+        except CursorFormatError as error:
+            raise StateError(f"{where}: bots.{key}.{error}; {RESET_HINT}") from None
+    return cursors
+
+
+def _check_desk(data: dict, where: str, desk: DeskIdentity | None) -> None:
+    saved = data.get("desk")
+    if data["version"] == 1 or saved is None or desk is None:
+        return
+    if not isinstance(saved, dict) or not isinstance(saved.get("app"), str):
+        raise StateError(f"{where}: desk: expected an object with app and url; {RESET_HINT}")
+    if saved["app"] != desk.app:
+        raise StateError(f"{where} belongs to Desk app {saved['app']!r} ({saved.get('url')}), not to "
+                         f"{desk.app!r} ({desk.url}): its cursors would skip entries there; point "
+                         f"DESK_STATE_PATH at another file, or {RESET_HINT}")
