@@ -1,6 +1,8 @@
 """Settings: DESK_* environment variables over an optional YAML file over defaults, validated once."""
 
+import difflib
 import os
+from collections.abc import Callable, Mapping
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,8 +17,9 @@ from pydantic_settings import (
 )
 
 from otel_desk_receiver.desk.limits import MAX_PAGE_SIZE, RETENTION_DAYS
+from otel_desk_receiver.desk.token import FileToken, read_token_file
 from otel_desk_receiver.errors import ConfigError
-from otel_desk_receiver.otel_env import otlp_problems
+from otel_desk_receiver.otel_env import otlp_problems, otlp_warnings
 
 ENV_PREFIX = "DESK_"
 DEFAULT_API_URL = "https://desk-api-{app_id}.sendbird.com/platform/v1"
@@ -29,6 +32,11 @@ class LogLevel(str, Enum):
     INFO = "INFO"
     WARNING = "WARNING"
     ERROR = "ERROR"
+    CRITICAL = "CRITICAL"
+
+
+# Accepted in any case, as logging and most tools spell them too.
+LOG_LEVEL_ALIASES = {"WARN": LogLevel.WARNING, "FATAL": LogLevel.CRITICAL}
 
 
 def _split_csv(value: Any) -> Any:
@@ -45,7 +53,14 @@ class Settings(BaseSettings):
     )
 
     app_id: str | None = Field(None, description="Sendbird application ID; required unless `DESK_API_URL` is set")
-    api_token: SecretStr = Field(description="Desk API token (a secret: never printed or exported)")
+    api_token: SecretStr | None = Field(
+        None,
+        description="Desk API token (a secret: never printed or exported); this or `DESK_API_TOKEN_FILE` is required",
+    )
+    api_token_file: Path | None = Field(
+        None, description="A file holding the Desk API token instead (a mounted Kubernetes Secret, say), read at start "
+                          "and again whenever it changes"
+    )
     api_url: str | None = Field(
         None, description=f"Desk Platform API base URL; default `{DEFAULT_API_URL.replace('{app_id}', '{DESK_APP_ID}')}`"
     )
@@ -65,7 +80,10 @@ class Settings(BaseSettings):
     state_path: Path = Field(Path("./otel-desk-receiver.state.json"), description="Where the checkpoints live")
     max_rps: float = Field(2.0, gt=0, le=1000, description="Cap on requests per second to the Desk API")
     health_addr: str = Field("0.0.0.0:13133", description="`host:port` of `/healthz` and `/readyz`; empty turns them off")
-    log_level: LogLevel = Field(LogLevel.INFO, description="The receiver's own log level")
+    log_level: LogLevel = Field(
+        LogLevel.INFO, description="The receiver's own log level: `DEBUG`, `INFO`, `WARNING` (or `WARN`), `ERROR`, "
+                                   "`CRITICAL` (or `FATAL`), in any case"
+    )
     export_extra_fields: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description=(
@@ -88,6 +106,19 @@ class Settings(BaseSettings):
 
     _split_bot_ids = field_validator("bot_ids", mode="before")(_split_csv)
     _split_extra_fields = field_validator("export_extra_fields", mode="before")(_split_csv)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _any_case_log_level(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().upper()
+            return LOG_LEVEL_ALIASES.get(value, value)
+        return value
+
+    @field_validator("api_token", mode="after")
+    @classmethod
+    def _empty_token_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value() else None
 
     @field_validator("bot_ids", mode="after")
     @classmethod
@@ -116,6 +147,12 @@ class Settings(BaseSettings):
             raise ValueError("app_id_or_url")
         return self
 
+    @model_validator(mode="after")
+    def _exactly_one_token(self) -> "Settings":
+        if (self.api_token is None) == (self.api_token_file is None):
+            raise ValueError("token_missing" if self.api_token is None else "token_both")
+        return self
+
     @property
     def base_url(self) -> str:
         """The Desk API base URL, without a trailing slash."""
@@ -132,7 +169,8 @@ class Settings(BaseSettings):
 # What each setting accepts, for error lines: "DESK_PAGE_SIZE: expected an integer from 1 to 500 (got '900')".
 ACCEPTS = {
     "app_id": "the Sendbird application ID (or set DESK_API_URL)",
-    "api_token": "the Desk API token (required)",
+    "api_token": "the Desk API token",
+    "api_token_file": "the path of a file holding the Desk API token",
     "api_url": "an http:// or https:// URL",
     "bot_ids": "comma-separated integer bot IDs",
     "poll_interval": "a number of seconds, more than 0 and at most 86400",
@@ -142,11 +180,16 @@ ACCEPTS = {
     "state_path": "a file path",
     "max_rps": "a number of requests per second, more than 0 and at most 1000",
     "health_addr": "host:port (port 0..65535), or empty to turn health endpoints off",
-    "log_level": "one of DEBUG, INFO, WARNING, ERROR",
+    "log_level": "one of DEBUG, INFO, WARNING (or WARN), ERROR, CRITICAL (or FATAL), in any case",
     "export_extra_fields": "comma-separated field names, or *",
 }
 SECRET_FIELDS = {"api_token"}
 APP_ID_LINE = "DESK_APP_ID: required unless DESK_API_URL is set (the Sendbird application ID)"
+TOKEN_LINES = {
+    "token_missing": "DESK_API_TOKEN: required (the Desk API token), or DESK_API_TOKEN_FILE (a file holding it)",
+    "token_both": "DESK_API_TOKEN, DESK_API_TOKEN_FILE: both set; set one of them",
+}
+
 
 
 def env_name(field: str) -> str:
@@ -162,7 +205,9 @@ def _problem_lines(error: ValidationError, config_file: Path | None) -> list[str
             lines.append(f"{field}: unknown setting{where}; known settings: {', '.join(Settings.model_fields)}")
         elif item["type"] == "missing":
             lines.append(f"{env_name(field)}: required, {ACCEPTS[field]}")
-        elif field == "" or str(item.get("msg", "")).endswith("app_id_or_url"):
+        elif (model_check := str(item.get("msg", "")).rpartition(" ")[2]) in TOKEN_LINES:
+            lines.append(TOKEN_LINES[model_check])
+        elif field == "" or model_check == "app_id_or_url":
             lines.append(APP_ID_LINE)
         else:
             shown = "" if field in SECRET_FIELDS else f" (got {_raw_value(field, config_file)!r})"
@@ -198,9 +243,60 @@ def load_settings(config_file: Path | None = None) -> Settings:
         settings = Settings(**file_values)
     except ValidationError as exc:
         lines = _problem_lines(exc, config_file)
+        # The model checks run only after the field checks pass: report what they would say too.
         if not any(_raw_value(f, config_file) for f in ("app_id", "api_url")) and APP_ID_LINE not in lines:
-            lines.insert(0, APP_ID_LINE)  # the model check runs only after field checks pass: report it too
+            lines.insert(0, APP_ID_LINE)
+        lines += [line for line in _token_lines(config_file) if line not in lines]
         problems = lines + problems
+    else:
+        problems = _token_lines(config_file) + problems
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+def _token_lines(config_file: Path | None) -> list[str]:
+    """What is wrong with how the token is given: neither or both variables, or a file that cannot be used."""
+    token, token_file = _raw_value("api_token", config_file), _raw_value("api_token_file", config_file)
+    if bool(token) == bool(token_file):
+        return [TOKEN_LINES["token_both" if token else "token_missing"]]
+    if token_file:
+        try:
+            read_token_file(Path(token_file))
+        except ConfigError as error:
+            return error.problems
+    return []
+
+
+def token_source(settings: Settings) -> "SecretStr | Callable[[], str]":
+    """What DeskClient takes: DESK_API_TOKEN as is, or DESK_API_TOKEN_FILE read now (ConfigError if it cannot
+    be used) and again whenever the file changes."""
+    if settings.api_token_file is not None:
+        return FileToken(settings.api_token_file)
+    return settings.api_token
+
+
+def unknown_variable_warnings(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One line per DESK_* variable that is no setting (a typo is otherwise ignored in silence), with the
+    closest real name; the known names come from the Settings fields, so a new setting is known at once."""
+    env = os.environ if environ is None else environ
+    known = [env_name(field) for field in Settings.model_fields]
+    lines = []
+    for name in sorted(env):
+        if name.startswith(ENV_PREFIX) and name not in known:
+            lines.append(f"{name}: not a setting of this receiver, ignored; {closest_name(name, known, ENV_PREFIX)}")
+    return lines
+
+
+def closest_name(name: str, known: list[str], prefix: str) -> str:
+    """'did you mean X?' for the known name closest to ``name``, compared without the prefix they share
+    (which would make every name look alike); else the list of known names."""
+    suffixes = {known_name.removeprefix(prefix): known_name for known_name in known}
+    close = difflib.get_close_matches(name.removeprefix(prefix), list(suffixes), n=1, cutoff=0.6)
+    return f"did you mean {suffixes[close[0]]}?" if close else f"known: {', '.join(known)}"
+
+
+def config_warnings(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Variables that look meant for the receiver but are ignored: unknown DESK_* names and misspelt
+    OTEL_EXPORTER_OTLP_* ones. `run` logs each at start, `check` lists them."""
+    return unknown_variable_warnings(environ) + otlp_warnings(environ)

@@ -5,6 +5,7 @@ Precedence everywhere is the specification's: the per-signal variable, then the 
 default; an empty value counts as unset.
 """
 
+import difflib
 import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit
@@ -135,6 +136,44 @@ def otlp_problems(environ: Mapping[str, str] | None = None) -> list[str]:
         problems.append("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: expected cumulative, delta or lowmemory "
                         f"(got {temporality!r})")
     return problems
+
+
+# The OTLP exporter variables the specification defines (opentelemetry-specification,
+# protocol/exporter.md, and metrics/sdk_exporters/otlp.md for the two metrics-only ones).
+OTLP_OPTIONS = ("ENDPOINT", "HEADERS", "TIMEOUT", "COMPRESSION", "CERTIFICATE", "CLIENT_KEY", "CLIENT_CERTIFICATE",
+                "INSECURE", "PROTOCOL")
+SPEC_SIGNALS = ("LOGS", "METRICS", "TRACES")
+OTLP_VARIABLES = frozenset(
+    [f"OTEL_EXPORTER_OTLP_{option}" for option in OTLP_OPTIONS]
+    + [f"OTEL_EXPORTER_OTLP_{signal}_{option}" for signal in SPEC_SIGNALS for option in OTLP_OPTIONS]
+    + ["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION"]
+)
+OTLP_FAMILY = "OTEL_EXPORTER_OTLP"
+# Outside the OTEL_EXPORTER_OTLP prefix, only a name this close to a real one counts as a typo of it
+# (OTEL_EXPORTER_OTPL_ENDPOINT is 0.96); other exporters' real variables (OTEL_EXPORTER_ZIPKIN_ENDPOINT
+# 0.86, OTEL_EXPORTER_PROMETHEUS_PORT 0.72) stay below it.
+TYPO_RATIO = 0.9
+
+
+def otlp_warnings(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One line per variable that looks meant for the OTLP exporters but is not one the specification
+    defines, so the SDK ignores it: the name starts with OTEL_EXPORTER_OTLP, or is very close to a real one.
+    Each line names the closest real variable."""
+    env = _env(environ)
+    known = sorted(OTLP_VARIABLES)
+    lines = []
+    for name in sorted(env):
+        if not name.startswith("OTEL_") or name in OTLP_VARIABLES:
+            continue
+        if name.startswith(OTLP_FAMILY):  # compared without the prefix all share, which makes them look alike
+            suffixes = {known_name.removeprefix(OTLP_FAMILY): known_name for known_name in known}
+            close = [suffixes[s] for s in difflib.get_close_matches(name.removeprefix(OTLP_FAMILY), suffixes, 1, 0.6)]
+        else:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=TYPO_RATIO)
+        if close or name.startswith(OTLP_FAMILY):
+            hint = f"; did you mean {close[0]}?" if close else " (see the OpenTelemetry specification's OTLP exporter)"
+            lines.append(f"{name}: not an OpenTelemetry OTLP exporter variable, ignored{hint}")
+    return lines
 
 
 def _is_non_negative_number(value: str) -> bool:

@@ -1,8 +1,11 @@
 """`check` as a user runs it, against the emulator and a real OTLP endpoint: the report and the exit code."""
 
+import socket
+
 import pytest
 
 from tests.e2e.receiver_process import receiver_env, run_command
+from tests.plugins.otlp import free_port
 
 
 @pytest.fixture
@@ -63,3 +66,58 @@ def test_bad_settings_exit_2(env):
     env["DESK_BACKFILL_DAYS"] = "45"
     done = run_command(env, "check")
     assert done.returncode == 2 and "DESK_BACKFILL_DAYS: expected an integer from 0 to 30 (got '45')" in done.stderr
+
+
+def test_a_misspelt_variable_is_a_warning_in_the_report_and_the_last_line(env):
+    env["DESK_POLL_INTERVALL"] = "10"
+    env["OTEL_EXPORTER_OTLP_ENDPIONT"] = "http://collector:4318"
+    done = run_command(env, "check")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert ("[warn] DESK_POLL_INTERVALL: not a setting of this receiver, ignored; did you mean DESK_POLL_INTERVAL?"
+            in done.stdout)
+    assert "did you mean OTEL_EXPORTER_OTLP_ENDPOINT?" in done.stdout
+    last = done.stdout.rstrip().splitlines()[-1]
+    assert last == ("all checks passed, with 2 warnings (DESK_POLL_INTERVALL, OTEL_EXPORTER_OTLP_ENDPIONT): "
+                    "see [warn] above")
+
+
+def test_warnings_also_follow_the_problems(env, state_path):
+    env["DESK_PAGESIZE"] = "100"
+    state_path.write_text("{oops")
+    done = run_command(env, "check")
+    assert done.returncode == 1
+    assert done.stdout.rstrip().endswith("problems: State; 1 warning (DESK_PAGESIZE)")
+
+
+def test_a_health_port_in_use_fails_naming_desk_health_addr(env):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        env["DESK_HEALTH_ADDR"] = address
+        done = run_command(env, "check")
+    assert done.returncode == 1, done.stdout
+    assert f"[FAIL] Health: DESK_HEALTH_ADDR: cannot listen on {address} (Address already in use)" in done.stdout
+    assert done.stdout.rstrip().endswith("problems: Health")
+
+
+def test_a_free_health_port_and_health_off_pass(env):
+    env["DESK_HEALTH_ADDR"] = f"127.0.0.1:{free_port()}"
+    done = run_command(env, "check")
+    assert done.returncode == 0 and f"[ok] Health: DESK_HEALTH_ADDR {env['DESK_HEALTH_ADDR']}: free" in done.stdout
+    env["DESK_HEALTH_ADDR"] = ""
+    done = run_command(env, "check")
+    assert done.returncode == 0 and "[ok] Health: DESK_HEALTH_ADDR is empty: health endpoints off" in done.stdout
+
+
+def test_token_from_a_file(env, tmp_path):
+    token_file = tmp_path / "api-token"
+    token_file.write_text(env.pop("DESK_API_TOKEN") + "\n")
+    env["DESK_API_TOKEN_FILE"] = str(token_file)
+    done = run_command(env, "check")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "[ok] Desk API" in done.stdout and token_file.read_text().strip() not in done.stdout
+    token_file.unlink()
+    done = run_command(env, "check")
+    assert done.returncode == 2
+    assert f"configuration error: DESK_API_TOKEN_FILE: file not found: {token_file}" in done.stderr

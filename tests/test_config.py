@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from otel_desk_receiver.config import ConfigError, Settings, load_settings
-from otel_desk_receiver.otel_env import otlp_problems, otlp_protocol
+from otel_desk_receiver.config import ConfigError, LogLevel, Settings, config_warnings, env_name, load_settings
+from otel_desk_receiver.desk.token import FileToken
+from otel_desk_receiver.otel_env import OTLP_VARIABLES, otlp_problems, otlp_protocol
 
 BASE_ENV = {"DESK_API_TOKEN": "tok-secret-123", "DESK_APP_ID": "app1"}
 
@@ -47,13 +48,24 @@ INVALID = [
     ("interval zero", {"DESK_POLL_INTERVAL": "0"},
      "DESK_POLL_INTERVAL: expected a number of seconds, more than 0 and at most 86400 (got '0')"),
     ("bot ids not ints", {"DESK_BOT_IDS": "1,x"}, "DESK_BOT_IDS: expected comma-separated integer bot IDs (got '1,x')"),
-    ("log level", {"DESK_LOG_LEVEL": "LOUD"}, "DESK_LOG_LEVEL: expected one of DEBUG, INFO, WARNING, ERROR (got 'LOUD')"),
+    ("log level", {"DESK_LOG_LEVEL": "LOUD"},
+     "DESK_LOG_LEVEL: expected one of DEBUG, INFO, WARNING (or WARN), ERROR, CRITICAL (or FATAL), in any case "
+     "(got 'LOUD')"),
     ("health addr", {"DESK_HEALTH_ADDR": "nope"},
      "DESK_HEALTH_ADDR: expected host:port (port 0..65535), or empty to turn health endpoints off (got 'nope')"),
     ("api url scheme", {"DESK_API_URL": "ftp://x"}, "DESK_API_URL: expected an http:// or https:// URL (got 'ftp://x')"),
     ("max rps", {"DESK_MAX_RPS": "-1"},
      "DESK_MAX_RPS: expected a number of requests per second, more than 0 and at most 1000 (got '-1')"),
-    ("no token", {"DESK_API_TOKEN": None}, "DESK_API_TOKEN: required, the Desk API token (required)"),
+    ("no token", {"DESK_API_TOKEN": None},
+     "DESK_API_TOKEN: required (the Desk API token), or DESK_API_TOKEN_FILE (a file holding it)"),
+    ("empty token", {"DESK_API_TOKEN": ""},
+     "DESK_API_TOKEN: required (the Desk API token), or DESK_API_TOKEN_FILE (a file holding it)"),
+    ("token and token file", {"DESK_API_TOKEN_FILE": "/etc/desk/token"},
+     "DESK_API_TOKEN, DESK_API_TOKEN_FILE: both set; set one of them"),
+    ("token file missing", {"DESK_API_TOKEN": None, "DESK_API_TOKEN_FILE": "/nonexistent/token"},
+     "DESK_API_TOKEN_FILE: file not found: /nonexistent/token"),
+    ("token file is a directory", {"DESK_API_TOKEN": None, "DESK_API_TOKEN_FILE": "/"},
+     "DESK_API_TOKEN_FILE: cannot read / (Is a directory)"),
     ("no app nor url", {"DESK_APP_ID": None},
      "DESK_APP_ID: required unless DESK_API_URL is set (the Sendbird application ID)"),
     ("otlp protocol", {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"},
@@ -153,3 +165,90 @@ def test_settings_fields_all_have_accepts_and_descriptions():
 
     assert set(ACCEPTS) == set(Settings.model_fields)
     assert all(f.description for f in Settings.model_fields.values())
+
+
+LOG_LEVELS = [("debug", LogLevel.DEBUG), ("Info", LogLevel.INFO), ("warn", LogLevel.WARNING),
+              ("WARNING", LogLevel.WARNING), (" error ", LogLevel.ERROR), ("critical", LogLevel.CRITICAL),
+              ("fatal", LogLevel.CRITICAL)]
+
+
+@pytest.mark.parametrize(("raw", "level"), LOG_LEVELS, ids=[raw.strip() for raw, _ in LOG_LEVELS])
+def test_log_level_in_any_case_and_the_usual_aliases(monkeypatch, raw, level):
+    for name, value in {**BASE_ENV, "DESK_LOG_LEVEL": raw}.items():
+        monkeypatch.setenv(name, value)
+    assert load_settings().log_level is level
+
+
+def token_env(monkeypatch, path) -> None:
+    monkeypatch.setenv("DESK_APP_ID", "app1")
+    monkeypatch.setenv("DESK_API_TOKEN_FILE", str(path))
+
+
+def test_token_from_a_file_with_its_trailing_newline_removed(monkeypatch, tmp_path):
+    path = tmp_path / "api-token"
+    path.write_text("tok-from-file-123\n")
+    token_env(monkeypatch, path)
+    settings = load_settings()
+    assert settings.api_token is None and settings.api_token_file == path
+    assert FileToken(settings.api_token_file)() == "tok-from-file-123"
+
+
+@pytest.mark.parametrize(("content", "line"), [
+    ("", "is empty; expected the Desk API token"),
+    ("  \n", "is empty; expected the Desk API token"),
+    ("two words-secret\n", "does not hold a usable token (expected printable ASCII without spaces)"),
+], ids=["empty", "only-whitespace", "space-inside"])
+def test_unusable_token_file_is_one_line_naming_the_variable(monkeypatch, tmp_path, content, line):
+    path = tmp_path / "api-token"
+    path.write_text(content)
+    token_env(monkeypatch, path)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert caught.value.problems == [f"DESK_API_TOKEN_FILE: {path} {line}"]
+    assert "words-secret" not in str(caught.value)
+
+
+def test_token_file_from_the_yaml_file(monkeypatch, tmp_path):
+    token = tmp_path / "api-token"
+    token.write_text("tok-yaml-file-1")
+    settings = load_settings(write_yaml(tmp_path, f"app_id: a\napi_token_file: {token}\n"))
+    assert settings.api_token_file == token
+
+
+WARNINGS = [
+    ("desk typo", {"DESK_POLL_INTERVALL": "10"},
+     ["DESK_POLL_INTERVALL: not a setting of this receiver, ignored; did you mean DESK_POLL_INTERVAL?"]),
+    ("desk token file typo", {"DESK_API_TOKEN_FIEL": "/t"},
+     ["DESK_API_TOKEN_FIEL: not a setting of this receiver, ignored; did you mean DESK_API_TOKEN_FILE?"]),
+    ("desk nothing close", {"DESK_ZZZ": "1"}, ["DESK_ZZZ: not a setting of this receiver, ignored; known: "
+                                               + ", ".join(env_name(f) for f in Settings.model_fields)]),
+    ("otlp suffix typo", {"OTEL_EXPORTER_OTLP_ENDPIONT": "http://c:4318"},
+     ["OTEL_EXPORTER_OTLP_ENDPIONT: not an OpenTelemetry OTLP exporter variable, ignored; "
+      "did you mean OTEL_EXPORTER_OTLP_ENDPOINT?"]),
+    ("otlp signal singular", {"OTEL_EXPORTER_OTLP_LOG_HEADERS": "a=b"},
+     ["OTEL_EXPORTER_OTLP_LOG_HEADERS: not an OpenTelemetry OTLP exporter variable, ignored; "
+      "did you mean OTEL_EXPORTER_OTLP_LOGS_HEADERS?"]),
+    ("otlp prefix typo", {"OTEL_EXPORTER_OTPL_ENDPOINT": "http://c:4318"},
+     ["OTEL_EXPORTER_OTPL_ENDPOINT: not an OpenTelemetry OTLP exporter variable, ignored; "
+      "did you mean OTEL_EXPORTER_OTLP_ENDPOINT?"]),
+    ("otlp headers file is not in the spec", {"OTEL_EXPORTER_OTLP_HEADERS_FILE": "/h"},
+     ["OTEL_EXPORTER_OTLP_HEADERS_FILE: not an OpenTelemetry OTLP exporter variable, ignored; "
+      "did you mean OTEL_EXPORTER_OTLP_HEADERS?"]),
+    ("other exporters and sdk variables", {"OTEL_EXPORTER_ZIPKIN_ENDPOINT": "z", "OTEL_EXPORTER_PROMETHEUS_PORT": "9464",
+                                           "OTEL_EXPORTER_JAEGER_TIMEOUT": "1", "OTEL_METRICS_EXPORTER": "otlp",
+                                           "OTEL_SERVICE_NAME": "s", "OTEL_SDK_DISABLED": "true"}, []),
+    ("every setting and spec variable", {**{env_name(f): "x" for f in Settings.model_fields},
+                                         **{name: "x" for name in OTLP_VARIABLES}}, []),
+    ("unrelated", {"PATH": "/bin", "DESKTOP_SESSION": "x"}, []),
+]
+
+
+@pytest.mark.parametrize(("env", "expected"), [w[1:] for w in WARNINGS], ids=[w[0] for w in WARNINGS])
+def test_warnings_name_the_closest_real_variable(env, expected):
+    assert config_warnings(env) == expected
+
+
+def test_a_new_setting_is_known_from_the_settings_model():
+    """The known DESK_* names are the Settings fields, not a list kept by hand next to them."""
+    assert OTLP_VARIABLES >= {"OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"}
+    assert config_warnings({env_name(field): "1" for field in Settings.model_fields}) == []

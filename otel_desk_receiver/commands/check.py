@@ -1,11 +1,13 @@
 """Validate the settings, reach the Desk API (list the bots it would watch) and the OTLP endpoint for
-logs and metrics, look at the state file, and print what was found. Exit 0 only if all is well:
-2 for bad settings, 3 when Desk rejects the token, 1 for anything else unreachable or wrong."""
+logs and metrics, look at the state file and the health address, and print what was found, with a
+warning for each variable that looks misspelt. Exit 0 only if all is well (warnings alone do not
+fail): 2 for bad settings, 3 when Desk rejects the token, 1 for anything else unreachable or wrong."""
 
 import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from otel_desk_receiver.cli import EXIT_FAILURE, EXIT_OK, add_config_argument
-from otel_desk_receiver.config import SECRET_FIELDS, Settings, env_name, load_settings
+from otel_desk_receiver.config import SECRET_FIELDS, Settings, config_warnings, env_name, load_settings
 from otel_desk_receiver.otel_env import MASK, sdk_disabled, shown_variables
 from otel_desk_receiver.commands.diagnostics import Finding, probe_desk, probe_otlp, probe_state
 
@@ -19,7 +21,10 @@ def main(args) -> int:
     settings = load_settings(args.config)
     out = sys.stdout
     print_settings(settings, out)
-    findings = [probe_state(settings)]
+    warnings = config_warnings()
+    for line in warnings:
+        print(f"\n[warn] {line}", file=out)
+    findings = [probe_state(settings), probe_health(settings)]
     desk, _watched = probe_desk(settings)
     findings.append(desk)
     if sdk_disabled():
@@ -31,8 +36,30 @@ def main(args) -> int:
         for line in finding.lines:
             print(f"    {line}", file=out)
     failed = [f.subject for f in findings if not f.ok]
-    print(f"\n{'all checks passed' if not failed else 'problems: ' + ', '.join(failed)}", file=out)
+    print(f"\n{verdict(failed, warnings)}", file=out)
     return EXIT_FAILURE if failed else EXIT_OK
+
+
+def verdict(failed: list[str], warnings: list[str]) -> str:
+    """The last line: what failed, and the warnings by variable name, never a bare "all passed" over them."""
+    named = [line.split(":", 1)[0] for line in warnings]
+    noted = f"{len(named)} warning{'s' if len(named) != 1 else ''} ({', '.join(named)})" if named else ""
+    if failed:
+        return f"problems: {', '.join(failed)}" + (f"; {noted}" if noted else "")
+    return f"all checks passed, with {noted}: see [warn] above" if noted else "all checks passed"
+
+
+def probe_health(settings: Settings) -> Finding:
+    """Bind DESK_HEALTH_ADDR as `run` would (same server class), then let it go at once."""
+    address = settings.health_host_port
+    if address is None:
+        return Finding("Health", True, "DESK_HEALTH_ADDR is empty: health endpoints off")
+    try:
+        ThreadingHTTPServer(address, BaseHTTPRequestHandler).server_close()
+    except OSError as error:
+        return Finding("Health", False, f"DESK_HEALTH_ADDR: cannot listen on {settings.health_addr} "
+                       f"({error.strerror or error}); pick a free port, or empty to turn health off")
+    return Finding("Health", True, f"DESK_HEALTH_ADDR {settings.health_addr}: free, /healthz and /readyz can listen")
 
 
 def print_settings(settings: Settings, out) -> None:

@@ -3,7 +3,7 @@
 import logging
 from dataclasses import dataclass, field
 
-from otel_desk_receiver.config import Settings
+from otel_desk_receiver.config import Settings, token_source
 from otel_desk_receiver.core.state_file import StateFile
 from otel_desk_receiver.desk.client import DeskClient
 from otel_desk_receiver.desk.models import Bot
@@ -29,7 +29,7 @@ class Finding:
 
 def probe_desk(settings: Settings) -> tuple[Finding, list[Bot]]:
     """List the bots (or read DESK_BOT_IDS one by one) and say which would be watched."""
-    with DeskClient(settings.base_url, settings.api_token, max_rps=settings.max_rps, retry=CHECK_RETRY,
+    with DeskClient(settings.base_url, token_source(settings), max_rps=settings.max_rps, retry=CHECK_RETRY,
                     timeout_s=10.0) as client:
         try:
             if settings.bot_ids is None:

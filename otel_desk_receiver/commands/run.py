@@ -11,7 +11,7 @@ import threading
 import time
 
 from otel_desk_receiver.cli import EXIT_FAILURE, EXIT_OK, add_config_argument
-from otel_desk_receiver.config import load_settings
+from otel_desk_receiver.config import config_warnings, load_settings
 
 log = logging.getLogger("otel_desk_receiver")
 
@@ -37,6 +37,8 @@ def configure_logging(level: str) -> None:
 def main(args) -> int:
     settings = load_settings(args.config)
     configure_logging(settings.log_level.value)
+    for line in config_warnings():  # a misspelt variable is otherwise ignored in silence
+        log.warning("%s", line)
     from otel_desk_receiver.service.receiver import Receiver  # after logging is set up: building it logs
 
     receiver = Receiver(settings)

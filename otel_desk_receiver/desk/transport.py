@@ -14,6 +14,7 @@ import requests
 from otel_desk_receiver import __version__
 from otel_desk_receiver.names import REDACTED
 from otel_desk_receiver.desk.throttle import Outcome, RateLimiter, RetryPolicy, classify_status, parse_retry_hint
+from otel_desk_receiver.desk.token import usable_token
 from otel_desk_receiver.errors import ConfigError, DeskAuthError, DeskError, DeskResponseError, DeskRetryableError
 
 USER_AGENT = f"otel-desk-receiver/{__version__}"
@@ -26,6 +27,8 @@ MIN_REDACTED_LEN = 8
 Params = Sequence[tuple[str, str | int]]
 # Checks a decoded 2xx body; returns what is wrong with it, or None when it is usable.
 BodyCheck = Callable[[Any], str | None]
+# The token, asked for before each request: a rotated one (desk/token.py FileToken) is used at once.
+TokenSource = Callable[[], str]
 
 
 @dataclass(frozen=True)
@@ -77,10 +80,11 @@ class Transport:
 
     Guarantees: every failure leaves as a DeskError subclass (or ConfigError for an unusable
     token) whose text never holds the token; redirects are never followed, because the token
-    header would go to whatever host the redirect names.
+    header would go to whatever host the redirect names. ``token`` is the token itself or a
+    TokenSource, asked before each request.
     """
 
-    def __init__(self, base_url: str, token: str, *, max_rps: float, timeout_s: float, retry: RetryPolicy,
+    def __init__(self, base_url: str, token: str | TokenSource, *, max_rps: float, timeout_s: float, retry: RetryPolicy,
                  stop_event: threading.Event | None, on_request: Callable[[RequestInfo], None] | None,
                  on_retry: Callable[[RetryInfo], None] | None, sleep: Callable[[float], Any] | None,
                  monotonic: Callable[[], float] | None, session: requests.Session | None,
@@ -88,16 +92,15 @@ class Transport:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("base_url must be an http:// or https:// URL")
-        if not token or not all("!" <= char <= "~" for char in token):
+        self._token_source: TokenSource = token if callable(token) else (lambda: token)
+        if not usable_token(self._token_source()):
             raise ConfigError(["DESK_API_TOKEN: expected the Desk API token, printable ASCII without spaces"])
         if not timeout_s > 0:
             raise ValueError("timeout_s must be positive")
         self.base_url = base_url.rstrip("/")
         self.server_address = parts.hostname
         self.server_port = parts.port or (443 if parts.scheme == "https" else 80)
-        self._token = token
         self._headers = {
-            TOKEN_HEADER: token,
             "Content-Type": "application/json; charset=utf8",  # desk-api.md, "Access"
             "Accept": "application/json",
             "User-Agent": USER_AGENT,
@@ -155,7 +158,8 @@ class Transport:
         started = time.perf_counter()
         response, body, failure, error_type = None, None, None, None
         try:
-            response = self._session.get(self.base_url + request.path, params=list(params), headers=self._headers,
+            headers = {TOKEN_HEADER: self._token_source(), **self._headers}
+            response = self._session.get(self.base_url + request.path, params=list(params), headers=headers,
                                          timeout=self._timeout_s, allow_redirects=False)
         except requests.RequestException as exc:
             # Built here, raised below: outside the handler the error carries no link to
@@ -216,7 +220,8 @@ class Transport:
         return body, None, None
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._token, REDACTED) if len(self._token) >= MIN_REDACTED_LEN else text
+        token = self._token_source()
+        return text.replace(token, REDACTED) if len(token) >= MIN_REDACTED_LEN else text
 
 
 def _error_detail(response: requests.Response) -> str:

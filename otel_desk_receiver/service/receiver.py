@@ -7,7 +7,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from otel_desk_receiver import __version__, names
-from otel_desk_receiver.config import DATADOG_MAX_AGE_H, Settings
+from otel_desk_receiver.config import DATADOG_MAX_AGE_H, Settings, token_source
 from otel_desk_receiver.otel_env import sdk_disabled
 from otel_desk_receiver.otlp import metric_export
 from otel_desk_receiver.otlp.log_export import EntryExporter, NullEntryExporter, build_log_exporter
@@ -57,7 +57,8 @@ class Receiver:
         self.health = HealthState(settings.poll_interval, clock_ns=clock_ns)
         self.telemetry = SelfTelemetry(meter, gauges=lambda: self.poller.gauges())
         self.client = DeskClient(
-            settings.base_url, settings.api_token, max_rps=settings.max_rps, retry=retry, stop_event=self.stop_event,
+            settings.base_url, token_source(settings), max_rps=settings.max_rps, retry=retry,
+            stop_event=self.stop_event,
             on_request=self._record_request, on_retry=_log_retry,
         )
         pipeline = BotPipeline(

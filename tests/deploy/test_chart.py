@@ -30,6 +30,32 @@ def env_entries(container):
     return {entry["name"]: entry for entry in container.get("env", [])}
 
 
+TOKEN_FIELDS = {"api_token", "api_token_file"}  # given by the chart's `token` values, not `settings`
+
+
+def receivers_with_volumes(docs):
+    """(receiver container, the volumes of its pod): the Deployment's, or the sidecar snippet's."""
+    for deployment in find(docs, "Deployment"):
+        pod = deployment["spec"]["template"]["spec"]
+        for container in pod["containers"]:
+            if "run" in container.get("args", []):
+                yield container, pod["volumes"]
+    if find(docs, "ConfigMap", f"{RELEASE}-sidecar"):
+        yield sidecar_snippet(docs)
+
+
+def token_volume(container, volumes):
+    """The Secret volume DESK_API_TOKEN_FILE points into, after checking how it is mounted."""
+    path = env_entries(container)["DESK_API_TOKEN_FILE"]["value"]
+    directory, file_name = path.rsplit("/", 1)
+    (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == directory]
+    assert mount.get("readOnly") is True and "subPath" not in mount  # a subPath mount never sees a rotation
+    (volume,) = [v for v in volumes if v["name"] == mount["name"]]
+    (item,) = volume["secret"]["items"]
+    assert item["path"] == file_name
+    return volume["secret"]["secretName"], item["key"]
+
+
 @pytest.fixture(scope="module")
 def chart_values():
     return yaml.safe_load((CHART_DIR / "values.yaml").read_text())
@@ -62,21 +88,27 @@ def test_scenario_lints_strictly(values_file):
 
 
 @scenarios
-def test_token_reaches_the_container_only_through_a_secret_key_ref(values_file):
+def test_token_reaches_the_receiver_only_as_a_file_of_a_secret_volume(values_file):
     values = load_values(values_file)
     rendered = render(values)
     docs = documents(rendered)
     containers = list(all_containers(docs))
     assert containers
+    receivers = list(receivers_with_volumes(docs))
+    assert receivers
+    for container, volumes in receivers:
+        assert "DESK_API_TOKEN" not in env_entries(container)
+        token_volume(container, volumes)
     for container in containers:
-        token = env_entries(container)["DESK_API_TOKEN"]
-        assert set(token) == {"name", "valueFrom"}
-        assert set(token["valueFrom"]) == {"secretKeyRef"}
+        token = env_entries(container).get("DESK_API_TOKEN")
+        if token is not None:  # the emulator's: it reads the token it accepts at start only
+            assert "run" not in container["args"]
+            assert set(token) == {"name", "valueFrom"} and set(token["valueFrom"]) == {"secretKeyRef"}
         headers = env_entries(container).get("OTEL_EXPORTER_OTLP_HEADERS")
         if headers is not None:
             assert set(headers) == {"name", "valueFrom"} and "secretKeyRef" in headers["valueFrom"]
     for configmap in find(docs, "ConfigMap"):
-        assert "DESK_API_TOKEN" not in configmap["data"]
+        assert "DESK_API_TOKEN" not in configmap["data"] and "DESK_API_TOKEN_FILE" not in configmap["data"]
         assert "OTEL_EXPORTER_OTLP_HEADERS" not in configmap["data"]
     secrets = {"secret.yaml"}
     for secret_value in (values.get("token", {}).get("value"), values.get("otlp", {}).get("headers", {}).get("value")):
@@ -91,14 +123,14 @@ def test_token_secret_holds_the_token_under_the_referenced_key(values_file):
     values = load_values(values_file)
     docs = documents(render(values))
     token = values["token"]
-    for container in receiver_containers(docs):
-        ref = env_entries(container)["DESK_API_TOKEN"]["valueFrom"]["secretKeyRef"]
-        assert ref["key"] == token.get("existingSecretKey", "api-token")
+    for container, volumes in receivers_with_volumes(docs):
+        secret_name, key = token_volume(container, volumes)
+        assert key == token.get("existingSecretKey", "api-token")
         if token.get("existingSecret"):
-            assert ref["name"] == token["existingSecret"]
+            assert secret_name == token["existingSecret"]
         else:
-            (secret,) = find(docs, "Secret", ref["name"])
-            assert base64.b64decode(secret["data"][ref["key"]]).decode() == token["value"]
+            (secret,) = find(docs, "Secret", secret_name)
+            assert base64.b64decode(secret["data"][key]).decode() == token["value"]
 
 
 @scenarios
@@ -119,8 +151,8 @@ def test_every_container_runs_locked_down(values_file):
 @scenarios
 def test_probes_use_the_health_endpoints_on_the_configured_port(values_file):
     values = load_values(values_file)
-    health_addr = values.get("settings", {}).get("healthAddr", "0.0.0.0:13133")
     sidecar = values.get("mode") == "sidecar"
+    health_addr = values.get("settings", {}).get("healthAddr", "0.0.0.0:13134" if sidecar else "0.0.0.0:13133")
     readiness_wanted = values.get("probes", {}).get("readiness", {}).get("enabled", True) and (
         not sidecar or values.get("sidecar", {}).get("readinessProbe", False))
     for container in receiver_containers(documents(render(values))):
@@ -175,8 +207,7 @@ def test_every_setting_is_a_chart_value_and_an_environment_variable(chart_values
     (configmap,) = find(docs, "ConfigMap", full["fullnameOverride"])
     (container,) = receiver_containers(docs)
     for field in Settings.model_fields:
-        if field in SECRET_FIELDS:
-            assert env_name(field) in env_entries(container)
+        if field in TOKEN_FIELDS:
             assert "token" in chart_values and "token" in schema["properties"]
             continue
         key = camel(field)
@@ -184,7 +215,8 @@ def test_every_setting_is_a_chart_value_and_an_environment_variable(chart_values
         assert key in schema["properties"]["settings"]["properties"], key
         assert key in full["settings"], f"ci/full-values.yaml should set {key}"
         assert env_name(field) in configmap["data"], env_name(field)
-    expected_keys = {camel(f) for f in Settings.model_fields if f not in SECRET_FIELDS}
+    assert "DESK_API_TOKEN_FILE" in env_entries(container)
+    expected_keys = {camel(f) for f in Settings.model_fields if f not in TOKEN_FIELDS | SECRET_FIELDS}
     assert set(chart_values["settings"]) == expected_keys
 
 
@@ -239,18 +271,37 @@ def test_sidecar_mode_renders_pieces_and_a_snippet_but_no_workload():
     docs = documents(render(values))
     assert {d["kind"] for d in docs} == {"Secret", "ConfigMap", "PersistentVolumeClaim"}
     container, volumes = sidecar_snippet(docs)
-    assert env_entries(container)["DESK_API_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == RELEASE
+    assert token_volume(container, volumes) == (RELEASE, "api-token")
     assert container["envFrom"] == [{"configMapRef": {"name": RELEASE}}]
-    assert [v["name"] for v in volumes] == ["desk-receiver-state", "desk-receiver-tmp"]
+    assert [v["name"] for v in volumes] == ["desk-receiver-state", "desk-receiver-tmp", "desk-receiver-token"]
     assert volumes[0]["persistentVolumeClaim"]["claimName"] == find(docs, "PersistentVolumeClaim")[0]["metadata"]["name"]
-    # The snippet is the same container the Deployment runs, minus the readiness probe.
-    standalone = next(receiver_containers(documents(render(values | {"mode": "deployment"}))))
+    # The snippet is the same container the Deployment runs (on the sidecar's health port), minus the
+    # readiness probe.
+    standalone = next(receiver_containers(documents(render(
+        values | {"mode": "deployment", "settings": values["settings"] | {"healthAddr": "0.0.0.0:13134"}}))))
     assert {k: v for k, v in standalone.items() if k != "readinessProbe"} == container
     # A Pod built from the snippet is a valid Kubernetes object.
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "host"},
            "spec": {"containers": [{"name": "otel-collector", "image": "otel/opentelemetry-collector-contrib"}, container],
                     "volumes": volumes}}
     kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
+
+
+@pytest.mark.parametrize(("mode", "health_addr", "expected"), [
+    ("deployment", None, "0.0.0.0:13133"),
+    ("sidecar", None, "0.0.0.0:13134"),
+    ("sidecar", "0.0.0.0:9000", "0.0.0.0:9000"),
+    ("sidecar", "", ""),
+], ids=["deployment-default", "sidecar-default-clears-the-collector", "sidecar-explicit", "sidecar-off"])
+def test_health_address_defaults_by_mode(mode, health_addr, expected):
+    """The Collector's health_check extension takes 13133 in the pod a sidecar shares."""
+    settings = {"appId": "app-1"} | ({} if health_addr is None else {"healthAddr": health_addr})
+    docs = documents(render(MINIMAL | {"mode": mode, "settings": settings}))
+    (configmap,) = find(docs, "ConfigMap", RELEASE)
+    assert configmap["data"]["DESK_HEALTH_ADDR"] == expected
+    (container,) = receiver_containers(docs)
+    assert [p["containerPort"] for p in container.get("ports", [])] == ([int(expected.rsplit(":", 1)[1])]
+                                                                        if expected else [])
 
 
 def test_collector_chart_example_carries_the_rendered_snippet():

@@ -209,8 +209,9 @@ def test_collector_manifest_carries_the_chart_s_sidecar_snippet():
 
 
 def test_sidecar_examples_keep_the_health_port_off_the_collector_s():
-    values = load_values(CHART_DIR / "examples" / "sidecar-collector" / "values.yaml")
-    assert not values["settings"]["healthAddr"].endswith(":13133")
+    docs = documents(render(load_values(CHART_DIR / "examples" / "sidecar-collector" / "values.yaml")))
+    (configmap,) = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "otel-desk-receiver"]
+    assert configmap["data"]["DESK_HEALTH_ADDR"] == "0.0.0.0:13134"
     compose = yaml.safe_load((EXAMPLES / "collector" / "compose.yaml").read_text())
     assert compose["services"]["otel-desk-receiver"]["environment"]["DESK_HEALTH_ADDR"].endswith(":13134")
 

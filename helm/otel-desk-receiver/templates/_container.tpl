@@ -16,11 +16,9 @@ envFrom:
   - configMapRef:
       name: {{ include "otel-desk-receiver.fullname" . }}
 env:
-  - name: DESK_API_TOKEN
-    valueFrom:
-      secretKeyRef:
-        name: {{ include "otel-desk-receiver.tokenSecretName" . }}
-        key: {{ .Values.token.existingSecretKey }}
+  {{- /* A file, not secretKeyRef: Kubernetes updates a mounted Secret in place, an env var never. */}}
+  - name: DESK_API_TOKEN_FILE
+    value: {{ include "otel-desk-receiver.tokenDir" . }}/api-token
   {{- with include "otel-desk-receiver.headersSecretName" . }}
   - name: OTEL_EXPORTER_OTLP_HEADERS
     valueFrom:
@@ -62,6 +60,9 @@ volumeMounts:
     mountPath: {{ include "otel-desk-receiver.stateDir" . }}
   - name: desk-receiver-tmp
     mountPath: /tmp
+  - name: desk-receiver-token
+    mountPath: {{ include "otel-desk-receiver.tokenDir" . }}
+    readOnly: true
   {{- with .Values.extraVolumeMounts }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
@@ -80,6 +81,13 @@ volumeMounts:
   emptyDir:
     medium: Memory
     sizeLimit: 16Mi
+{{- /* No subPath on the mount: a subPath mount is never updated when the Secret changes. */}}
+- name: desk-receiver-token
+  secret:
+    secretName: {{ include "otel-desk-receiver.tokenSecretName" . }}
+    items:
+      - key: {{ .Values.token.existingSecretKey }}
+        path: api-token
 {{- with .Values.extraVolumes }}
 {{ toYaml . }}
 {{- end }}

@@ -73,11 +73,29 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- dir .Values.settings.statePath }}
 {{- end }}
 
-{{/* The health port, taken from settings.healthAddr ("" when the endpoints are off). */}}
-{{- define "otel-desk-receiver.healthPort" -}}
-{{- if .Values.settings.healthAddr }}
-{{- regexReplaceAll "^.*:" .Values.settings.healthAddr "" }}
+{{/*
+DESK_HEALTH_ADDR: settings.healthAddr when given ("" turns the endpoints off); left null, the
+mode's default. A sidecar shares the host pod's network namespace, where the OpenTelemetry
+Collector's health_check extension already listens on 13133.
+*/}}
+{{- define "otel-desk-receiver.healthAddr" -}}
+{{- if kindIs "invalid" .Values.settings.healthAddr }}
+{{- ternary "0.0.0.0:13134" "0.0.0.0:13133" (eq .Values.mode "sidecar") }}
+{{- else }}
+{{- .Values.settings.healthAddr }}
 {{- end }}
+{{- end }}
+
+{{/* The health port, taken from the health address ("" when the endpoints are off). */}}
+{{- define "otel-desk-receiver.healthPort" -}}
+{{- with include "otel-desk-receiver.healthAddr" . }}
+{{- regexReplaceAll "^.*:" . "" }}
+{{- end }}
+{{- end }}
+
+{{/* Where the receiver container finds the token: a Secret volume, updated in place on rotation. */}}
+{{- define "otel-desk-receiver.tokenDir" -}}
+/var/run/secrets/otel-desk-receiver
 {{- end }}
 
 {{- define "otel-desk-receiver.emulatorName" -}}
@@ -96,7 +114,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/*
 Every non-secret variable of the receiver, as ConfigMap data: each settings key becomes
 DESK_<SNAKE_CASE>; empty strings and lists are left out so the receiver's defaults apply,
-except healthAddr, where empty means "off".
+except healthAddr, where empty means "off" (and null the mode's default).
 */}}
 {{- define "otel-desk-receiver.configData" -}}
 {{- if not (or .Values.settings.appId (include "otel-desk-receiver.apiUrl" .)) }}
@@ -108,14 +126,17 @@ except healthAddr, where empty means "off".
 {{- with include "otel-desk-receiver.apiUrl" $ }}
 {{ $env }}: {{ . | quote }}
 {{- end }}
+{{- else if eq $key "healthAddr" }}
+{{- /* below: a null value may be missing from the map */}}
 {{- else if kindIs "slice" $value }}
 {{- if $value }}
 {{ $env }}: {{ join "," $value | quote }}
 {{- end }}
-{{- else if or (eq $key "healthAddr") (ne (toString $value) "") }}
+{{- else if ne (toString $value) "" }}
 {{ $env }}: {{ toString $value | quote }}
 {{- end }}
 {{- end }}
+DESK_HEALTH_ADDR: {{ include "otel-desk-receiver.healthAddr" . | quote }}
 OTEL_EXPORTER_OTLP_PROTOCOL: {{ .Values.otlp.protocol | quote }}
 OTEL_SERVICE_NAME: {{ .Values.otlp.serviceName | quote }}
 {{- with .Values.otlp.endpoint }}

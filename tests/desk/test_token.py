@@ -1,0 +1,102 @@
+"""The token from a file as Kubernetes mounts a Secret: read at start, read again after a rotation (the
+``..data`` symlink swap), the last good token kept while the file cannot be used."""
+
+import dataclasses
+import logging
+import os
+
+import pytest
+
+from otel_desk_receiver.desk.token import FileToken
+from otel_desk_receiver.errors import ConfigError, DeskAuthError
+
+KEY = "api-token"
+
+
+class SecretVolume:
+    """A directory laid out as the kubelet writes a Secret volume: KEY -> ..data/KEY, ..data -> ..<version>/.
+    ``rotate`` writes the new version beside the old one and swaps ``..data`` in one rename, as the kubelet does."""
+
+    def __init__(self, root, token: str):
+        self.root = root
+        self.version = 0
+        self._write_version(token)
+        os.symlink(f"..data/{KEY}", root / KEY)
+
+    @property
+    def path(self):
+        return self.root / KEY
+
+    def rotate(self, token: str, *, keep_mtime: bool = False) -> None:
+        old = self.root / os.readlink(self.root / "..data")
+        stat = os.stat(old / KEY)
+        self._write_version(token)
+        if keep_mtime:  # the new file looks the same to an mtime check: only its inode differs
+            os.utime(self.path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        (old / KEY).unlink()
+        old.rmdir()
+
+    def _write_version(self, token: str) -> None:
+        self.version += 1
+        directory = self.root / f"..2026_12_01_v{self.version}"
+        directory.mkdir()
+        (directory / KEY).write_text(token)
+        os.symlink(directory.name, self.root / "..data_tmp")
+        os.replace(self.root / "..data_tmp", self.root / "..data")
+
+
+@pytest.fixture
+def volume(tmp_path):
+    return SecretVolume(tmp_path, "first-token-1\n")
+
+
+def test_read_at_start(volume):
+    assert FileToken(volume.path)() == "first-token-1"
+
+
+@pytest.mark.parametrize("keep_mtime", [False, True], ids=["new-mtime", "same-size-and-mtime"])
+def test_a_symlink_swap_is_seen(volume, keep_mtime):
+    token = FileToken(volume.path)
+    assert token() == "first-token-1"
+    volume.rotate("second-token\n", keep_mtime=keep_mtime)  # same length as the first
+    assert token() == "second-token"
+
+
+def test_a_file_rewritten_in_place_is_seen(tmp_path):
+    path = tmp_path / "token"
+    path.write_text("in-place-token-1")
+    token = FileToken(path)
+    path.write_text("in-place-token-22")
+    assert token() == "in-place-token-22"
+
+
+def test_an_unusable_file_keeps_the_last_good_token_and_warns_once(tmp_path, caplog):
+    path = tmp_path / "token"
+    path.write_text("good-token-1")
+    token = FileToken(path)
+    path.write_text("")
+    with caplog.at_level(logging.WARNING, logger="otel_desk_receiver.desk.token"):
+        assert token() == "good-token-1"
+        assert token() == "good-token-1"
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [f"DESK_API_TOKEN_FILE: {path} is empty; expected the Desk API token; keeping the previous token"]
+    path.write_text("good-token-2")
+    assert token() == "good-token-2"
+
+
+def test_an_unusable_file_at_start_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="DESK_API_TOKEN_FILE: file not found"):
+        FileToken(tmp_path / "absent")
+
+
+def test_the_client_sends_the_rotated_token(desk_emulator, custom_bot, make_desk_client, volume):
+    desk_emulator.config = dataclasses.replace(desk_emulator.config, token="first-token-1")
+    client = make_desk_client(desk_emulator.url, FileToken(volume.path))
+    assert client.get_bot(custom_bot).id == custom_bot
+    desk_emulator.config = dataclasses.replace(desk_emulator.config, token="rotated-token-2")
+    with pytest.raises(DeskAuthError) as caught:  # Desk has the new token, the volume not yet
+        client.get_bot(custom_bot)
+    assert "first-token-1" not in str(caught.value)
+    volume.rotate("rotated-token-2")
+    assert client.get_bot(custom_bot).id == custom_bot
+    assert [r.status for r in desk_emulator.requests] == [200, 401, 200]
