@@ -7,7 +7,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -37,6 +37,15 @@ class LogLevel(str, Enum):
 
 # Accepted in any case, as logging and most tools spell them too.
 LOG_LEVEL_ALIASES = {"WARN": LogLevel.WARNING, "FATAL": LogLevel.CRITICAL}
+
+
+class StateBackendKind(str, Enum):
+    FILE = "file"
+    KUBERNETES = "kubernetes"
+
+
+KUBE_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"  # DNS-1123 subdomain: ConfigMap and Lease names
+KUBE_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"  # DNS-1123 label: namespace names
 
 
 def _split_csv(value: Any) -> Any:
@@ -91,6 +100,41 @@ class Settings(BaseSettings):
             "(comma-separated names, or `*` for every scalar field); opt-in: they may hold personal data"
         ),
     )
+    # --- High availability (issue 13): where the state lives, and leader election on a Kubernetes Lease.
+    state_backend: StateBackendKind = Field(
+        StateBackendKind.FILE, description="Where the checkpoints live: `file` (`DESK_STATE_PATH`) or `kubernetes` "
+                                           "(a ConfigMap, `DESK_STATE_CONFIGMAP`: no volume needed)")
+    state_configmap: str = Field(
+        "otel-desk-receiver-state", min_length=1, max_length=253, pattern=KUBE_NAME_PATTERN,
+        description="With the `kubernetes` backend, the ConfigMap holding the checkpoints (created if missing)")
+    kubernetes_namespace: str | None = Field(
+        None, min_length=1, max_length=63, pattern=KUBE_LABEL_PATTERN,
+        description="Namespace of the ConfigMap and the Lease; default `POD_NAMESPACE`, else the service "
+                    "account's namespace file, else the kubeconfig context's")
+    leader_election: bool | None = Field(
+        None, description="Poll only while holding a Kubernetes Lease (hot standby for the other replicas); "
+                          "default on with the `kubernetes` backend, off with `file`")
+    leader_election_lease_name: str = Field(
+        "otel-desk-receiver-leader", min_length=1, max_length=253, pattern=KUBE_NAME_PATTERN,
+        description="The `coordination.k8s.io/v1` Lease campaigned for")
+    leader_election_lease_duration: int = Field(
+        15, ge=1, le=3600, description="Seconds a standby waits, from the last renewal it saw, before taking over "
+                                       "(client-go `leaseDuration`)")
+    leader_election_retry_period: float = Field(
+        2.0, gt=0, le=3600, description="Seconds between attempts to acquire or renew (client-go `retryPeriod`)")
+    leader_election_renew_deadline: float = Field(
+        10.0, gt=0, le=3600, description="Seconds a leader keeps polling without a successful renewal before it "
+                                         "stops (client-go `renewDeadline`); less than the lease duration, more "
+                                         "than 1.2 x the retry period")
+
+    @field_validator("leader_election_renew_deadline")
+    @classmethod
+    def _renew_deadline_between(cls, value: float, info: ValidationInfo) -> float:
+        # client-go's NewLeaderElector: leaseDuration > renewDeadline > JitterFactor (1.2) x retryPeriod.
+        lease, retry = info.data.get("leader_election_lease_duration"), info.data.get("leader_election_retry_period")
+        if lease is not None and retry is not None and not lease > value > 1.2 * retry:
+            raise ValueError("leader_election_renew_deadline")
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -123,6 +167,8 @@ class Settings(BaseSettings):
     @field_validator("bot_ids", mode="after")
     @classmethod
     def _no_empty_bot_list(cls, value: list[int] | None) -> list[int] | None:
+        if value and any(bot_id <= 0 for bot_id in value):
+            raise ValueError("bot_ids")
         return value or None
 
     @field_validator("health_addr")
@@ -172,7 +218,7 @@ ACCEPTS = {
     "api_token": "the Desk API token",
     "api_token_file": "the path of a file holding the Desk API token",
     "api_url": "an http:// or https:// URL",
-    "bot_ids": "comma-separated integer bot IDs",
+    "bot_ids": "comma-separated positive integer bot IDs",
     "poll_interval": "a number of seconds, more than 0 and at most 86400",
     "page_size": "an integer from 1 to 500",
     "backfill_days": "an integer from 0 to 30",
@@ -182,6 +228,15 @@ ACCEPTS = {
     "health_addr": "host:port (port 0..65535), or empty to turn health endpoints off",
     "log_level": "one of DEBUG, INFO, WARNING (or WARN), ERROR, CRITICAL (or FATAL), in any case",
     "export_extra_fields": "comma-separated field names, or *",
+    "state_backend": "file or kubernetes",
+    "state_configmap": "a ConfigMap name (lowercase letters, digits, '-' and '.', at most 253)",
+    "kubernetes_namespace": "a namespace name (lowercase letters, digits and '-', at most 63)",
+    "leader_election": "true or false",
+    "leader_election_lease_name": "a Lease name (lowercase letters, digits, '-' and '.', at most 253)",
+    "leader_election_lease_duration": "a whole number of seconds from 1 to 3600",
+    "leader_election_retry_period": "a number of seconds, more than 0 and at most 3600",
+    "leader_election_renew_deadline": ("a number of seconds less than DESK_LEADER_ELECTION_LEASE_DURATION and more "
+                                       "than 1.2 x DESK_LEADER_ELECTION_RETRY_PERIOD (client-go's rule)"),
 }
 SECRET_FIELDS = {"api_token"}
 APP_ID_LINE = "DESK_APP_ID: required unless DESK_API_URL is set (the Sendbird application ID)"
@@ -189,7 +244,6 @@ TOKEN_LINES = {
     "token_missing": "DESK_API_TOKEN: required (the Desk API token), or DESK_API_TOKEN_FILE (a file holding it)",
     "token_both": "DESK_API_TOKEN, DESK_API_TOKEN_FILE: both set; set one of them",
 }
-
 
 
 def env_name(field: str) -> str:

@@ -4,7 +4,8 @@ import logging
 from dataclasses import dataclass, field
 
 from otel_desk_receiver.config import Settings, token_source
-from otel_desk_receiver.core.state_file import StateFile
+from otel_desk_receiver.core.state_file import StateFile, StateLockedError
+from otel_desk_receiver.core.state_format import DeskIdentity
 from otel_desk_receiver.desk.client import DeskClient
 from otel_desk_receiver.desk.models import Bot
 from otel_desk_receiver.desk.throttle import RetryPolicy
@@ -40,14 +41,30 @@ def probe_desk(settings: Settings) -> tuple[Finding, list[Bot]]:
             raise
         except DeskError as error:
             return Finding("Desk API", False, f"{settings.base_url}: {error}"), []
-    watched = [bot for bot in bots if bot.is_custom]
-    finding = Finding("Desk API", bool(watched) or settings.bot_ids is None,
+        watched = [bot for bot in bots if bot.is_custom]
+        unreadable = _unreadable_logs(client, watched)
+    finding = Finding("Desk API", (bool(watched) or settings.bot_ids is None) and not unreadable,
                       f"{settings.base_url}: reachable, token accepted; {len(watched)} CUSTOM bot(s) to watch"
                       f" of {len(bots)} listed", [describe_bot(bot) for bot in bots])
+    if unreadable:
+        finding.detail += f"; the webhook logs of {len(unreadable)} bot(s) cannot be read"
+        finding.lines += [f"bot {bot_id}: webhook_logs: {error}" for bot_id, error in unreadable]
     if settings.bot_ids is not None and len(watched) < len(bots):
         finding.ok = False
         finding.detail += "; DESK_BOT_IDS names bots that are not CUSTOM (they have no webhook logs)"
     return finding, watched
+
+
+def _unreadable_logs(client: DeskClient, bots: list[Bot]) -> list[tuple[int, str]]:
+    """One row of each bot's webhook logs, as `run` reads them: a token that may list the bots but not
+    read one bot's logs (403) fails here, not later in `run`."""
+    failed = []
+    for bot in bots:
+        try:
+            client.get_webhook_logs_page(bot.id, offset=0, limit=1, order="-id")
+        except DeskError as error:
+            failed.append((bot.id, str(error)))
+    return failed
 
 
 def describe_bot(bot: Bot) -> str:
@@ -74,12 +91,19 @@ def probe_otlp(signal: str) -> Finding:
 
 
 def probe_state(settings: Settings) -> Finding:
-    store = StateFile(settings.state_path)
+    from otel_desk_receiver.service.receiver import app_label
+
+    store = StateFile(settings.state_path, DeskIdentity(app_label(settings), settings.base_url))
     try:
         store.check_writable()
         cursors = store.load()
     except StateError as error:
         return Finding("State", False, str(error))
+    try:
+        store.lock()
+        store.unlock()
+    except StateLockedError as error:  # a receiver is running on it: fine for it, a problem for a second one
+        return Finding("State", True, f"{settings.state_path}: valid, in use by a running receiver ({error.holder})")
     if not settings.state_path.exists():
         return Finding("State", True, f"{settings.state_path}: none yet; each bot starts "
                        + (f"{settings.backfill_days} day(s) back" if settings.backfill_days else "from now"))

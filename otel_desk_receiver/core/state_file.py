@@ -14,7 +14,9 @@ from otel_desk_receiver.errors import StateError
 
 
 class StateLockedError(StateError):
-    """Another process holds the state file's lock."""
+    """Another process holds the state file's lock; ``holder`` says which (pid and host, as it wrote them)."""
+
+    holder = "another process"
 
 
 class StateFile:
@@ -92,9 +94,11 @@ class StateFile:
         except BlockingIOError:
             holder = os.read(fd, 512).decode("utf-8", "replace").strip() or "another process"
             os.close(fd)
-            raise StateLockedError(f"state file {self.path} is in use by {holder} (lock {lock_path}): one "
-                                   "receiver per state; stop the other one, or give this one its own "
-                                   "DESK_STATE_PATH") from None
+            error = StateLockedError(f"state file {self.path} is in use by {holder} (lock {lock_path}): one "
+                                     "receiver per state; stop the other one, or give this one its own "
+                                     "DESK_STATE_PATH")
+            error.holder = holder
+            raise error from None
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode())
         self._lock_fd = fd

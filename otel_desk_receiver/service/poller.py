@@ -5,9 +5,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from opentelemetry.metrics import NoOpMeter
+
 from otel_desk_receiver.desk.models import Bot
 from otel_desk_receiver.errors import DeskAuthError, DeskError
 from otel_desk_receiver.service.health import BotHealth, HealthState
+from otel_desk_receiver.service.read_health import ReadHealth
 from otel_desk_receiver.core.pipeline import BotCycleResult, BotPipeline
 from otel_desk_receiver.service.selfmetrics import BotGauges, SelfTelemetry
 from otel_desk_receiver.units import NS_PER_S
@@ -34,8 +37,9 @@ class Poller:
 
     def __init__(self, client, cursors: CursorStore, pipeline: BotPipeline, telemetry: SelfTelemetry,
                  health: HealthState, *, bot_ids: list[int] | None, clock_ns: Callable[[], int] = time.time_ns,
-                 monotonic: Callable[[], float] = time.monotonic):
+                 monotonic: Callable[[], float] = time.monotonic, read_health: ReadHealth | None = None):
         self._client = client
+        self._read_health = read_health or ReadHealth(NoOpMeter(__name__))
         self._cursors = cursors
         self._pipeline = pipeline
         self._telemetry = telemetry
@@ -46,6 +50,8 @@ class Poller:
         self._bots: list[Bot] = []
         self._bots_listed_at: float | None = None
         self._unreadable: list[int] = []  # DESK_BOT_IDS entries that could not be read at the last listing
+        self._listed_at_ns: int | None = None  # wall clock when the last successful listing began
+        self._found_later: dict[int, int] = {}  # bot id -> since when to read it (a bot that appeared while running)
 
     @property
     def bots(self) -> list[Bot]:
@@ -55,6 +61,7 @@ class Poller:
         due = self._bots_listed_at is None or self._monotonic() - self._bots_listed_at >= BOT_LIST_REFRESH_S
         if not (due or force):
             return
+        listing_ns = self._clock_ns()
         if self._bot_ids is None:
             bots = [bot for bot in self._client.list_bots() if bot.is_custom]
         else:
@@ -64,6 +71,14 @@ class Poller:
         if added or removed or self._bots_listed_at is None:
             log.info("watching %d bot(s): %s%s", len(bots), ", ".join(f"{b.id} ({b.name})" for b in bots),
                      f"; no longer watching {sorted(removed)}" if removed else "")
+        if self._listed_at_ns is not None:
+            # Found after the receiver started: it may have logged since the listing before, when it was
+            # not there yet; read from then (or from its creation), not from now.
+            for bot in bots:
+                if bot.id in added and self._cursors.get(bot.id) is None:
+                    self._found_later[bot.id] = max(self._listed_at_ns, bot.created_at_ns or 0)
+        self._listed_at_ns = listing_ns
+        self._read_health.discovered(b.id for b in bots)
         self._bots = bots
         self._bots_listed_at = self._monotonic()
         self._health.set_bots([b.id for b in bots])
@@ -74,9 +89,10 @@ class Poller:
         for bot_id in bot_ids:
             try:
                 bot = self._client.get_bot(bot_id)
-            except DeskAuthError:
-                raise
             except DeskError as error:
+                self._read_health.failed(bot_id, error)
+                if isinstance(error, DeskAuthError):
+                    raise
                 log.error("bot %s from DESK_BOT_IDS cannot be read: %s", bot_id, error)
                 self._health.record(bot_id, BotHealth(last_error=str(error)))
                 self._unreadable.append(bot_id)
@@ -114,9 +130,11 @@ class Poller:
         try:
             self.refresh_bots()
             return True
-        except DeskAuthError:
-            raise
         except DeskError as error:
+            if self._bot_ids is None:  # DESK_BOT_IDS bots were recorded one by one in _listed_bots
+                self._read_health.failed(None, error)
+            if isinstance(error, DeskAuthError):
+                raise
             log.error("listing the bots failed, polling the last known %d bot(s): %s", len(self._bots), error)
             result.bots_failed += 1
             result.delivered = False
@@ -124,14 +142,18 @@ class Poller:
 
     def _poll_one(self, bot: Bot) -> BotCycleResult:
         try:
-            outcome = self._pipeline.run_cycle(bot)
-        except DeskAuthError:
-            raise
+            outcome = self._pipeline.run_cycle(bot, start_since_ns=self._found_later.get(bot.id))
+            if self._cursors.get(bot.id) is not None:
+                self._found_later.pop(bot.id, None)
+            self._read_health.succeeded(bot.id, bot.name)
         except DeskError as error:
+            self._read_health.failed(bot.id, error)
+            if isinstance(error, DeskAuthError):
+                raise
             outcome = BotCycleResult(delivered=True, error=str(error))
         cursor = self._cursors.get(bot.id)
         lag_s = self._lag_s(cursor)
-        if outcome.error:
+        if outcome.error and not outcome.waiting_for_otlp:  # that one is said once per cycle (receiver)
             log.warning("bot %s (%s): cycle stopped: %s", bot.id, bot.name, outcome.error)
         log.info("bot %s (%s): read %d, settled %d, exported %d, rejected %d, pending %d, lag %s",
                  bot.id, bot.name, outcome.read, outcome.settled, outcome.exported, outcome.rejected,

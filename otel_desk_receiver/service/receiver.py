@@ -8,8 +8,16 @@ from urllib.parse import urlsplit
 
 from otel_desk_receiver import __version__, names
 from otel_desk_receiver.config import DATADOG_MAX_AGE_H, Settings, token_source
-from otel_desk_receiver.otel_env import sdk_disabled
+from otel_desk_receiver.otel_env import (
+    counters_delta,
+    export_endpoint,
+    export_timeout_s,
+    metric_export_interval_s,
+    sdk_disabled,
+    timeout_unit_warnings,
+)
 from otel_desk_receiver.otlp import metric_export
+from otel_desk_receiver.otlp.counter_export import CounterExporter
 from otel_desk_receiver.otlp.log_export import EntryExporter, NullEntryExporter, build_log_exporter
 from otel_desk_receiver.otlp.resource import build_resource
 from otel_desk_receiver.desk.client import DeskClient
@@ -19,8 +27,16 @@ from otel_desk_receiver.service.health import HealthServer, HealthState
 from otel_desk_receiver.core.pipeline import BotPipeline, PipelineOptions
 from otel_desk_receiver.service.poller import CycleResult, Poller
 from otel_desk_receiver.service.selfmetrics import SelfTelemetry
+from otel_desk_receiver.service.read_health import ReadHealth
+from otel_desk_receiver.otel_env import metrics_exporters, prometheus_address
 from otel_desk_receiver.core.cursors import CursorStore
+from otel_desk_receiver.core.read_window import MAX_START_AGE_DAYS
+from otel_desk_receiver.desk.limits import RETENTION_DAYS
 from otel_desk_receiver.core.state_file import StateFile
+# High availability (issue 13): the Kubernetes state backend and leader election.
+from otel_desk_receiver.core.state_format import DeskIdentity
+from otel_desk_receiver.service import kubernetes_setup
+from otel_desk_receiver.service.leadership import Leadership
 
 log = logging.getLogger(__name__)
 
@@ -38,24 +54,57 @@ class Receiver:
         self.settings = settings
         self.stop_event = threading.Event()
         self._disabled = sdk_disabled()
-        state_file = StateFile(settings.state_path)
+        # --- High availability (issue 13): the state in a ConfigMap and/or leader election on a Lease.
+        self._kube = (kubernetes_setup.build(settings, DeskIdentity(app_label(settings), settings.base_url))
+                      if kubernetes_setup.needs_kubernetes(settings) else None)
+        self.leadership: Leadership | None = None
+        if self._kube is not None and self._kube.state is not None:
+            state_file = self._kube.state
+        else:
+            state_file = StateFile(settings.state_path, DeskIdentity(app_label(settings), settings.base_url))
+        # --- end of the high-availability block
         state_file.check_writable()
+        self._state_lock = state_file if isinstance(state_file, StateFile) else None
+        if self._state_lock is not None:
+            self._state_lock.lock()  # one writer per state file: a second receiver stops here (exit 2)
         # SDK disabled: nothing is exported, so the saved state must not move (commits in memory only).
         self.cursors = CursorStore(state_file, persist=not self._disabled)
         resource = build_resource(settings.app_id)
         self._meter_provider = None
+        self._prometheus = None  # the Prometheus endpoint, with OTEL_METRICS_EXPORTER=prometheus
+        self.counters: CounterExporter | None = None
+        for line in timeout_unit_warnings():
+            log.warning("%s", line)
         if self._disabled:
             log.warning("OTEL_SDK_DISABLED=true: nothing is exported and the state file is not advanced")
             self._entry_exporter = NullEntryExporter()
             meter = _noop_meter()
         else:
-            self._entry_exporter = EntryExporter(build_log_exporter(), resource)
+            self._entry_exporter = EntryExporter(build_log_exporter(), resource, hold_when_down=True)
             self._metric_exporter = metric_export.build_metric_exporter(
                 on_failure=lambda: self.telemetry.export_failed("metrics"))
-            self._meter_provider = metric_export.build_meter_provider(resource, self._metric_exporter)
+            exporters = metrics_exporters()  # OTEL_METRICS_EXPORTER: otlp, prometheus or both
+            if "prometheus" in exporters:  # imported only then: run loads nothing it does not use
+                from otel_desk_receiver.otlp.prometheus_endpoint import PrometheusEndpoint, committed_totals
+                self._prometheus = PrometheusEndpoint(*prometheus_address(), totals=committed_totals(
+                    self.cursors, lambda: [(bot.id, bot.name) for bot in self.poller.bots])).start()
+                log.info("Prometheus metrics on %s", self._prometheus.url)
+            self._meter_provider = metric_export.build_meter_provider(
+                resource, self._metric_exporter if "otlp" in exporters else None,
+                readers=[self._prometheus.reader] if self._prometheus else [])
             meter = self._meter_provider.get_meter(names.SCOPE_NAME, __version__)
+            self.counters = CounterExporter(
+                metric_export.build_metric_exporter(), resource, self.cursors,
+                lambda: [(bot.id, bot.name) for bot in self.poller.bots], delta=counters_delta(),
+                interval_s=metric_export_interval_s(), timeout_s=export_timeout_s("metrics"), clock_ns=clock_ns,
+                on_failure=lambda: self.telemetry.export_failed("metrics"))
+        if self._prometheus is not None and "otlp" not in exporters:
+            self.counters = None  # scraped only: the endpoint serves the committed totals itself
         self.health = HealthState(settings.poll_interval, clock_ns=clock_ns)
-        self.telemetry = SelfTelemetry(meter, gauges=lambda: self.poller.gauges())
+        if self._kube is not None and self._kube.elector is not None:  # issue 13: poll only while leading
+            self.leadership = Leadership(self._kube.elector, self.health, meter)
+        self.telemetry = SelfTelemetry(meter, gauges=lambda: self.poller.gauges(),
+                                       on_bot_discovered=self.counters.bot_discovered if self.counters else None)
         self.client = DeskClient(
             settings.base_url, token_source(settings), max_rps=settings.max_rps, retry=retry,
             stop_event=self.stop_event,
@@ -66,10 +115,11 @@ class Receiver:
             PipelineOptions(app=app_label(settings), page_size=settings.page_size,
                             backfill_days=settings.backfill_days, settle_grace_s=settings.settle_grace,
                             extra_fields=tuple(settings.export_extra_fields)),
-            clock_ns=clock_ns, should_stop=self.stop_event.is_set,
+            clock_ns=clock_ns, should_stop=self._should_stop,
         )
         self.poller = Poller(self.client, self.cursors, pipeline, self.telemetry, self.health,
-                             bot_ids=settings.bot_ids, clock_ns=clock_ns, monotonic=monotonic)
+                             bot_ids=settings.bot_ids, clock_ns=clock_ns, monotonic=monotonic,
+                             read_health=ReadHealth(meter, clock_ns))
         self._health_server: HealthServer | None = None
         _warn_about_backfill(settings)
 
@@ -88,12 +138,29 @@ class Receiver:
             log.info("health endpoints on http://%s:%d/healthz and /readyz", address[0], self._health_server.port)
 
     def run_once(self) -> CycleResult:
+        self._entry_exporter.new_cycle()  # an endpoint found down last cycle is tried again
         result = self.poller.run_cycle()
+        down, waiting = self._entry_exporter.down, self._entry_exporter.waiting
+        if down is not None:
+            # One line per cycle, whatever the number of bots: the first failed export stopped the others.
+            log.warning("OTLP logs endpoint %s did not accept the log records (%s): %d bot(s) waiting with %d "
+                        "settled entr%s; nothing is lost, retrying next cycle", export_endpoint("logs"), down.reason,
+                        waiting.deliveries, waiting.records, "y" if waiting.records == 1 else "ies")
         log.info("cycle done: exported %d, %d bot(s) ok, %d failed", result.exported, result.bots_ok,
                  result.bots_failed)
         return result
 
+    def flush_counters(self) -> bool:
+        """Export the counters now; True if the metrics endpoint accepted them (or nothing is exported)."""
+        return self.counters is None or self.counters.export_now().kind.name in ("ACCEPTED", "PARTIAL")
+
     def run_forever(self) -> None:
+        if self.counters is not None:
+            self.counters.start()
+        if self.leadership is not None:  # issue 13: cycles run only inside a term, standby otherwise
+            self.leadership.start(self.stop_event)
+            self.leadership.run_terms(self.stop_event, self.cursors.reload, self.run_once, self.settings.poll_interval)
+            return
         while not self.stop_event.is_set():
             self.run_once()
             self.stop_event.wait(self.settings.poll_interval)
@@ -101,27 +168,52 @@ class Receiver:
     def stop(self) -> None:
         self.stop_event.set()
 
-    def close(self, flush_timeout_s: float | None = None) -> None:
-        """Flush metrics once, close connections, stop serving health. With ``flush_timeout_s`` (a
-        shutdown deadline), a flush still retrying towards a dead endpoint is cut short at that time."""
+    def _should_stop(self) -> bool:
+        """Between pages: stop on a signal, and at once when leadership ends (issue 13)."""
+        return self.stop_event.is_set() or (self.leadership is not None and not self.leadership.is_leading())
+
+    def close(self, flush_timeout_s: float | None = None, *, flush_counters: bool = True) -> None:
+        """Flush the counters and the other metrics once, close connections, stop serving health. With
+        ``flush_timeout_s`` (a shutdown deadline), flushes still retrying towards a dead endpoint are cut
+        short so that the whole close ends within it."""
+        deadline = None if flush_timeout_s is None else time.monotonic() + flush_timeout_s
         self.health.stop()
+        if self.counters is not None:
+            self.counters.stop()
+            if flush_counters:
+                _bounded(self.counters.export_now, deadline, self.counters.shutdown, "the final counters")
+        if self.leadership is not None:
+            self.leadership.stop()  # release the Lease: a standby takes over at its next retry
         if self._meter_provider is not None:
-            flush = threading.Thread(target=metric_export.shutdown_meter_provider, args=(self._meter_provider,),
-                                     name="metrics-flush", daemon=True)
-            flush.start()
-            flush.join(flush_timeout_s)
-            if flush.is_alive():
-                log.warning("the final metrics were not accepted before the shutdown deadline; dropped")
-                self._metric_exporter.shutdown()  # interrupts the exporter's retries
-                flush.join(1.0)
+            _bounded(lambda: metric_export.shutdown_meter_provider(self._meter_provider), deadline,
+                     self._metric_exporter.shutdown, "the final metrics")
+        if self.counters is not None:
+            self.counters.shutdown()
         self._entry_exporter.shutdown()
         self.client.close()
+        if self._kube is not None:
+            self._kube.client.close()
         if self._health_server is not None:
             self._health_server.stop()
+        if self._prometheus is not None:
+            self._prometheus.stop()
+        if self._state_lock is not None:
+            self._state_lock.unlock()
 
     def abort_export(self) -> None:
         """Cut the in-flight export's retries short (shutdown deadline); its batch is not committed."""
         self._entry_exporter.shutdown()
+
+
+def _bounded(flush: Callable[[], object], deadline: float | None, interrupt: Callable[[], None], what: str) -> None:
+    """Run ``flush`` on a thread until ``deadline`` (monotonic; None: until it ends); past it, interrupt it."""
+    worker = threading.Thread(target=flush, name="metrics-flush", daemon=True)
+    worker.start()
+    worker.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+    if worker.is_alive():
+        log.warning("%s were not accepted before the shutdown deadline; %s", what,
+                    "sent again by the next run" if what == "the final counters" else "dropped")
+        interrupt()  # cuts the exporter's retries; the thread is a daemon and cannot outlive the process
 
 
 def _log_retry(info) -> None:
@@ -134,6 +226,10 @@ def _warn_about_backfill(settings: Settings) -> None:
     if settings.backfill_days * 24 > DATADOG_MAX_AGE_H:
         log.warning("DESK_BACKFILL_DAYS=%d reaches past %d hours: Datadog drops log records older than that; "
                     "other backends (Loki) accept them oldest first", settings.backfill_days, DATADOG_MAX_AGE_H)
+    if settings.backfill_days > MAX_START_AGE_DAYS:
+        log.warning("DESK_BACKFILL_DAYS=%d: reading the last %d days; older entries are at the edge of Desk's "
+                    "%d-day retention and leave it while they are read", settings.backfill_days, MAX_START_AGE_DAYS,
+                    RETENTION_DAYS)
 
 
 def _noop_meter():
