@@ -27,7 +27,7 @@ ATTR_SERVER_ADDRESS = "server.address"
 
 # Self-telemetry attributes
 ATTR_SIGNAL = "otel_desk_receiver.signal"
-ATTR_ERROR_TYPE = "error.type"  # the reason an entry was rejected
+ATTR_ERROR_TYPE = "error.type"  # why an entry was rejected, a request or a Desk read failed
 # HTTP client semantic conventions (http.client.request.duration)
 ATTR_HTTP_METHOD = "http.request.method"
 ATTR_HTTP_STATUS = "http.response.status_code"
@@ -103,9 +103,29 @@ ENTRIES_REJECTED = MetricSpec(
     (ATTR_BOT_ID, ATTR_ERROR_TYPE),
 )
 
+READ_FAILURES = MetricSpec(
+    "otel_desk_receiver.read.failures", "counter", "{read}",
+    "Desk reads that failed after their retries, per bot (none: the bot listing) and error.type",
+    (ATTR_BOT_ID, ATTR_ERROR_TYPE),
+)
+LAST_READ = MetricSpec(
+    "otel_desk_receiver.read.last_success", "gauge", "s",
+    "Unix time of the bot's last successful Desk read",
+    (ATTR_BOT_ID, ATTR_BOT_NAME),
+)
+# error.type of otel_desk_receiver.read.failures: what a Desk read failed on.
+READ_ERROR_AUTH = "auth"  # 401/403: the token was rejected
+READ_ERROR_NOT_FOUND = "not_found"  # 404: the bot is gone, or DESK_BOT_IDS names a bot that does not exist
+READ_ERROR_RATE_LIMITED = "rate_limited"  # 429 after every retry
+READ_ERROR_SERVER = "server_error"  # 5xx after every retry
+READ_ERROR_UNREACHABLE = "unreachable"  # no answer: connection refused, reset or timed out
+READ_ERROR_BAD_RESPONSE = "bad_response"  # an answer that cannot be used: malformed JSON, other 4xx, a redirect
+READ_ERROR_TYPES = (READ_ERROR_AUTH, READ_ERROR_NOT_FOUND, READ_ERROR_RATE_LIMITED, READ_ERROR_SERVER,
+                    READ_ERROR_UNREACHABLE, READ_ERROR_BAD_RESPONSE)
+
 METRICS: tuple[MetricSpec, ...] = (
     WEBHOOK_LOGS, WEBHOOK_LOGS_PENDING, UNREAD_ERROR, HTTP_CLIENT_DURATION,
-    LAG, POLL_DURATION, EXPORT_FAILURES, ENTRIES_REJECTED,
+    LAG, POLL_DURATION, EXPORT_FAILURES, ENTRIES_REJECTED, READ_FAILURES, LAST_READ,
 )
 
 LOG_ATTRIBUTES: tuple[str, ...] = (

@@ -21,7 +21,7 @@ DEFAULT_GRPC_ENDPOINT = "http://localhost:4317"
 DEFAULT_HTTP_ENDPOINT = "http://localhost:4318"
 # Shown by `check` (header values masked); the DESK_* settings are shown from Settings.
 SHOWN_PREFIXES = ("OTEL_EXPORTER_OTLP_", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES",
-                  "OTEL_METRIC_EXPORT_INTERVAL", "OTEL_SDK_DISABLED")
+                  "OTEL_METRIC_EXPORT_INTERVAL", "OTEL_SDK_DISABLED", "OTEL_METRICS_EXPORTER", "OTEL_EXPORTER_PROMETHEUS_")
 MASK = "****"
 
 
@@ -135,6 +135,7 @@ def otlp_problems(environ: Mapping[str, str] | None = None) -> list[str]:
     if temporality and temporality not in ("cumulative", "delta", "lowmemory"):
         problems.append("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: expected cumulative, delta or lowmemory "
                         f"(got {temporality!r})")
+    problems += metrics_exporter_problems(env)
     return problems
 
 
@@ -181,3 +182,42 @@ def _is_non_negative_number(value: str) -> bool:
         return float(value) >= 0
     except ValueError:
         return False
+
+
+# OTEL_METRICS_EXPORTER, as the specification's SDK configuration names it: a comma-separated list. The
+# log records always go over OTLP; this picks where metrics go: pushed over OTLP, served for a Prometheus
+# scrape, or both. Other values of the specification (console, none) are refused: the counters must reach
+# a backend for the delivery guarantees to mean anything.
+METRICS_EXPORTERS = ("otlp", "prometheus")
+DEFAULT_PROMETHEUS_HOST = "localhost"  # the specification's default (and the SDK's): set 0.0.0.0 in a container
+DEFAULT_PROMETHEUS_PORT = 9464
+
+
+def metrics_exporters(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The metric exporters OTEL_METRICS_EXPORTER names (default otlp), in METRICS_EXPORTERS order."""
+    value = _env(environ).get("OTEL_METRICS_EXPORTER", "").strip().lower() or "otlp"
+    chosen = {part.strip() for part in value.split(",") if part.strip()}
+    return tuple(name for name in METRICS_EXPORTERS if name in chosen)
+
+
+def prometheus_address(environ: Mapping[str, str] | None = None) -> tuple[str, int]:
+    """(host, port) of the Prometheus endpoint: OTEL_EXPORTER_PROMETHEUS_HOST and _PORT, spec defaults."""
+    env = _env(environ)
+    host = env.get("OTEL_EXPORTER_PROMETHEUS_HOST", "").strip() or DEFAULT_PROMETHEUS_HOST
+    port = env.get("OTEL_EXPORTER_PROMETHEUS_PORT", "").strip()
+    return host, int(port) if port else DEFAULT_PROMETHEUS_PORT
+
+
+def metrics_exporter_problems(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One line per bad OTEL_METRICS_EXPORTER or OTEL_EXPORTER_PROMETHEUS_* value."""
+    env = _env(environ)
+    problems = []
+    value = env.get("OTEL_METRICS_EXPORTER", "").strip().lower()
+    parts = [part.strip() for part in value.split(",")] if value else []
+    if any(part not in METRICS_EXPORTERS for part in parts):
+        problems.append(f"OTEL_METRICS_EXPORTER: expected otlp, prometheus or otlp,prometheus "
+                        f"(got {env['OTEL_METRICS_EXPORTER']!r})")
+    port = env.get("OTEL_EXPORTER_PROMETHEUS_PORT", "").strip()
+    if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+        problems.append(f"OTEL_EXPORTER_PROMETHEUS_PORT: expected a port number from 1 to 65535 (got {port!r})")
+    return problems

@@ -1,0 +1,44 @@
+"""examples/datadog: the dashboard and every monitor parse into datadog-api-client's models with
+nothing left untyped, and the monitors page on what an on-call engineer can act on."""
+
+import copy
+import json
+
+import pytest
+
+from tests.deploy.chart import REPO
+from tests.deploy.datadog_models import dashboard_problems, monitor_problems
+
+DATADOG = REPO / "examples" / "datadog"
+DASHBOARD = json.loads((DATADOG / "dashboard.json").read_text())
+MONITORS = json.loads((DATADOG / "monitors.json").read_text())
+
+
+def test_dashboard_parses_with_datadog_s_models():
+    assert dashboard_problems(DASHBOARD) == []
+
+
+@pytest.mark.parametrize("monitor", MONITORS, ids=lambda m: m["name"][:60])
+def test_monitor_parses_with_datadog_s_models(monitor):
+    assert monitor_problems(monitor) == []
+
+
+@pytest.mark.parametrize(("label", "change", "expected"), [
+    ("widget type misspelt", lambda d: d["widgets"][0]["definition"].update(type="timeserie"), "cannot be typed"),
+    ("unknown widget field", lambda d: d["widgets"][0]["definition"].update(titel="x"), "titel: not a field"),
+    ("wrong layout", lambda d: d.update(layout_type="grid"), "cannot be typed"),
+])
+def test_the_dashboard_check_catches(label, change, expected):
+    broken = copy.deepcopy(DASHBOARD)
+    change(broken)
+    assert expected in " ".join(dashboard_problems(broken))
+
+
+@pytest.mark.parametrize(("label", "change", "expected"), [
+    ("monitor type misspelt", lambda m: m.update(type="query-alert"), "cannot be typed"),
+    ("unknown option", lambda m: m["options"].update(notify_nodata=True), "notify_nodata: not a field"),
+])
+def test_the_monitor_check_catches(label, change, expected):
+    broken = copy.deepcopy(MONITORS[0])
+    change(broken)
+    assert expected in " ".join(monitor_problems(broken))
