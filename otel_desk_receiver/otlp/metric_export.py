@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     MetricExporter,
     MetricExportResult,
+    MetricReader,
     MetricsData,
     PeriodicExportingMetricReader,
 )
@@ -71,14 +72,15 @@ class _FailureCountingExporter(MetricExporter):
         self._inner.shutdown(timeout_millis=timeout_millis, **kwargs)
 
 
-def build_meter_provider(resource: Resource, exporter: MetricExporter, *,
-                         interval_ms: float | None = None) -> MeterProvider:
-    """A MeterProvider exporting every interval_ms (default: OTEL_METRIC_EXPORT_INTERVAL, read by the SDK).
+def build_meter_provider(resource: Resource, exporter: MetricExporter | None, *,
+                         interval_ms: float | None = None, readers: Sequence[MetricReader] = ()) -> MeterProvider:
+    """A MeterProvider exporting every interval_ms (default: OTEL_METRIC_EXPORT_INTERVAL, read by the SDK),
+    unless exporter is None, and read by ``readers`` too (the Prometheus endpoint's).
 
     Shut it down with shutdown_meter_provider(). With OTEL_SDK_DISABLED=true the SDK hands out no-op
     meters, so nothing is recorded or sent.
     """
-    reader = PeriodicExportingMetricReader(exporter, export_interval_millis=interval_ms)
+    periodic = [] if exporter is None else [PeriodicExportingMetricReader(exporter, export_interval_millis=interval_ms)]
     views = [
         View(instrument_name=names.HTTP_CLIENT_DURATION.name,
              aggregation=ExplicitBucketHistogramAggregation(HTTP_DURATION_BUCKETS_S)),
@@ -86,7 +88,7 @@ def build_meter_provider(resource: Resource, exporter: MetricExporter, *,
              aggregation=ExplicitBucketHistogramAggregation(POLL_DURATION_BUCKETS_S)),
     ]
     # shutdown_on_exit=False: the caller shuts down once, in order, after the last export.
-    return MeterProvider(resource=resource, metric_readers=[reader], views=views, shutdown_on_exit=False)
+    return MeterProvider(resource=resource, metric_readers=[*periodic, *readers], views=views, shutdown_on_exit=False)
 
 
 def probe_metrics(exporter: MetricExporter) -> bool:
