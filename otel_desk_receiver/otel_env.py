@@ -17,6 +17,7 @@ OTLP_PROTOCOLS = ("grpc", "http/protobuf")
 DEFAULT_OTLP_PROTOCOL = "http/protobuf"
 SIGNALS = ("logs", "metrics")
 DEFAULT_TIMEOUT_MS = 10_000.0  # the specification's default for OTEL_EXPORTER_OTLP_TIMEOUT
+DEFAULT_METRIC_INTERVAL_MS = 60_000.0  # the specification's default for OTEL_METRIC_EXPORT_INTERVAL
 DEFAULT_GRPC_ENDPOINT = "http://localhost:4317"
 DEFAULT_HTTP_ENDPOINT = "http://localhost:4318"
 # Shown by `check` (header values masked); the DESK_* settings are shown from Settings.
@@ -87,6 +88,37 @@ def export_endpoint(signal: str, environ: Mapping[str, str] | None = None) -> st
     if otlp_protocol(signal, env) == "grpc":
         return generic or DEFAULT_GRPC_ENDPOINT
     return f"{(generic or DEFAULT_HTTP_ENDPOINT).rstrip('/')}/v1/{signal}"
+
+
+def counters_delta(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether counters go out as deltas: OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE delta or
+    lowmemory (the specification's lowmemory makes synchronous counters delta)."""
+    preference = _env(environ).get("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "").strip().lower()
+    return preference in ("delta", "lowmemory")
+
+
+def metric_export_interval_s(environ: Mapping[str, str] | None = None) -> float:
+    """OTEL_METRIC_EXPORT_INTERVAL (milliseconds, default 60000) in seconds."""
+    return float(_env(environ).get("OTEL_METRIC_EXPORT_INTERVAL", "").strip() or DEFAULT_METRIC_INTERVAL_MS) / 1000.0
+
+
+# Below this a timeout is most likely meant in seconds, the unit the Python SDK reads (1.45): 10 means 10 ms here.
+TIMEOUT_LOOKS_LIKE_SECONDS_MS = 100
+
+
+def timeout_unit_warnings(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One line per OTEL_EXPORTER_OTLP_*TIMEOUT value that looks like seconds rather than milliseconds."""
+    env = _env(environ)
+    lines = []
+    for name in sorted(env):
+        if not (name.startswith("OTEL_EXPORTER_OTLP_") and name.endswith("_TIMEOUT")):
+            continue
+        value = env[name].strip()
+        if _is_non_negative_number(value) and 0 < float(value) < TIMEOUT_LOOKS_LIKE_SECONDS_MS:
+            lines.append(f"{name}={value} is read as {value} milliseconds, as the OpenTelemetry specification "
+                         f"says (the Python SDK alone reads seconds): for {value} seconds set "
+                         f"{name}={float(value) * 1000:g}")
+    return lines
 
 
 def sdk_disabled(environ: Mapping[str, str] | None = None) -> bool:

@@ -12,6 +12,7 @@ import time
 
 from otel_desk_receiver.cli import EXIT_FAILURE, EXIT_OK, add_config_argument
 from otel_desk_receiver.config import config_warnings, load_settings
+from otel_desk_receiver.redaction import install_redaction
 
 log = logging.getLogger("otel_desk_receiver")
 
@@ -32,6 +33,12 @@ def configure_logging(level: str) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     for noisy in ("urllib3", "grpc", "opentelemetry"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    # The SDK's exporters log every retry and failure (4-5 lines per bot while the endpoint is down, and
+    # gRPC error details that may quote request headers); the receiver reports each outcome itself, once.
+    logging.getLogger("opentelemetry.exporter").setLevel(logging.CRITICAL)
+    # parse_env_headers prints a malformed OTEL_EXPORTER_OTLP_HEADERS value whole: it holds credentials.
+    logging.getLogger("opentelemetry.util.re").setLevel(logging.CRITICAL)
+    install_redaction()
 
 
 def main(args) -> int:
@@ -47,14 +54,19 @@ def main(args) -> int:
         receiver.start_health()
         if args.once:
             result = receiver.run_once()
-            return EXIT_OK if result.delivered else EXIT_FAILURE
+            counted = receiver.flush_counters()  # contract: run --once fails unless its counters were accepted
+            if not counted:
+                log.error("run --once: the OTLP metrics endpoint did not accept the counters; the totals are "
+                          "kept in the state and sent by the next run")
+            return EXIT_OK if result.delivered and counted else EXIT_FAILURE
         log.info("polling every %ss; Desk at %s", settings.poll_interval, settings.base_url)
         receiver.run_forever()
         log.info("stopped; state saved to %s", settings.state_path)
         return EXIT_OK
     finally:
         started = stopping_since()
-        receiver.close(None if started is None else max(0.5, EXIT_BY_S - (time.monotonic() - started)))
+        receiver.close(None if started is None else max(0.5, EXIT_BY_S - (time.monotonic() - started)),
+                       flush_counters=not args.once)
 
 
 def _install_signal_handlers(receiver):

@@ -15,70 +15,120 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from otel_desk_receiver import __version__, names
 from otel_desk_receiver.core.records import EntryRecord
 from otel_desk_receiver.otel_env import export_timeout_s, exporter_protocol
-__all__ = ["EntryExporter", "NullEntryExporter", "build_log_exporter"]
+from otel_desk_receiver.otlp import wire
+from otel_desk_receiver.otlp.answer import Answer, Kind
+from otel_desk_receiver.otlp.delivery import Delivery, Waiting, split_and_send
+from otel_desk_receiver.otlp.wire import AnswerRecorder
 
-logger = logging.getLogger(__name__)
+__all__ = ["Delivery", "EntryExporter", "NullEntryExporter", "build_log_exporter"]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 512  # measured: ~60,000 records/s through exporter.export() at this size (test-infra.md)
 
 
-def build_log_exporter(environ: Mapping[str, str] | None = None) -> LogRecordExporter:
+def build_log_exporter(environ: Mapping[str, str] | None = None, *, timeout_s: float | None = None) -> LogRecordExporter:
     """The SDK's gRPC or HTTP log exporter; endpoint, headers, timeout, compression and TLS come from
-    OTEL_* as the SDK reads them (environ only picks the protocol). Opens no connection yet."""
-    if exporter_protocol("logs", environ) == "grpc":
+    OTEL_* as the SDK reads them (environ only picks the protocol). Opens no connection yet.
+
+    Its answers are recorded (``otlp_answers``, see wire.py) so a redirect, a non-OTLP 200 or a
+    partial success is told apart from an acceptance. ``timeout_s`` overrides the export timeout
+    (``check`` answers within seconds)."""
+    protocol = exporter_protocol("logs", environ)
+    timeout = export_timeout_s("logs") if timeout_s is None else timeout_s
+    if protocol == "grpc":
         from otel_desk_receiver.otlp.grpc_options import grpc_arguments
         from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogExporter
-        return GrpcLogExporter(**grpc_arguments("logs"))
-    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogExporter
-    # No endpoint argument: only the environment variable gets /v1/logs appended (test-infra.md).
-    return HttpLogExporter(timeout=export_timeout_s("logs"))
+        exporter: LogRecordExporter = GrpcLogExporter(**{**grpc_arguments("logs"), "timeout": timeout})
+    else:
+        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogExporter
+        # No endpoint argument: only the environment variable gets /v1/logs appended (test-infra.md).
+        exporter = HttpLogExporter(timeout=timeout)
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
+
+    exporter.otlp_answers = AnswerRecorder(ExportLogsServiceResponse)
+    wire.attach(exporter, protocol, exporter.otlp_answers, timeout)
+    return exporter
 
 
 class EntryExporter:
-    """Hands entry records straight to an OTLP log exporter and reports whether the endpoint accepted them.
+    """Hands entry records straight to an OTLP log exporter and reports what the endpoint did with each.
 
-    ``export`` returns True only if every batch got SUCCESS; it stops at the first failed batch
-    (earlier batches of the same call were delivered, and are sent again if the caller retries).
-    No BatchLogRecordProcessor: its queue silently dropped half of a large backlog (test-infra.md).
+    ``deliver`` sends batches of at most ``batch_size`` records in order and returns a Delivery: every
+    record either accepted or rejected for itself, or a failure at the first batch the endpoint would
+    not take (earlier batches of the call were handled, and are sent again if the caller retries).
+    A batch refused for what it carries (400, 413, partial success) is split in halves until each
+    refused record stands alone (delivery.py). With ``hold_when_down``, after a failure the endpoint
+    counts as down: later calls fail at once, without a request, until ``new_cycle()``, so a dead
+    endpoint costs one export's retries per cycle, not one per bot. No BatchLogRecordProcessor: its queue silently
+    dropped half of a large backlog (test-infra.md).
     """
 
     def __init__(self, exporter: LogRecordExporter, resource: Resource, *, batch_size: int = DEFAULT_BATCH_SIZE,
-                 on_failure: Callable[[int], None] | None = None):
+                 on_failure: Callable[[int], None] | None = None, hold_when_down: bool = False):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self._exporter = exporter
+        self._answers = getattr(exporter, "otlp_answers", None) or AnswerRecorder(None)
         self._resource = _HashOnceResource(resource.attributes, resource.schema_url)
         self._batch_size = batch_size
         self._on_failure = on_failure
         self._scope = InstrumentationScope(names.SCOPE_NAME, __version__)
+        self._down: Answer | None = None
+        self._hold_when_down = hold_when_down
+        self.waiting = Waiting()
 
     def export(self, records: Sequence[EntryRecord]) -> bool:
+        """True only if the endpoint accepted every record."""
+        delivery = self.deliver(records)
+        return delivery.failure is None and not delivery.rejected
+
+    def deliver(self, records: Sequence[EntryRecord]) -> Delivery:
+        if self._down is not None:
+            self.waiting.add(len(records))
+            return Delivery(failure=self._down)
+        delivery = Delivery()
         for start in range(0, len(records), self._batch_size):
-            batch = [self._to_readable(record) for record in records[start:start + self._batch_size]]
-            if not self._export_batch(batch):
+            batch = records[start:start + self._batch_size]
+            split_and_send(batch, self._send, delivery)
+            if delivery.failure is not None:
+                self._down = delivery.failure if self._hold_when_down else None
+                self.waiting.add(len(records) - len(delivery.accepted) - len(delivery.rejected))
                 if self._on_failure is not None:
                     self._on_failure(len(batch))
-                return False
-        return True
+                break
+        return delivery
+
+    @property
+    def down(self) -> Answer | None:
+        """Why the endpoint counts as down this cycle (None: it is not)."""
+        return self._down
+
+    def new_cycle(self) -> None:
+        """Try the endpoint again on the next delivery."""
+        self._down = None
+        self.waiting = Waiting()
 
     def shutdown(self) -> None:
         self._exporter.shutdown()
 
-    def probe(self) -> bool:
-        """Whether the endpoint accepts an export request that carries no record (for `check`)."""
-        return self._export_batch([])
+    def probe(self) -> Answer:
+        """The endpoint's answer to an export request that carries no record (for `check`)."""
+        return self._send([])
 
-    def _export_batch(self, batch: list[ReadableLogRecord]) -> bool:
+    def _send(self, records: Sequence[EntryRecord]) -> Answer:
+        batch = [self._to_readable(record) for record in records]
+        self._answers.start()
         try:
             result = self._exporter.export(batch)
         except Exception as exc:  # noqa: BLE001 - an endpoint failure is an answer, never a crash
             # The type only: an exception's text may quote the endpoint URL with its user info.
-            logger.warning("OTLP log export of %d records raised %s", len(batch), type(exc).__name__)
-            return False
-        if result is not LogRecordExportResult.SUCCESS:
-            logger.warning("OTLP log export of %d records failed", len(batch))
-            return False
-        return True
+            return Answer(Kind.DOWN, f"the exporter raised {type(exc).__name__}")
+        answer = self._answers.answer(result is LogRecordExportResult.SUCCESS)
+        if answer.kind is Kind.ACCEPTED and result is not LogRecordExportResult.SUCCESS:
+            answer = Answer(Kind.FAILED, "the exporter reported a failure")
+        log.debug("OTLP log export of %d records: %s %s", len(batch), answer.kind.value, answer.reason)
+        return answer
 
     def _to_readable(self, record: EntryRecord) -> ReadableLogRecord:
         log_record = LogRecord(
@@ -117,8 +167,17 @@ class NullEntryExporter:
     whether that is what "SDK disabled" should mean.
     """
 
+    down = None
+    waiting = None
+
     def export(self, records: Sequence[EntryRecord]) -> bool:
         return True
+
+    def deliver(self, records: Sequence[EntryRecord]) -> Delivery:
+        return Delivery(accepted=list(records))
+
+    def new_cycle(self) -> None:
+        pass
 
     def shutdown(self) -> None:
         pass

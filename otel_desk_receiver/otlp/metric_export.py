@@ -18,6 +18,9 @@ from opentelemetry.sdk.resources import Resource
 
 from otel_desk_receiver import names
 from otel_desk_receiver.otel_env import export_timeout_s, exporter_protocol
+from otel_desk_receiver.otlp import wire
+from otel_desk_receiver.otlp.answer import Answer, Kind
+from otel_desk_receiver.otlp.wire import AnswerRecorder
 
 __all__ = ["build_meter_provider", "build_metric_exporter", "probe_metrics", "shutdown_meter_provider"]
 
@@ -30,39 +33,55 @@ POLL_DURATION_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 
 
 def build_metric_exporter(on_failure: Callable[[], None] | None = None,
-                          environ: Mapping[str, str] | None = None) -> MetricExporter:
+                          environ: Mapping[str, str] | None = None, *, timeout_s: float | None = None) -> MetricExporter:
     """The SDK's gRPC or HTTP metric exporter, counting failed exports through on_failure.
 
-    The SDK exporter reads OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE itself.
+    The SDK exporter reads OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE itself. Its answers are
+    recorded in ``otlp_answers`` (wire.py), so a redirect or a non-OTLP 200 is not taken for an
+    acceptance; ``timeout_s`` overrides the export timeout.
     """
-    if exporter_protocol("metrics", environ) == "grpc":
+    protocol = exporter_protocol("metrics", environ)
+    timeout = export_timeout_s("metrics") if timeout_s is None else timeout_s
+    if protocol == "grpc":
         from otel_desk_receiver.otlp.grpc_options import grpc_arguments
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetricExporter
-        exporter: MetricExporter = GrpcMetricExporter(**grpc_arguments("metrics"))
+        exporter: MetricExporter = GrpcMetricExporter(**{**grpc_arguments("metrics"), "timeout": timeout})
     else:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetricExporter
-        exporter = HttpMetricExporter(timeout=export_timeout_s("metrics"))
-    return _FailureCountingExporter(exporter, on_failure) if on_failure is not None else exporter
+        exporter = HttpMetricExporter(timeout=timeout)
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
+
+    recorder = AnswerRecorder(ExportMetricsServiceResponse)
+    wire.attach(exporter, protocol, recorder, timeout)
+    exporter = _FailureCountingExporter(exporter, recorder, on_failure)
+    exporter.otlp_answers = recorder
+    return exporter
 
 
 class _FailureCountingExporter(MetricExporter):
-    """Delegates to the SDK exporter, calling on_failure when an export fails."""
+    """Delegates to the SDK exporter; an answer that is not an OTLP acceptance is a FAILURE, counted
+    through on_failure."""
 
-    def __init__(self, inner: MetricExporter, on_failure: Callable[[], None]):
+    def __init__(self, inner: MetricExporter, answers: AnswerRecorder, on_failure: Callable[[], None] | None):
         # The reader takes temporality and aggregation from its exporter: pass the inner ones on.
         super().__init__(preferred_temporality=inner._preferred_temporality,
                          preferred_aggregation=inner._preferred_aggregation)
-        self._inner = inner
+        self.inner = self._inner = inner
+        self._answers = answers
         self._on_failure = on_failure
 
     def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs) -> MetricExportResult:
+        self._answers.start()
         try:
             result = self._inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
         except Exception as exc:  # noqa: BLE001 - counted and reported like a refusal
-            logger.warning("OTLP metric export raised %s", type(exc).__name__)
+            self._answers.record(Answer(Kind.DOWN, f"the exporter raised {type(exc).__name__}"))
             result = MetricExportResult.FAILURE
-        if result is not MetricExportResult.SUCCESS:
-            self._on_failure()
+        answer = self._answers.answer(result is MetricExportResult.SUCCESS)
+        if answer.kind not in (Kind.ACCEPTED, Kind.PARTIAL):
+            result = MetricExportResult.FAILURE
+            if self._on_failure is not None:
+                self._on_failure()
         return result
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
@@ -91,12 +110,12 @@ def build_meter_provider(resource: Resource, exporter: MetricExporter | None, *,
     return MeterProvider(resource=resource, metric_readers=[*periodic, *readers], views=views, shutdown_on_exit=False)
 
 
-def probe_metrics(exporter: MetricExporter) -> bool:
-    """Whether the endpoint accepts a metrics export request that carries no data point (for `check`)."""
+def probe_metrics(exporter: MetricExporter) -> Answer:
+    """The endpoint's answer to a metrics export request that carries no data point (for `check`)."""
+    answers = exporter.otlp_answers
     try:
-        return exporter.export(MetricsData(resource_metrics=[])) is MetricExportResult.SUCCESS
-    except Exception:  # noqa: BLE001 - an endpoint failure is an answer
-        return False
+        exporter.export(MetricsData(resource_metrics=[]))
+        return answers.answer(False)
     finally:
         exporter.shutdown()
 

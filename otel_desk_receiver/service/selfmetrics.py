@@ -20,11 +20,16 @@ class BotGauges:
 
 
 class SelfTelemetry:
-    """Counters move only when told what was delivered; gauges are observed from a snapshot function."""
+    """The SDK's instruments: gauges observed from a snapshot function, histograms, the self counters.
 
-    def __init__(self, meter: Meter, gauges: Callable[[], Iterable[BotGauges]] = tuple):
+    The settled-entry counters are not here: they are exported from the committed totals by
+    otlp/counter_export.py; ``bot_discovered`` tells it a bot was first seen (its zeros go out then).
+    """
+
+    def __init__(self, meter: Meter, gauges: Callable[[], Iterable[BotGauges]] = tuple,
+                 on_bot_discovered: Callable[[int], None] | None = None):
         self._gauges = gauges
-        self._settled = _create(meter, names.WEBHOOK_LOGS)
+        self._on_bot_discovered = on_bot_discovered
         self._rejected = _create(meter, names.ENTRIES_REJECTED)
         self._export_failures = _create(meter, names.EXPORT_FAILURES)
         self._http_duration = _create(meter, names.HTTP_CLIENT_DURATION)
@@ -45,9 +50,9 @@ class SelfTelemetry:
                     yield Observation(value, bot_attributes(gauge.bot_id, gauge.bot_name))
         return observe
 
-    def settled(self, bot_id: int, bot_name: str, status: str, count: int) -> None:
-        attributes = bot_attributes(bot_id, bot_name) | {names.ATTR_WEBHOOK_LOG_STATUS: status}
-        self._settled.add(count, attributes)
+    def bot_discovered(self, bot_id: int) -> None:
+        if self._on_bot_discovered is not None:
+            self._on_bot_discovered(bot_id)
 
     def rejected(self, bot_id: int, reason: str) -> None:
         self._rejected.add(1, {names.ATTR_BOT_ID: bot_id, names.ATTR_ERROR_TYPE: reason})

@@ -211,23 +211,25 @@ def test_wait_for_logs_and_clear(otlp_sink):
     assert otlp_sink.log_records() == [] and otlp_sink.count() == 0
 
 
-def test_counter_totals_sum_deltas_and_instances(otlp_sink):
-    def request(instance: str, value: int, temporality: int) -> ExportMetricsServiceRequest:
-        point = metrics_pb2.NumberDataPoint(as_int=value, attributes=[KeyValue(key="a", value=AnyValue(int_value=1))])
+def test_counter_totals_sum_deltas_and_cumulative_series(otlp_sink):
+    def request(start_ns: int, time_ns: int, value: int, temporality: int) -> ExportMetricsServiceRequest:
+        point = metrics_pb2.NumberDataPoint(as_int=value, start_time_unix_nano=start_ns, time_unix_nano=time_ns,
+                                            attributes=[KeyValue(key="a", value=AnyValue(int_value=1))])
         metric = metrics_pb2.Metric(name="c", sum=metrics_pb2.Sum(data_points=[point], is_monotonic=True,
                                                                  aggregation_temporality=temporality))
-        resource = Resource(attributes=[KeyValue(key="service.instance.id", value=AnyValue(string_value=instance))])
+        resource = Resource(attributes=[KeyValue(key="service.instance.id", value=AnyValue(string_value="i"))])
         return ExportMetricsServiceRequest(resource_metrics=[metrics_pb2.ResourceMetrics(
             resource=resource, scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[metric])])])
 
     cumulative, delta = 2, 1
     metrics_url = otlp_sink.http_endpoint + "/v1/metrics"
-    for instance, value in [("p1", 2), ("p1", 5), ("p2", 1)]:  # p2: the process after a restart
-        assert post(metrics_url, request(instance, value, cumulative).SerializeToString())[0] == 200
-    assert otlp_sink.counter_totals("c") == {frozenset({("a", 1)}): 6}
+    # start 10: 2 then 7 (a series carried on across a restart keeps its start time); start 50: a reset, 1
+    for start, time_ns, value in [(10, 20, 2), (10, 40, 7), (10, 30, 5), (50, 60, 1)]:
+        assert post(metrics_url, request(start, time_ns, value, cumulative).SerializeToString())[0] == 200
+    assert otlp_sink.counter_totals("c") == {frozenset({("a", 1)}): 8}
     otlp_sink.clear()
     for value in (2, 3):
-        assert post(metrics_url, request("p1", value, delta).SerializeToString())[0] == 200
+        assert post(metrics_url, request(10, 20, value, delta).SerializeToString())[0] == 200
     assert otlp_sink.counter_totals("c") == {frozenset({("a", 1)}): 5}
 
 

@@ -81,7 +81,7 @@ def test_protocol_selection(monkeypatch, env, log_class, metric_class):
         monkeypatch.setenv(name, value)
     log_exporter, metric_exporter = build_log_exporter(), build_metric_exporter()
     try:
-        assert (type(log_exporter), type(metric_exporter)) == (log_class, metric_class)
+        assert (type(log_exporter), type(metric_exporter.inner)) == (log_class, metric_class)
     finally:
         log_exporter.shutdown()
         metric_exporter.shutdown()
@@ -279,8 +279,8 @@ def test_probe_sends_an_empty_request_and_reports_refusal(otlp_sink, otlp_env, p
 
     otlp_env(otlp_sink, protocol)
     sink = EntryExporter(build_log_exporter(), build_resource(None))
-    assert sink.probe() and probe_metrics(build_metric_exporter())
+    assert sink.probe().accepted and probe_metrics(build_metric_exporter()).accepted
     otlp_sink.set_down(True)
-    assert not sink.probe() and not probe_metrics(build_metric_exporter())
+    assert not sink.probe().accepted and not probe_metrics(build_metric_exporter()).accepted
     sink.shutdown()
     assert otlp_sink.count() == 0

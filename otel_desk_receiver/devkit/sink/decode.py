@@ -42,6 +42,7 @@ class SinkMetricPoint:
     explicit_bounds: tuple[float, ...]
     time_unix_nano: int
     resource: dict[str, Any]
+    start_time_unix_nano: int = 0  # a cumulative series restarts when this changes
 
 
 @dataclass(frozen=True)
@@ -97,13 +98,32 @@ def decode_metric_points(request) -> Iterator[SinkMetricPoint]:
                         _number(p) if number else None,
                         None if number else p.count, None if number else p.sum,
                         tuple(getattr(p, "bucket_counts", ())), tuple(getattr(p, "explicit_bounds", ())),
-                        p.time_unix_nano, resource,
+                        p.time_unix_nano, resource, getattr(p, "start_time_unix_nano", 0),
                     )
 
 
 def _number(point) -> float | int | None:
     kind = point.WhichOneof("value")
     return getattr(point, kind) if kind else None
+
+
+def without_records(request, rejected) -> int:
+    """Remove from an ExportLogsServiceRequest, in place, every record for which rejected(SinkLogRecord)
+    is true; how many were removed."""
+    removed = 0
+    for resource_logs in request.resource_logs:
+        resource = _attrs(resource_logs.resource.attributes)
+        for scope_logs in resource_logs.scope_logs:
+            scope = scope_logs.scope
+            for index in reversed(range(len(scope_logs.log_records))):
+                r = scope_logs.log_records[index]
+                record = SinkLogRecord(resource, scope.name, scope.version, r.time_unix_nano,
+                                       r.observed_time_unix_nano, r.severity_number, r.severity_text, r.event_name,
+                                       _value(r.body), _attrs(r.attributes))
+                if rejected(record):
+                    del scope_logs.log_records[index]
+                    removed += 1
+    return removed
 
 
 def count_items(signal: str, request) -> int:

@@ -26,6 +26,8 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc as logs_
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_pb
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc as metrics_grpc
 
+from otel_desk_receiver.devkit.sink import faults
+from otel_desk_receiver.devkit.sink.faults import Imposter, RecordRule, Refusal, Reply
 from otel_desk_receiver.devkit.sink.decode import (
     LOGS,
     METRICS,
@@ -35,6 +37,7 @@ from otel_desk_receiver.devkit.sink.decode import (
     count_items,
     decode_log_records,
     decode_metric_points,
+    without_records,
 )
 
 logger = logging.getLogger(__name__)
@@ -46,15 +49,6 @@ _PROTOBUF = "application/x-protobuf"
 _GRPC_MAX_MESSAGE = 64 * 1024 * 1024  # the SDK's HTTP exporters send up to 64 MiB; gRPC's default is 4 MiB
 
 
-@dataclass
-class _Refusal:
-    remaining: int
-    http_status: int
-    grpc_code: grpc.StatusCode
-    signal: str | None
-
-
-_DOWN = _Refusal(0, 503, grpc.StatusCode.UNAVAILABLE, None)  # an unavailable endpoint's answer
 
 
 class OtlpSink:
@@ -68,7 +62,11 @@ class OtlpSink:
         self._grpc_server: grpc.Server | None = None
         self._http_server: _HttpServer | None = None
         self._down = False
-        self._refusal = _Refusal(0, 503, grpc.StatusCode.UNAVAILABLE, None)
+        self._refusal = Refusal(0, 503, grpc.StatusCode.UNAVAILABLE, None)
+        self._imposter = Imposter(0, "html", None)
+        self._record_rule: RecordRule | None = None
+        self.max_records: int | None = None  # more records in one request: 413 / RESOURCE_EXHAUSTED
+        self.drip_s = 0.0  # write each answer one byte every drip_s seconds (HTTP); hold it that long (gRPC)
         self.clear()
 
     # --- lifecycle
@@ -121,10 +119,23 @@ class OtlpSink:
 
     # --- fault injection
     def fail_next(self, n: int, *, http_status: int = 503, grpc_code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE,
-                  signal: str | None = None) -> None:
+                  signal: str | None = None, message: str = "refused by OtlpSink") -> None:
         """Refuse the next n export requests (of one signal, or any)."""
         with self._cond:
-            self._refusal = _Refusal(n, http_status, grpc_code, signal)
+            self._refusal = Refusal(n, http_status, grpc_code, signal, message)
+
+    def impersonate_next(self, n: int, kind: str, *, signal: str | None = None, status: int = 308,
+                         location: str = "https://otlp.example.com/v1/logs") -> None:
+        """Answer the next n HTTP requests with something that is not OTLP: ``redirect`` (status, Location)
+        or ``html`` (200 with a web page). Nothing is kept."""
+        with self._cond:
+            self._imposter = Imposter(n, kind, signal, location, status)
+
+    def reject_records(self, rejects, message: str = "record refused", *, http_status: int | None = None) -> None:
+        """Refuse the log records for which rejects(SinkLogRecord) is true, until called with None: with a
+        partial success (the others are kept), or with http_status (400) refusing every request holding one."""
+        with self._cond:
+            self._record_rule = None if rejects is None else RecordRule(rejects, message, http_status)
 
     def set_down(self, down: bool) -> None:
         """While down, refuse every request with 503 / UNAVAILABLE, as an unavailable endpoint does."""
@@ -167,16 +178,19 @@ class OtlpSink:
 
     def counter_totals(self, name: str) -> dict[frozenset, float]:
         """Per attribute set, the total a backend would show: deltas summed; for cumulative points the
-        latest value per service.instance.id, summed over instances (a restarted process starts at 0)."""
+        latest value of each series, a series being the attributes with their start time (a new start
+        time is a reset, as a restarted process whose counter starts again at 0), summed over series."""
         deltas: dict[frozenset, float] = {}
-        latest: dict[tuple, float] = {}
+        latest: dict[tuple, tuple[int, float]] = {}
         for point in self.metric_points(name):
             key = frozenset(point.attributes.items())
             if point.temporality == "delta":
                 deltas[key] = deltas.get(key, 0) + point.value
             else:
-                latest[(point.resource.get("service.instance.id"), key)] = point.value
-        for (_, key), value in latest.items():
+                series = (point.start_time_unix_nano, key)
+                if series not in latest or point.time_unix_nano >= latest[series][0]:
+                    latest[series] = (point.time_unix_nano, point.value)
+        for (_, key), (_, value) in latest.items():
             deltas[key] = deltas.get(key, 0) + value
         return deltas
 
@@ -204,17 +218,43 @@ class OtlpSink:
             raw.clear()
             return list(decoded)
 
-    def _receive(self, signal: str, protocol: str, request, headers: dict[str, str], size: int) -> _Refusal | None:
-        items = count_items(signal, request)
+    def _refusal_for(self, signal: str, protocol: str, request) -> Reply | None:
+        if self._down:
+            return faults.DOWN
+        if self._refusal.remaining > 0 and self._refusal.signal in (None, signal):
+            self._refusal.remaining -= 1
+            refusal = self._refusal
+            return Reply("error", refusal.http_status, refusal.grpc_code, refusal.message)
+        imposter = self._imposter
+        if protocol == HTTP and imposter.remaining > 0 and imposter.signal in (None, signal):
+            imposter.remaining -= 1
+            return Reply(imposter.kind, imposter.status if imposter.kind == "redirect" else 200,
+                         location=imposter.location)
+        if self.max_records is not None and count_items(signal, request) > self.max_records:
+            return Reply("error", 413, grpc.StatusCode.RESOURCE_EXHAUSTED, "request too large")
+        return None
+
+    def _apply_record_rule(self, signal: str, request) -> Reply:
+        rule = self._record_rule
+        if signal != LOGS or rule is None:
+            return faults.OK
+        if rule.http_status is not None:
+            if any(rule.rejects(record) for record in decode_log_records(request)):
+                return Reply("error", rule.http_status, grpc.StatusCode.INVALID_ARGUMENT, rule.message)
+            return faults.OK
+        removed = without_records(request, rule.rejects)
+        return Reply("ok", message=rule.message, rejected=removed) if removed else faults.OK
+
+    def _receive(self, signal: str, protocol: str, request, headers: dict[str, str], size: int) -> Reply:
         with self._cond:
             stats = self._stats[signal][protocol]
-            if self._down:
+            reply = self._refusal_for(signal, protocol, request)
+            if reply is None:
+                reply = self._apply_record_rule(signal, request)
+            if reply.kind != "ok":
                 stats["refused"] += 1
-                return _DOWN
-            if self._refusal.remaining > 0 and self._refusal.signal in (None, signal):
-                self._refusal.remaining -= 1
-                stats["refused"] += 1
-                return self._refusal
+                return reply
+            items = count_items(signal, request)
             stats["requests"] += 1
             stats["items"] += items
             stats["bytes"] += size
@@ -229,13 +269,15 @@ class OtlpSink:
                     callback(records)
                 except Exception:  # noqa: BLE001 - the records were accepted; a viewer's bug must not refuse them
                     logger.exception("OtlpSink on_logs callback failed")
-        return None
+        return reply
 
     def _grpc_export(self, signal: str, request, context, response):
-        refusal = self._receive(signal, GRPC, request, dict(context.invocation_metadata()), request.ByteSize())
-        if refusal is not None:
-            context.abort(refusal.grpc_code, "refused by OtlpSink")
-        return response
+        reply = self._receive(signal, GRPC, request, dict(context.invocation_metadata()), request.ByteSize())
+        if self.drip_s:
+            threading.Event().wait(self.drip_s * 50)  # a held answer: gRPC has no bytes to drip
+        if reply.kind == "error":
+            context.abort(reply.grpc_code, reply.message)
+        return _with_partial(response, reply)
 
 
 class _LogsService(logs_grpc.LogsServiceServicer):
@@ -278,6 +320,20 @@ class _HttpServer(ThreadingHTTPServer):
                 pass
 
 
+def _with_partial(response, reply: Reply):
+    if reply.rejected:
+        field = "rejected_log_records" if hasattr(response.partial_success, "rejected_log_records") \
+            else "rejected_data_points"
+        setattr(response.partial_success, field, reply.rejected)
+        response.partial_success.error_message = reply.message
+    return response
+
+
+_GRPC_TO_RPC_CODE = {grpc.StatusCode.UNAVAILABLE: code_pb2.UNAVAILABLE,
+                     grpc.StatusCode.INVALID_ARGUMENT: code_pb2.INVALID_ARGUMENT,
+                     grpc.StatusCode.RESOURCE_EXHAUSTED: code_pb2.RESOURCE_EXHAUSTED}
+
+
 def _status_body(code: int, message: str) -> bytes:
     return status_pb2.Status(code=code, message=message).SerializeToString()
 
@@ -312,18 +368,34 @@ class _OtlpHttpHandler(BaseHTTPRequestHandler):
         except (OSError, EOFError, zlib.error, DecodeError, ValueError) as exc:
             return self._reply(400, _status_body(code_pb2.INVALID_ARGUMENT, f"undecodable body: {type(exc).__name__}"))
         headers = {name.lower(): value for name, value in self.headers.items()}
-        refusal = self.server.sink._receive(signal, HTTP, request, headers, len(raw))
-        if refusal is not None:
-            return self._reply(refusal.http_status, _status_body(code_pb2.UNAVAILABLE, "refused by OtlpSink"))
+        reply = self.server.sink._receive(signal, HTTP, request, headers, len(raw))
+        if reply.kind == "redirect":
+            return self._reply(reply.http_status, b"", extra=(("Location", reply.location),))
+        if reply.kind == "html":
+            return self._reply(200, faults.HTML_PAGE, content_type="text/html; charset=utf-8")
+        if reply.kind == "error":
+            code = _GRPC_TO_RPC_CODE.get(reply.grpc_code, code_pb2.UNKNOWN)
+            return self._reply(reply.http_status, _status_body(code, reply.message))
         response = logs_pb.ExportLogsServiceResponse() if signal == LOGS else metrics_pb.ExportMetricsServiceResponse()
-        self._reply(200, response.SerializeToString())
+        self._reply(200, _with_partial(response, reply).SerializeToString())
 
-    def _reply(self, status: int, body: bytes) -> None:
+    def _reply(self, status: int, body: bytes, *, content_type: str = _PROTOBUF, extra=()) -> None:
+        drip_s = self.server.sink.drip_s
         self.send_response(status)
-        self.send_header("Content-Type", _PROTOBUF)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body) if not drip_s else len(body) + 64))
+        for name, value in extra:
+            self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(body)
+        if not drip_s:
+            self.wfile.write(body)
+            return
+        # A dripping answer: each byte within any read timeout, the whole far beyond any deadline.
+        for byte in body + b"\0" * 64:
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
+            if threading.Event().wait(drip_s) or self.server.sink.drip_s == 0:
+                break
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's signature
         """Silent: one line per request would drown the demo and the benchmark."""

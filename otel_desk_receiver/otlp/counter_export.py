@@ -1,0 +1,156 @@
+"""The settled-entry counters (sendbird.desk.bot.webhook_logs), exported from the committed totals by our own
+loop, which builds the MetricsData, hands it to the SDK's OTLP metric exporter and acts on the answer.
+
+Not the SDK's PeriodicExportingMetricReader: its in-memory sums start at 0 in every process and its
+delta points are dropped when an export fails, so counts were lost across crashes and outages. Here:
+
+- the totals per bot and status live in the state, moved in the same atomic commit as the cursor that
+  delivered the entries (core/pipeline.py): a crash loses or doubles nothing;
+- cumulative points carry the saved totals and the saved start time (``counted_since_ns``), so a
+  restart neither resets nor doubles a series;
+- delta points are the committed totals minus the totals the metrics endpoint last acknowledged
+  (``acked``, saved after each accepted export): a refused export loses nothing (the next delta is
+  larger), and a crash between the endpoint's answer and the save repeats at most that one delta;
+- every known status of a bot is exported, at 0 until it counts, from the moment the bot is first
+  seen (Prometheus' increase() ignores a series whose first sample is already non-zero).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+from opentelemetry.sdk.metrics.export import (
+    AggregationTemporality,
+    Metric,
+    MetricExporter,
+    MetricsData,
+    NumberDataPoint,
+    ResourceMetrics,
+    ScopeMetrics,
+    Sum,
+)
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+from otel_desk_receiver import __version__, names
+from otel_desk_receiver.core.cursors import BotCursor, CursorStore
+from otel_desk_receiver.otlp.answer import Answer, Kind
+
+log = logging.getLogger(__name__)
+
+# The statuses of desk-api.md's table: RECEIVED, ERROR, TIMEOUT settle by status; INITIALIZED and SENT
+# settle by age. Each has a series from the bot's discovery; other statuses get one when first counted.
+KNOWN_STATUSES = ("INITIALIZED", "SENT", "RECEIVED", "ERROR", "TIMEOUT")
+
+
+class CounterExporter:
+    """Exports the counters every ``interval_s`` on its own thread, and on demand (``export_now``).
+
+    ``export_now`` returns the endpoint's answer; only an acceptance moves the acknowledged totals.
+    Calls are serialised, so the loop, a flush and a new bot's zeros never race.
+    """
+
+    def __init__(self, exporter: MetricExporter, resource: Resource, cursors: CursorStore,
+                 bots: Callable[[], Iterable[tuple[int, str]]], *, delta: bool, interval_s: float,
+                 timeout_s: float, clock_ns: Callable[[], int] = time.time_ns,
+                 on_failure: Callable[[], None] | None = None):
+        self._exporter = exporter
+        self._answers = getattr(exporter, "otlp_answers", None)
+        self._resource = resource
+        self._cursors = cursors
+        self._bots = bots
+        self._delta = delta
+        self._interval_s = interval_s
+        self._timeout_s = timeout_s
+        self._clock_ns = clock_ns
+        self._on_failure = on_failure
+        self._scope = InstrumentationScope(names.SCOPE_NAME, __version__)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_answer: Answer | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="counter-export", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            self.export_now()
+
+    def stop(self) -> None:
+        """End the loop (an export in flight finishes on its own); ``shutdown`` interrupts it."""
+        self._stop.set()
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        self._exporter.shutdown()
+
+    def bot_discovered(self, _bot_id: int) -> None:
+        """A new bot: export its zeros now, unless the metrics endpoint just refused (the loop retries)."""
+        if self.last_answer is None or self.last_answer.accepted:
+            self.export_now()
+
+    def export_now(self) -> Answer:
+        with self._lock:
+            now_ns = self._clock_ns()
+            cursors = self._cursors.snapshot()
+            series = [(bot_id, name, cursors[bot_id]) for bot_id, name in self._bots() if bot_id in cursors]
+            if not series:
+                self.last_answer = Answer(Kind.ACCEPTED)
+                return self.last_answer
+            answer = self._send(self._metrics_data(series, now_ns))
+            if answer.kind is Kind.PARTIAL:
+                # The spec forbids sending it again; which points were refused is not said.
+                log.warning("OTLP metrics endpoint accepted the counters only in part: %s", answer.reason)
+            if answer.kind in (Kind.ACCEPTED, Kind.PARTIAL):
+                if self._delta:
+                    self._cursors.acknowledge({bot_id: (cursor.counted, now_ns) for bot_id, _, cursor in series})
+            else:
+                if self.last_answer is None or self.last_answer.accepted:
+                    log.warning("OTLP metrics endpoint did not accept the counters (%s); they are kept and sent "
+                                "again", answer.reason)
+                if self._on_failure is not None:
+                    self._on_failure()
+            self.last_answer = answer
+            return answer
+
+    def _send(self, data: MetricsData) -> Answer:
+        if self._answers is not None:
+            self._answers.start()
+        try:
+            result = self._exporter.export(data, timeout_millis=self._timeout_s * 1000)
+        except Exception as exc:  # noqa: BLE001 - an endpoint failure is an answer
+            return Answer(Kind.DOWN, f"the exporter raised {type(exc).__name__}")
+        succeeded = result.name == "SUCCESS"
+        if self._answers is None:
+            return Answer(Kind.ACCEPTED) if succeeded else Answer(Kind.FAILED, "the exporter reported a failure")
+        answer = self._answers.answer(succeeded)
+        if answer.accepted and not succeeded:
+            return Answer(Kind.FAILED, "the exporter reported a failure")
+        return answer
+
+    def _metrics_data(self, series: list[tuple[int, str, BotCursor]], now_ns: int) -> MetricsData:
+        points = [point for bot_id, bot_name, cursor in series for point in self._points(bot_id, bot_name, cursor,
+                                                                                          now_ns)]
+        temporality = AggregationTemporality.DELTA if self._delta else AggregationTemporality.CUMULATIVE
+        metric = Metric(names.WEBHOOK_LOGS.name, names.WEBHOOK_LOGS.description, names.WEBHOOK_LOGS.unit,
+                        Sum(points, temporality, is_monotonic=True))
+        return MetricsData([ResourceMetrics(self._resource, [ScopeMetrics(self._scope, [metric], "")], "")])
+
+    def _points(self, bot_id: int, bot_name: str, cursor: BotCursor, now_ns: int) -> list[NumberDataPoint]:
+        since_ns = cursor.counted_since_ns or now_ns
+        start_ns = (cursor.acked_ns or since_ns) if self._delta else since_ns
+        statuses = list(KNOWN_STATUSES) + sorted(set(cursor.counted) - set(KNOWN_STATUSES))
+        points = []
+        for status in statuses:
+            value = cursor.counted.get(status, 0)
+            if self._delta:
+                value -= cursor.acked.get(status, 0)
+            attributes = {names.ATTR_BOT_ID: bot_id, names.ATTR_BOT_NAME: bot_name,
+                          names.ATTR_WEBHOOK_LOG_STATUS: status}
+            points.append(NumberDataPoint(attributes, start_ns, max(now_ns, start_ns), value))
+        return points
