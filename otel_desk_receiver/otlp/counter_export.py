@@ -37,6 +37,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from otel_desk_receiver import __version__, names
 from otel_desk_receiver.core.cursors import BotCursor, CursorStore
+from otel_desk_receiver.errors import StateError
 from otel_desk_receiver.otlp.answer import Answer, Kind
 
 log = logging.getLogger(__name__)
@@ -96,27 +97,36 @@ class CounterExporter:
 
     def export_now(self) -> Answer:
         with self._lock:
-            now_ns = self._clock_ns()
-            cursors = self._cursors.snapshot()
-            series = [(bot_id, name, cursors[bot_id]) for bot_id, name in self._bots() if bot_id in cursors]
-            if not series:
-                self.last_answer = Answer(Kind.ACCEPTED)
-                return self.last_answer
-            answer = self._send(self._metrics_data(series, now_ns))
-            if answer.kind is Kind.PARTIAL:
-                # The spec forbids sending it again; which points were refused is not said.
-                log.warning("OTLP metrics endpoint accepted the counters only in part: %s", answer.reason)
-            if answer.kind in (Kind.ACCEPTED, Kind.PARTIAL):
-                if self._delta:
-                    self._cursors.acknowledge({bot_id: (cursor.counted, now_ns) for bot_id, _, cursor in series})
-            else:
-                if self.last_answer is None or self.last_answer.accepted:
-                    log.warning("OTLP metrics endpoint did not accept the counters (%s); they are kept and sent "
-                                "again", answer.reason)
-                if self._on_failure is not None:
-                    self._on_failure()
-            self.last_answer = answer
-            return answer
+            try:
+                self.last_answer = self._export()
+            except StateError as error:
+                # Delta only: sending what could not be remembered as sent would count it twice later.
+                log.error("counters held back: %s", error)
+                self.last_answer = Answer(Kind.FAILED, f"the state cannot be written ({error})")
+            return self.last_answer
+
+    def _export(self) -> Answer:
+        now_ns = self._clock_ns()
+        cursors = self._cursors.snapshot()
+        series = [(bot_id, name, cursors[bot_id]) for bot_id, name in self._bots() if bot_id in cursors]
+        if not series:
+            return Answer(Kind.ACCEPTED)
+        if self._delta:
+            self._cursors.acknowledge({})  # the state is writable now, or nothing is sent (disk full)
+        answer = self._send(self._metrics_data(series, now_ns))
+        if answer.kind is Kind.PARTIAL:
+            # The spec forbids sending it again; which points were refused is not said.
+            log.warning("OTLP metrics endpoint accepted the counters only in part: %s", answer.reason)
+        if answer.kind in (Kind.ACCEPTED, Kind.PARTIAL):
+            if self._delta:
+                self._cursors.acknowledge({bot_id: (cursor.counted, now_ns) for bot_id, _, cursor in series})
+        else:
+            if self.last_answer is None or self.last_answer.accepted:
+                log.warning("OTLP metrics endpoint did not accept the counters (%s); they are kept and sent "
+                            "again", answer.reason)
+            if self._on_failure is not None:
+                self._on_failure()
+        return answer
 
     def _send(self, data: MetricsData) -> Answer:
         if self._answers is not None:

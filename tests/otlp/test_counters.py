@@ -1,0 +1,115 @@
+"""Counters exact in both temporalities: across restarts, refused metrics exports, failed state writes, run --once."""
+
+import json
+
+import grpc
+from collections import Counter
+
+import pytest
+
+from otel_desk_receiver import names
+from otel_desk_receiver.errors import StateError
+from tests.receiver_harness import by_bot_and_status, counter_by_bot_and_status, days_ago, make_receiver, run_once
+
+STATUSES = ("RECEIVED", "ERROR", "TIMEOUT", "RECEIVED")
+TEMPORALITIES = ["cumulative", "delta"]
+
+
+@pytest.fixture(params=[("http/protobuf", t) for t in TEMPORALITIES] + [("grpc", t) for t in TEMPORALITIES],
+                ids=lambda p: f"{p[0]}-{p[1]}")
+def sink(request, otlp_sink, otlp_env):
+    protocol, temporality = request.param
+    otlp_env(otlp_sink, protocol, OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=temporality,
+             OTEL_METRIC_EXPORT_INTERVAL="60000")
+    return otlp_sink
+
+
+def add_batch(emulator, bot_id: int, n: int, start_days: float) -> None:
+    emulator.add_entries(bot_id, n, statuses=STATUSES, start=days_ago(emulator, start_days), spacing_s=30)
+
+
+def unique_by_bot_and_status(sink) -> Counter:
+    unique = {r.attributes[names.ATTR_LOG_RECORD_UID]: r for r in sink.log_records()}.values()
+    return Counter((r.attributes[names.ATTR_BOT_ID], r.attributes[names.ATTR_WEBHOOK_LOG_STATUS]) for r in unique)
+
+
+def test_counters_carry_on_across_restarts_never_reset_never_doubled(desk_emulator, sink, state_path):
+    bot = desk_emulator.add_bot(name="a", timeout_seconds=30)
+    add_batch(desk_emulator, bot["id"], 40, 1.0)
+    for _ in range(3):  # three processes, one after the other
+        assert run_once(desk_emulator, state_path, backfill_days=2).delivered
+        add_batch(desk_emulator, bot["id"], 25, 0.5)
+    assert run_once(desk_emulator, state_path, backfill_days=2).delivered
+    assert sum(by_bot_and_status(sink).values()) == 40 + 3 * 25
+    assert counter_by_bot_and_status(sink) == by_bot_and_status(sink)
+    starts = {p.start_time_unix_nano for p in sink.metric_points(names.WEBHOOK_LOGS.name)
+              if p.temporality == "cumulative"}
+    assert len(starts) <= 1  # one series: the start time is saved with the totals
+
+
+def test_a_refused_metrics_export_loses_nothing(desk_emulator, sink, state_path):
+    bot = desk_emulator.add_bot(name="a", timeout_seconds=30)
+    receiver = make_receiver(desk_emulator, state_path, backfill_days=2)
+    try:
+        for cycle in range(4):
+            add_batch(desk_emulator, bot["id"], 29, 1.0 - cycle * 0.1)
+            sink.fail_next(1 if cycle % 2 else 0, http_status=500, grpc_code=grpc.StatusCode.INTERNAL,
+                           signal="metrics")
+            assert receiver.run_once().delivered
+            answer_ok = receiver.flush_counters()
+            assert answer_ok is (cycle % 2 == 0)
+    finally:
+        receiver.close()  # the final flush is accepted
+    assert counter_by_bot_and_status(sink) == by_bot_and_status(sink)
+    assert sum(by_bot_and_status(sink).values()) == 4 * 29
+
+
+def test_a_failed_state_write_counts_the_batch_sent_again_once(desk_emulator, sink, state_path):
+    bot = desk_emulator.add_bot(name="a", timeout_seconds=30)
+    add_batch(desk_emulator, bot["id"], 60, 1.0)
+    receiver = make_receiver(desk_emulator, state_path, backfill_days=2, page_size=20)
+    state_file = receiver.cursors._file  # the seam: a disk that fills up after two pages
+    real_commit, commits = state_file.commit, []
+
+    def disk_full_after_two_pages(cursors):
+        commits.append(1)
+        if len(commits) > 3:  # the start cursor, then two pages
+            raise StateError(f"state file {state_file.path} cannot be written: No space left on device")
+        real_commit(cursors)
+
+    state_file.commit = disk_full_after_two_pages
+    try:
+        with pytest.raises(StateError):
+            receiver.run_once()
+    finally:
+        receiver.close()
+    assert run_once(desk_emulator, state_path, backfill_days=2).delivered
+    assert unique_by_bot_and_status(sink) == counter_by_bot_and_status(sink)
+    assert sum(by_bot_and_status(sink).values()) > 60  # the batch whose commit failed went out twice
+    assert sum(counter_by_bot_and_status(sink).values()) == 60  # and was counted once
+
+
+def test_totals_live_in_the_state_next_to_the_cursor(desk_emulator, otlp_sink, otlp_env, state_path):
+    otlp_env(otlp_sink, "http/protobuf")
+    bot = desk_emulator.add_bot(name="a", timeout_seconds=30)
+    add_batch(desk_emulator, bot["id"], 8, 1.0)
+    assert run_once(desk_emulator, state_path, backfill_days=2).delivered
+    saved = json.loads(state_path.read_text())["bots"][str(bot["id"])]
+    assert saved["counted"] == {"RECEIVED": 4, "ERROR": 2, "TIMEOUT": 2}
+    assert saved["counted_since_ns"] > 0
+
+
+def test_a_state_of_version_1_loads_with_zero_totals(desk_emulator, otlp_sink, otlp_env, state_path):
+    otlp_env(otlp_sink, "http/protobuf")
+    bot = desk_emulator.add_bot(name="a", timeout_seconds=30)
+    add_batch(desk_emulator, bot["id"], 8, 1.0)
+    assert run_once(desk_emulator, state_path, backfill_days=2).delivered
+    document = json.loads(state_path.read_text())
+    cursor = document["bots"][str(bot["id"])]
+    for field in ("counted", "counted_since_ns", "acked", "acked_ns"):
+        cursor.pop(field)
+    state_path.write_text(json.dumps({"version": 1, "bots": document["bots"]}))
+    otlp_sink.clear()
+    add_batch(desk_emulator, bot["id"], 4, 0.5)
+    assert run_once(desk_emulator, state_path, backfill_days=2).delivered
+    assert sum(counter_by_bot_and_status(otlp_sink).values()) == 4  # counted from the migration on
