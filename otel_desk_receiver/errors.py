@@ -3,6 +3,8 @@
     ReceiverError                 anything the receiver reports on purpose
      +-- ConfigError              bad settings (exit 2); .problems holds one line per problem
      +-- StateError               state file unreadable or corrupt (exit 2); names the file
+     |    +-- FencedError         a checkpoint write refused: this process no longer leads
+     +-- KubeError                the Kubernetes API could not be used (kube/); .status_code, .reason
      +-- DeskError                the Desk API could not be used
      |    +-- DeskAuthError       401/403: the token was rejected (exit 3)
      |    +-- DeskRetryableError  429, 5xx, timeout, dropped connection, a 200 whose body is not
@@ -55,3 +57,18 @@ class DeskRetryableError(DeskError):
 
 class DeskResponseError(DeskError):
     """Desk answered with a non-retryable 4xx (400, 404, ...)."""
+
+
+class FencedError(StateError):
+    """A checkpoint write was refused because this process no longer holds the lease (or the state
+    object shows a newer leader): the write is dropped, never forced; the process stands by."""
+
+
+class KubeError(ReceiverError):
+    """The Kubernetes API answered with an error or could not be reached; ``status_code`` and
+    ``reason`` (the Status object's, e.g. Conflict, NotFound, Forbidden) when it answered."""
+
+    def __init__(self, message: str, status_code: int | None = None, reason: str | None = None):
+        super().__init__(message)
+        self.status_code = status_code
+        self.reason = reason

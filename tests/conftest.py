@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-pytest_plugins = ["tests.plugins.emulator", "tests.plugins.otlp"]
+pytest_plugins = ["tests.plugins.emulator", "tests.plugins.otlp", "tests.plugins.kube_api"]
 
 
 def pytest_addoption(parser):

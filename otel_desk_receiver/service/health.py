@@ -33,6 +33,11 @@ class HealthState:
         self._last_cycle_ns: int | None = None
         self._last_success_ns: int | None = None
         self._stopped = False
+        # Leader election (service/leadership.py): None without it; a standby is healthy while its
+        # election loop ticks (role_seen_ns), and says who leads.
+        self._role: str | None = None
+        self._leader: str | None = None
+        self._role_seen_ns: int | None = None
 
     def set_bots(self, bot_ids: list[int]) -> None:
         with self._lock:
@@ -52,20 +57,39 @@ class HealthState:
         with self._lock:
             self._stopped = True
 
+    def set_role(self, role: str, leader: str | None) -> None:
+        """``leader`` or ``standby`` (leader election); a standby calls it on every election tick."""
+        with self._lock:
+            self._role, self._leader, self._role_seen_ns = role, leader, self._clock_ns()
+
+    def _standing_by(self, intervals: int) -> bool | None:
+        """For a standby: whether its election loop ticked within ``intervals`` poll intervals; None otherwise."""
+        if self._role != "standby":
+            return None
+        return self._clock_ns() - self._role_seen_ns <= intervals * self._interval_ns + 60 * NS_PER_S
+
     def alive(self) -> bool:
         with self._lock:
+            if (standby := self._standing_by(ALIVE_INTERVALS)) is not None:
+                return not self._stopped and standby
             last = self._last_cycle_ns or self._started_ns
             return not self._stopped and self._clock_ns() - last <= ALIVE_INTERVALS * self._interval_ns + 60 * NS_PER_S
 
     def ready(self) -> bool:
         with self._lock:
+            if (standby := self._standing_by(READY_INTERVALS)) is not None:
+                return standby
             last = self._last_success_ns
             return last is not None and self._clock_ns() - last <= READY_INTERVALS * self._interval_ns
 
     def snapshot(self) -> dict:
         with self._lock:
             bots = {str(k): _bot_json(v) for k, v in sorted(self._bots.items())}
-            return {"last_cycle": _iso(self._last_cycle_ns), "last_success": _iso(self._last_success_ns), "bots": bots}
+            snapshot = {"last_cycle": _iso(self._last_cycle_ns), "last_success": _iso(self._last_success_ns),
+                        "bots": bots}
+            if self._role is not None:
+                snapshot |= {"role": self._role, "leader": self._leader}
+            return snapshot
 
 
 def _bot_json(health: BotHealth) -> dict:

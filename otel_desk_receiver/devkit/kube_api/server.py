@@ -1,0 +1,137 @@
+"""KubeApiServer: a stand-in for the Kubernetes API server, on loopback, for tests. It is NOT Kubernetes.
+
+It serves exactly the two resources the receiver uses, as the real API server answers them:
+
+- ``/api/v1/namespaces/{ns}/configmaps[/{name}]`` and
+  ``/apis/coordination.k8s.io/v1/namespaces/{ns}/leases[/{name}]``;
+- GET (404 NotFound), POST create (201; 409 AlreadyExists), PUT replace (200; 409 Conflict when
+  ``metadata.resourceVersion`` is stale, an unconditional update when it is absent; 404 when missing);
+- one global resourceVersion counter, uid and creationTimestamp kept across updates;
+- bearer-token authentication (401) and RBAC per token with resourceNames (403 Forbidden with the
+  API's message; ``create`` is not limited by names, as in Kubernetes RBAC);
+- every object received is validated against Kubernetes' own OpenAPI schema (kubernetes-validate,
+  1.33, strict) plus the server-side rules for these kinds (name, ConfigMap keys and 1 MiB, Lease
+  durations, MicroTime parsing): 422 Invalid with causes, or 400 BadRequest;
+- errors as Status objects (kind Status, reason, message, details, code).
+
+What it does not do: TLS, any other resource or verb (LIST, WATCH, PATCH, DELETE), field selectors,
+managedFields, admission, generation, finalizers, server-side apply, persistence across restarts.
+Tests can count requests and make the API unavailable (``set_down``: 503 for every request).
+"""
+
+import json
+import sys
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from otel_desk_receiver.devkit.kube_api.store import KINDS, ApiStatus, Grant, ObjectStore
+
+PREFIXES = {"configmaps": "/api/v1/namespaces/", "leases": "/apis/coordination.k8s.io/v1/namespaces/"}
+VERBS = {"GET": "get", "POST": "create", "PUT": "update"}
+ALL_VERBS = frozenset({"get", "create", "update"})
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # A receiver killed with -9 mid-request is what the failover tests do; anything else is shown.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class KubeApiServer:
+    """Start with ``start()``; ``url`` is the server for a kubeconfig; ``store`` holds objects and tokens."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        self.store = ObjectStore()
+        self.requests: Counter = Counter()  # (method, resource) -> count
+        self.down = False
+        handler = type("Handler", (_Handler,), {"api": self})
+        self._server = _QuietServer((host, port), handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="kube-api", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "KubeApiServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def add_service_account(self, token: str, namespace: str, name: str, grants: list[Grant] | None = None) -> None:
+        """A token for ``system:serviceaccount:{namespace}:{name}``; by default every verb on both resources."""
+        if grants is None:
+            grants = [Grant(resource, ALL_VERBS) for resource in KINDS]
+        self.store.add_token(token, f"system:serviceaccount:{namespace}:{name}", grants)
+
+    def set_down(self, down: bool) -> None:
+        self.down = down
+
+    def handle(self, method: str, path: str, token: str | None, body: bytes | None) -> tuple[int, dict]:
+        resource, namespace, name = _route(path)
+        self.requests[(method, resource)] += 1
+        if self.down:
+            raise ApiStatus(503, "ServiceUnavailable", "the server is currently unable to handle the request")
+        if (method == "POST") == (name is not None) or method not in VERBS:
+            raise ApiStatus(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource")
+        self.store.authorize(token, VERBS[method], resource, namespace, name)
+        if method == "GET":
+            return 200, self.store.get(resource, namespace, name)
+        try:
+            document = json.loads(body or b"")
+        except ValueError:
+            raise ApiStatus(400, "BadRequest", "the body of the request was in an unknown format") from None
+        if method == "POST":
+            return 201, self.store.create(resource, namespace, document)
+        return 200, self.store.replace(resource, namespace, name, document)
+
+
+def _route(path: str) -> tuple[str, str, str | None]:
+    path = path.split("?", 1)[0].rstrip("/")
+    for resource, prefix in PREFIXES.items():
+        if path.startswith(prefix):
+            parts = path[len(prefix):].split("/")
+            if len(parts) in (2, 3) and parts[1] == resource and parts[0]:
+                return resource, parts[0], parts[2] if len(parts) == 3 else None
+    raise ApiStatus(404, "NotFound", "the server could not find the requested resource")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    api: KubeApiServer
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self._serve()
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._serve()
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._serve()
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        auth = self.headers.get("Authorization", "")
+        token = auth[len("Bearer "):] if auth.startswith("Bearer ") else None
+        try:
+            code, answer = self.api.handle(self.command, self.path, token, body)
+        except ApiStatus as status:
+            code, answer = status.code, status.body
+        payload = json.dumps(answer).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - quiet: the leader renews every retry period
+        pass

@@ -1,0 +1,65 @@
+"""Builds the Kubernetes parts from Settings: API client, namespace, identity, elector, ConfigMap state."""
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+
+from otel_desk_receiver.config import Settings, StateBackendKind
+from otel_desk_receiver.core.state_format import DeskIdentity
+from otel_desk_receiver.errors import ConfigError, KubeError
+from otel_desk_receiver.kube import connection
+from otel_desk_receiver.kube.client import KubeClient
+from otel_desk_receiver.service.leader import ElectionConfig, LeaderElector, Term
+from otel_desk_receiver.service.state_kubernetes import KubernetesState
+
+
+def election_enabled(settings: Settings) -> bool:
+    if settings.leader_election is not None:
+        return settings.leader_election
+    return settings.state_backend is StateBackendKind.KUBERNETES
+
+
+def needs_kubernetes(settings: Settings) -> bool:
+    return election_enabled(settings) or settings.state_backend is StateBackendKind.KUBERNETES
+
+
+def identity() -> str:
+    """client-go's usual identity: the pod name (the hostname in a pod), then a unique suffix, so a
+    restarted container is a new candidate and its first term counts as a leadership transition."""
+    return f"{os.environ.get('POD_NAME') or socket.gethostname()}_{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class KubernetesParts:
+    client: KubeClient
+    namespace: str
+    elector: LeaderElector | None
+    state: KubernetesState | None
+
+
+def build(settings: Settings, desk: DeskIdentity | None, env: dict[str, str] | None = None) -> KubernetesParts:
+    """The client, elector (with leader election) and state (with the kubernetes backend); ConfigError when
+    no API can be found or no namespace is known."""
+    env = dict(os.environ) if env is None else env
+    try:
+        conn = connection.resolve(env)
+    except KubeError as error:
+        raise ConfigError([f"DESK_STATE_BACKEND / DESK_LEADER_ELECTION: {error}"]) from None
+    namespace = settings.kubernetes_namespace or env.get("POD_NAMESPACE") or conn.namespace
+    if not namespace:
+        raise ConfigError(["DESK_KUBERNETES_NAMESPACE: required here (no POD_NAMESPACE, no service account "
+                           "namespace file, no namespace in the kubeconfig context)"])
+    client = KubeClient(conn)
+    me = identity()
+    elector = None
+    if election_enabled(settings):
+        config = ElectionConfig(settings.leader_election_lease_duration, settings.leader_election_renew_deadline,
+                                settings.leader_election_retry_period)
+        elector = LeaderElector(client, namespace, settings.leader_election_lease_name, me, config)
+    state = None
+    if settings.state_backend is StateBackendKind.KUBERNETES:
+        alone = Term(me, 0)  # without election: this process's own term; a newer writer still fences it out
+        state = KubernetesState(client, namespace, settings.state_configmap, desk,
+                                term=elector.term if elector else (lambda: alone), elected=elector is not None)
+    return KubernetesParts(client, namespace, elector, state)

@@ -1,0 +1,198 @@
+"""Leader election on a coordination.k8s.io/v1 Lease, with client-go's semantics (leaderelection.go).
+
+One process holds the Lease and polls; the others stand by and try again every retry period. The
+holder renews every retry period; another candidate takes the Lease only once it has seen the same
+record unchanged for ``lease_duration_s`` on its own clock (client-go's observedTime: clocks of
+different nodes are never compared). Where this differs from client-go, it is stricter:
+
+- leadership is valid until the send time of the last successful renew plus ``renew_deadline_s``
+  (client-go counts the deadline from the start of the failing renew, up to one retry period later),
+  so a leader that cannot renew stops before any other candidate can see its lease expire, for any
+  settings client-go accepts;
+- a leader that lost the Lease goes back to standing by (client-go's Run returns and the process
+  usually exits).
+
+``release()`` is client-go's ReleaseOnCancel: holderIdentity "" and leaseDurationSeconds 1, so a
+standby takes over at its next retry instead of after a full lease duration.
+"""
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from otel_desk_receiver.errors import KubeError
+from otel_desk_receiver.kube.lease import LeaseRecord, lease_object
+
+log = logging.getLogger(__name__)
+
+JITTER_FACTOR = 1.2  # client-go: retries while standing by wait retryPeriod * (1 + rand * 1.2)
+
+
+@dataclass(frozen=True)
+class ElectionConfig:
+    """client-go's LeaderElectionConfig timings, validated as client-go validates them."""
+
+    lease_duration_s: float = 15.0
+    renew_deadline_s: float = 10.0
+    retry_period_s: float = 2.0
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.lease_duration_s <= self.renew_deadline_s:
+            found.append("the lease duration must be greater than the renew deadline")
+        if self.renew_deadline_s <= JITTER_FACTOR * self.retry_period_s:
+            found.append(f"the renew deadline must be greater than {JITTER_FACTOR} x the retry period")
+        if self.retry_period_s <= 0:
+            found.append("the retry period must be positive")
+        return found
+
+
+@dataclass(frozen=True)
+class Term:
+    """One tenure: who holds the Lease and its leaseTransitions then. Checkpoints are fenced by it."""
+
+    holder: str
+    transitions: int
+
+
+class LeaderElector:
+    """Campaigns for one Lease. ``is_leading()`` is safe from any thread and turns False by itself at the
+    renew deadline, without waiting for the election thread; ``term()`` is the tenure it leads in."""
+
+    def __init__(self, client, namespace: str, name: str, identity: str, config: ElectionConfig = ElectionConfig(),
+                 *, monotonic: Callable[[], float] = time.monotonic, clock_ns: Callable[[], int] = time.time_ns,
+                 on_change: Callable[[bool, str], None] = lambda leading, holder: None):
+        self._client = client
+        self.namespace, self.name, self.identity = namespace, name, identity
+        self.config = config
+        self._monotonic, self._clock_ns = monotonic, clock_ns
+        self.on_change = on_change
+        self._lock = threading.Lock()
+        self._observed: LeaseRecord | None = None
+        self._observed_at: float = 0.0
+        self._resource_version: str | None = None
+        self._valid_until: float | None = None  # monotonic instant leadership ends unless renewed
+        self._term: Term | None = None
+        self._reported = (False, "")
+        self._report_lock = threading.Lock()
+        self.leading_event = threading.Event()  # set while leading (as last checked by the election loop)
+
+    def is_leading(self) -> bool:
+        with self._lock:
+            return self._valid_until is not None and self._monotonic() < self._valid_until
+
+    def term(self) -> Term | None:
+        with self._lock:
+            leading = self._valid_until is not None and self._monotonic() < self._valid_until
+            return self._term if leading else None
+
+    def holder(self) -> str:
+        """The holder identity last observed ("" when released or unknown)."""
+        with self._lock:
+            return self._observed.holder if self._observed else ""
+
+    def try_acquire_or_renew(self) -> bool:
+        """One client-go tryAcquireOrRenew: True when this process holds the Lease afterwards."""
+        sent = self._monotonic()
+        now_ns = self._clock_ns()
+        try:
+            lease = self._client.get("leases", self.namespace, self.name)
+        except KubeError as error:
+            if error.reason != "NotFound":
+                log.warning("lease %s/%s cannot be read: %s", self.namespace, self.name, error)
+                return False
+            return self._write(LeaseRecord(self.identity, self._duration(), now_ns, now_ns, 0), sent, create=True)
+        record = LeaseRecord.from_lease(lease)
+        with self._lock:
+            if record != self._observed:
+                self._observed, self._observed_at = record, sent
+            self._resource_version = lease["metadata"].get("resourceVersion")
+            observed_at = self._observed_at
+            if record.holder != self.identity:
+                self._valid_until = None  # someone else's record: whatever we held is gone
+        if record.holder and record.holder != self.identity and observed_at + record.lease_duration_s > sent:
+            return False
+        ours = record.holder == self.identity
+        renewed = LeaseRecord(self.identity, self._duration(), record.acquire_time_ns if ours else now_ns, now_ns,
+                              record.transitions if ours else record.transitions + 1)
+        return self._write(renewed, sent, create=False)
+
+    def _duration(self) -> int:
+        return max(1, round(self.config.lease_duration_s))
+
+    def _write(self, record: LeaseRecord, sent: float, *, create: bool) -> bool:
+        try:
+            if create:
+                written = self._client.create("leases", self.namespace, lease_object(self.namespace, self.name, record))
+            else:
+                body = lease_object(self.namespace, self.name, record, self._resource_version)
+                written = self._client.replace("leases", self.namespace, self.name, body)
+        except KubeError as error:
+            # A Conflict means another candidate wrote first: it may be the new holder; read again next time.
+            log.log(logging.INFO if error.reason in ("Conflict", "AlreadyExists") else logging.WARNING,
+                    "lease %s/%s not %s: %s", self.namespace, self.name, "created" if create else "updated", error)
+            return False
+        with self._lock:
+            self._observed, self._observed_at = record, sent
+            self._resource_version = written["metadata"].get("resourceVersion")
+            self._valid_until = sent + self.config.renew_deadline_s
+            self._term = Term(record.holder, record.transitions)
+        return True
+
+    def release(self) -> bool:
+        """Give the Lease up (client-go ReleaseOnCancel); True if it was held and is now released."""
+        with self._lock:
+            held = self._valid_until is not None and self._observed is not None
+            observed, version = self._observed, self._resource_version
+            self._valid_until = None
+        if not held:
+            return False
+        now_ns = self._clock_ns()
+        record = LeaseRecord("", 1, now_ns, now_ns, observed.transitions)
+        try:
+            written = self._client.replace("leases", self.namespace, self.name,
+                                           lease_object(self.namespace, self.name, record, version))
+            with self._lock:
+                self._observed, self._observed_at = record, self._monotonic()
+                self._resource_version = written["metadata"].get("resourceVersion")
+        except KubeError as error:
+            log.warning("lease %s/%s not released (a standby takes over when it expires): %s",
+                        self.namespace, self.name, error)
+            return False
+        finally:
+            self._report()
+        log.info("lease %s/%s released", self.namespace, self.name)
+        return True
+
+    def run(self, stop: threading.Event, on_tick: Callable[[], None] = lambda: None) -> None:
+        """The election loop: try every retry period (jittered while standing by) until ``stop``."""
+        while not stop.is_set():
+            self.try_acquire_or_renew()
+            self._report()
+            on_tick()
+            stop.wait(self._next_wait())
+        self._report()
+
+    def _next_wait(self) -> float:
+        with self._lock:
+            remaining = None if self._valid_until is None else self._valid_until - self._monotonic()
+        if remaining is None or remaining <= 0:
+            return self.config.retry_period_s * (1 + random.random() * JITTER_FACTOR)
+        # Wake up no later than the renew deadline, so that losing it is reported on time.
+        return min(self.config.retry_period_s, remaining + 0.001)
+
+    def _report(self) -> None:
+        """Tell ``on_change`` when leadership or the observed holder changed since the last report."""
+        with self._report_lock:
+            state = (self.is_leading(), self.holder())
+            if state == self._reported:
+                return
+            self._reported = state
+            if state[0]:
+                self.leading_event.set()
+            else:
+                self.leading_event.clear()
+            self.on_change(*state)

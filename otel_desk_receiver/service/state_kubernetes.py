@@ -1,0 +1,206 @@
+"""KubernetesState: the state document in a ConfigMap, written with optimistic concurrency and fenced
+by the leader's term, for pods that have no volume (or more than one replica).
+
+Why a ConfigMap: a namespaced core object every cluster has, grantable by name in a Role, readable
+with ``kubectl get configmap -o jsonpath='{.data.state\\.json}'``, and no CRD to install. A Lease has
+no room for data, a Secret would add nothing but base64 (the state holds no secret), and a custom
+resource needs cluster-wide rights to install. Its limit is Kubernetes' 1 MiB per object: a commit
+that would pass ``max_bytes`` (800 KiB by default) fails first, naming the bot with the largest share.
+"""
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+
+from otel_desk_receiver.core.cursors import BotCursor
+from otel_desk_receiver.core.state_format import DeskIdentity, decode_state, encode_state
+from otel_desk_receiver.errors import FencedError, KubeError, StateError
+from otel_desk_receiver.service.leader import Term
+
+log = logging.getLogger(__name__)
+
+DATA_KEY = "state.json"
+HOLDER_ANNOTATION = "otel-desk-receiver/holder"
+TRANSITIONS_ANNOTATION = "otel-desk-receiver/lease-transitions"
+OBJECT_LIMIT_BYTES = 1024 * 1024  # Kubernetes refuses a ConfigMap whose data passes 1 MiB
+DEFAULT_MAX_BYTES = 800 * 1024  # stop well before it: the bot that grows it is named while there is room
+TRANSIENT_ATTEMPTS = 3  # a 5xx or a dropped connection is tried again this many times, fenced each time
+
+
+class KubernetesState:
+    """The state in ConfigMap ``namespace/name``, key ``state.json`` (the same document as the file).
+
+    Every write is a PUT carrying the resourceVersion last read, so it applies only to the object as
+    this process last saw it. A 409 Conflict is read again and resolved, never overwritten blindly: if
+    the object now shows another holder or a newer lease transition, the write is refused with
+    FencedError; if it still shows this process's term, the write is repeated on the new version.
+    ``term()`` gives the term this process leads in (LeaderElector.term), or None when it does not
+    lead: then nothing is written at all. ``load`` claims the object for the current term first (its
+    annotations name holder and lease transitions), so a deposed leader's later write meets a newer
+    resourceVersion, reads the new term, and is refused. ``commit`` returns only once the API stored
+    the whole document: after a crash the object holds the previous state or the new one.
+    """
+
+    def __init__(self, client, namespace: str, name: str, desk: DeskIdentity | None, *,
+                 term: Callable[[], Term | None], elected: bool, max_bytes: int = DEFAULT_MAX_BYTES,
+                 sleep: Callable[[float], None] = time.sleep):
+        self._client = client
+        self.namespace, self.name, self.desk = namespace, name, desk
+        self._term = term
+        self._elected = elected  # without election, any load takes over (a restart), only commits are fenced
+        self._max_bytes = max_bytes
+        self._sleep = sleep
+        self._object: dict | None = None  # the ConfigMap as last read or written
+        self._claimed: Term | None = None
+        self._warned_size = False
+
+    @property
+    def path(self) -> str:
+        return f"configmap {self.namespace}/{self.name}"
+
+    def __repr__(self) -> str:
+        return f"KubernetesState({self.path!r})"
+
+    def check_writable(self) -> None:
+        """Reading must work (NotFound is fine: load creates it); a Forbidden is reported now."""
+        try:
+            self._client.get("configmaps", self.namespace, self.name)
+        except KubeError as error:
+            if error.reason != "NotFound":
+                raise StateError(f"state {self.path} cannot be read: {error}") from None
+
+    def load(self) -> dict[int, BotCursor]:
+        """Claim the object for the current term (creating it if needed) and return its cursors. A process
+        that does not lead gets {} and claims nothing (it loads again when its term starts)."""
+        term = self._term()
+        if term is None:
+            self._object, self._claimed = None, None
+            return {}
+        for _ in range(TRANSIENT_ATTEMPTS + 1):
+            current = self._read()
+            if current is None:
+                created = self._write(self._fresh_object(term), create=True, conflict_ok=True)
+                if created is None:
+                    continue  # another process created it first: read theirs
+                return self._adopt(created, term)
+            self._refuse_newer(current, term, "load")
+            claimed = self._write(self._stamped(current, term, current["data"].get(DATA_KEY)), create=False,
+                                  conflict_ok=True)
+            if claimed is not None:
+                return self._adopt(claimed, term)
+        raise StateError(f"state {self.path}: could not claim it, the object keeps changing under this process")
+
+    def commit(self, cursors: Mapping[int, BotCursor]) -> None:
+        payload = encode_state(cursors, self.desk)
+        self._check_size(payload, cursors)
+        text = payload.decode()
+        for _ in range(TRANSIENT_ATTEMPTS + 1):
+            term = self._current_term()
+            if term != self._claimed or self._object is None:
+                raise FencedError(f"state {self.path}: not written: this process no longer leads "
+                                  f"(claimed in {_show(self._claimed)}, now {_show(term)})")
+            written = self._write(self._stamped(self._object, term, text), create=False, conflict_ok=True)
+            if written is not None:
+                self._object = written
+                return
+            current = self._read()  # 409: resolve against what is there now
+            if current is None:
+                raise StateError(f"state {self.path} was deleted while this process wrote it")
+            if _stored_term(current) != term:
+                raise FencedError(f"state {self.path}: not written: the object was claimed in "
+                                  f"{_show(_stored_term(current))}, this process writes in {_show(term)}")
+            self._object = current  # our own term (an earlier write whose answer was lost): write again
+        raise StateError(f"state {self.path}: not written, conflicts kept coming")
+
+    def _current_term(self) -> Term:
+        term = self._term()
+        if term is None:
+            raise FencedError(f"state {self.path}: not written: this process does not lead")
+        return term
+
+    def _adopt(self, obj: dict, term: Term) -> dict[int, BotCursor]:
+        self._object, self._claimed = obj, term
+        text = (obj.get("data") or {}).get(DATA_KEY)
+        return {} if not text else decode_state(text, f"state {self.path}", self.desk)
+
+    def _refuse_newer(self, current: dict, term: Term, what: str) -> None:
+        stored = _stored_term(current)
+        if self._elected and stored is not None and stored.transitions > term.transitions:
+            raise FencedError(f"state {self.path}: {what} refused: it was claimed in {_show(stored)}, newer than "
+                              f"this process's {_show(term)} (if the Lease was deleted and made again, remove the "
+                              f"{TRANSITIONS_ANNOTATION} annotation)")
+
+    def _fresh_object(self, term: Term) -> dict:
+        labels = {"app.kubernetes.io/managed-by": "otel-desk-receiver"}
+        base = {"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": self.name, "namespace": self.namespace, "labels": labels}, "data": {}}
+        return self._stamped(base, term, None)
+
+    @staticmethod
+    def _stamped(obj: dict, term: Term, text: str | None) -> dict:
+        """A copy of ``obj`` (its labels and annotations kept, Helm's included) with the term and the data."""
+        metadata = {k: v for k, v in obj["metadata"].items() if k != "managedFields"}
+        metadata["annotations"] = {**(metadata.get("annotations") or {}), HOLDER_ANNOTATION: term.holder,
+                                   TRANSITIONS_ANNOTATION: str(term.transitions)}
+        data = {k: v for k, v in (obj.get("data") or {}).items() if k != DATA_KEY}
+        if text is not None:
+            data[DATA_KEY] = text
+        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": data}
+
+    def _read(self) -> dict | None:
+        try:
+            obj = self._client.get("configmaps", self.namespace, self.name)
+        except KubeError as error:
+            if error.reason == "NotFound":
+                return None
+            raise StateError(f"state {self.path} cannot be read: {error}") from None
+        obj.setdefault("data", {})
+        return obj
+
+    def _write(self, obj: dict, *, create: bool, conflict_ok: bool) -> dict | None:
+        """The object as stored, or None on a Conflict/AlreadyExists (the caller reads again)."""
+        for attempt in range(TRANSIENT_ATTEMPTS):
+            try:
+                if create:
+                    return self._client.create("configmaps", self.namespace, obj)
+                return self._client.replace("configmaps", self.namespace, self.name, obj)
+            except KubeError as error:
+                if conflict_ok and error.reason in ("Conflict", "AlreadyExists"):
+                    return None
+                if error.status_code is not None and error.status_code < 500 or attempt == TRANSIENT_ATTEMPTS - 1:
+                    raise StateError(f"state {self.path} cannot be written: {error}") from None
+                self._sleep(0.2 * (attempt + 1))
+                if self._term() != self._claimed and not create and self._claimed is not None:
+                    raise FencedError(f"state {self.path}: not written: leadership ended during retries") from None
+        raise AssertionError("unreachable")
+
+    def _check_size(self, payload: bytes, cursors: Mapping[int, BotCursor]) -> None:
+        size = len(payload)
+        if size <= self._max_bytes * 3 // 4:
+            return
+        bot_id, share = max(((b, len(json.dumps(c.to_json(), separators=(",", ":")))) for b, c in cursors.items()),
+                            key=lambda item: item[1], default=(None, 0))
+        pending = len(cursors[bot_id].pending) if bot_id is not None else 0
+        where = (f"bot {bot_id} holds the largest share ({share // 1024} KiB, {pending} pending entries)"
+                 if bot_id is not None else "no bot cursor dominates")
+        if size > self._max_bytes:
+            raise StateError(f"state {self.path}: {size // 1024} KiB would pass the {self._max_bytes // 1024} KiB "
+                             f"kept under Kubernetes' 1 MiB object limit; {where}. Watch fewer bots per receiver "
+                             "(DESK_BOT_IDS) or use DESK_STATE_BACKEND=file")
+        if not self._warned_size:
+            self._warned_size = True
+            log.warning("state %s is %d KiB, 3/4 of its %d KiB limit; %s", self.path, size // 1024,
+                        self._max_bytes // 1024, where)
+
+
+def _stored_term(obj: dict) -> Term | None:
+    annotations = obj["metadata"].get("annotations") or {}
+    holder, transitions = annotations.get(HOLDER_ANNOTATION), annotations.get(TRANSITIONS_ANNOTATION)
+    if holder is None or transitions is None or not transitions.isdecimal():
+        return None
+    return Term(holder, int(transitions))
+
+
+def _show(term: Term | None) -> str:
+    return "no term" if term is None else f"the term of {term.holder!r} (lease transition {term.transitions})"

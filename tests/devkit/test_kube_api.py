@@ -1,0 +1,97 @@
+"""The stand-in Kubernetes API answers as the real one does, for the two resources it serves."""
+
+import pytest
+import requests
+
+from otel_desk_receiver.devkit.kube_api import Grant
+from tests.plugins.kube_api import KUBE_TOKEN, NAMESPACE
+
+CM = f"/api/v1/namespaces/{NAMESPACE}/configmaps"
+LEASES = f"/apis/coordination.k8s.io/v1/namespaces/{NAMESPACE}/leases"
+
+
+def configmap(name="state", **extra) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, **extra}, "data": {"k": "v"}}
+
+
+def lease(name="leader", **spec) -> dict:
+    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": name},
+            "spec": {"holderIdentity": "a", "leaseDurationSeconds": 15, **spec}}
+
+
+def call(api, method, path, body=None, token=KUBE_TOKEN):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    answer = requests.request(method, api.url + path, json=body, headers=headers, timeout=5)
+    return answer.status_code, answer.json()
+
+
+def test_create_get_update_and_resource_versions(kube_api):
+    status, created = call(kube_api, "POST", CM, configmap())
+    assert status == 201 and created["metadata"]["resourceVersion"] and created["metadata"]["uid"]
+    status, read = call(kube_api, "GET", f"{CM}/state")
+    assert status == 200 and read == created
+    read["data"]["k"] = "w"
+    status, updated = call(kube_api, "PUT", f"{CM}/state", read)
+    assert status == 200 and int(updated["metadata"]["resourceVersion"]) > int(read["metadata"]["resourceVersion"])
+    assert updated["metadata"]["uid"] == created["metadata"]["uid"]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "code", "reason"), [
+    ("GET", f"{CM}/absent", None, 404, "NotFound"),
+    ("PUT", f"{CM}/absent", configmap("absent"), 404, "NotFound"),
+    ("POST", CM, configmap(), 409, "AlreadyExists"),
+    ("PUT", f"{CM}/state", configmap(resourceVersion="1"), 409, "Conflict"),
+    ("POST", CM, configmap(name="Bad_Name"), 422, "Invalid"),
+    ("POST", CM, {**configmap("x"), "spec": {}}, 422, "Invalid"),  # strict schema: no such field
+    ("POST", CM, {**configmap("big"), "data": {"k": "x" * (1024 * 1024 + 1)}}, 422, "Invalid"),
+    ("POST", LEASES, lease(leaseDurationSeconds=0), 422, "Invalid"),
+    ("POST", LEASES, lease(leaseDurationSeconds="15"), 422, "Invalid"),
+    ("POST", LEASES, lease(renewTime="yesterday"), 400, "BadRequest"),
+    ("PUT", f"{CM}/state", configmap("other"), 400, "BadRequest"),
+], ids=["get missing", "update missing", "create existing", "stale resourceVersion", "invalid name",
+        "unknown field", "over 1 MiB", "lease duration 0", "lease duration a string", "renewTime not a time",
+        "name differs from URL"])
+def test_errors_are_status_objects(kube_api, method, path, body, code, reason):
+    call(kube_api, "POST", CM, configmap())
+    call(kube_api, "PUT", f"{CM}/state", configmap())  # resourceVersion 2: "1" is stale now
+    status, answer = call(kube_api, method, path, body)
+    assert (status, answer["kind"], answer["status"], answer["reason"], answer["code"]) == (
+        code, "Status", "Failure", reason, code), answer
+
+
+def test_conflict_names_the_object_as_the_api_does(kube_api):
+    call(kube_api, "POST", LEASES, lease())
+    call(kube_api, "PUT", f"{LEASES}/leader", lease())
+    _, answer = call(kube_api, "PUT", f"{LEASES}/leader", {**lease(), "metadata": {"name": "leader",
+                                                                                 "resourceVersion": "1"}})
+    assert answer["message"].startswith('Operation cannot be fulfilled on leases.coordination.k8s.io "leader": '
+                                        "the object has been modified")
+    assert answer["details"] == {"name": "leader", "group": "coordination.k8s.io", "kind": "leases"}
+
+
+def test_unknown_token_is_unauthorized(kube_api):
+    assert call(kube_api, "GET", f"{CM}/state", token="nope")[0] == 401
+    assert call(kube_api, "GET", f"{CM}/state", token=None)[0] == 401
+
+
+def test_rbac_by_verb_and_resource_name(kube_api):
+    kube_api.add_service_account("narrow", NAMESPACE, "receiver", [
+        Grant("configmaps", frozenset({"get", "update", "create"}), frozenset({"state"})),
+        Grant("leases", frozenset({"get"}), frozenset({"leader"})),
+    ])
+    assert call(kube_api, "POST", CM, configmap("anything"), token="narrow")[0] == 201  # create ignores names
+    assert call(kube_api, "GET", f"{CM}/anything", token="narrow")[0] == 403
+    assert call(kube_api, "POST", LEASES, lease(), token="narrow")[0] == 403
+    kube_api.store.revoke("narrow", "configmaps", "get")
+    status, answer = call(kube_api, "GET", f"{CM}/state", token="narrow")
+    assert status == 403 and answer["message"] == (
+        'configmaps "state" is forbidden: User "system:serviceaccount:observability:receiver" cannot get resource '
+        f'"configmaps" in API group "" in the namespace "{NAMESPACE}"')
+
+
+def test_down_answers_503_and_requests_are_counted(kube_api):
+    kube_api.set_down(True)
+    assert call(kube_api, "GET", f"{LEASES}/leader")[0] == 503
+    kube_api.set_down(False)
+    assert call(kube_api, "GET", f"{LEASES}/leader")[0] == 404
+    assert kube_api.requests[("GET", "leases")] == 2

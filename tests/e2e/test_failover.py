@@ -1,0 +1,148 @@
+"""Three receivers on one Desk app and one (stand-in) Kubernetes API: kill -9 the leader again and again."""
+
+import json
+import random
+import signal
+import threading
+import time
+from datetime import timedelta
+
+import requests
+
+from otel_desk_receiver.kube.lease import LeaseRecord
+from tests.e2e.receiver_process import ReceiverProcess, delivered_counter_total, receiver_env, wait_until
+from tests.plugins.kube_api import NAMESPACE
+from tests.plugins.otlp import free_port
+from tests.receiver_harness import uids
+
+PAGE = 200
+LEASE_S, RENEW_S, RETRY_S = 3, 2, 0.5
+POLL_S = 0.5
+LEASE = "otel-desk-receiver-leader"
+FAILOVERS = 3
+
+
+class LiveTraffic:
+    """Entries arriving while the receivers run: terminal at once, so every one is due for export."""
+
+    def __init__(self, emulator, bot_ids: list[int], per_s: float = 20):
+        self._emulator, self._bots, self._gap_s = emulator, bot_ids, 1 / per_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.added = 0
+
+    def _run(self) -> None:
+        rng = random.Random(7)
+        while not self._stop.wait(self._gap_s):
+            self._emulator.add_entry(rng.choice(self._bots), status=rng.choice(("RECEIVED", "ERROR")))
+            self.added += 1
+
+    def __enter__(self) -> "LiveTraffic":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def holder(kube_api) -> str:
+    try:
+        return LeaseRecord.from_lease(kube_api.store.get("leases", NAMESPACE, LEASE)).holder
+    except Exception:  # noqa: BLE001 - not created yet
+        return ""
+
+
+def readyz(port: int) -> tuple[int, dict]:
+    answer = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+    return answer.status_code, answer.json()
+
+
+def test_kill_9_the_leader_again_and_again(desk_emulator, otlp_sink, kube_api, kubeconfig, tmp_path):
+    start = desk_emulator.clock.now() - timedelta(days=2)
+    bots = [desk_emulator.add_bot(name=f"bot-{i}", timeout_seconds=30)["id"] for i in range(2)]
+    for bot_id in bots:  # the backfill
+        desk_emulator.add_entries(bot_id, 4000, statuses=("RECEIVED", "ERROR", "TIMEOUT"), start=start,
+                                  spacing_s=86400 / 4000)
+    base_env = receiver_env(desk_emulator, otlp_sink.http_endpoint, "http/protobuf", tmp_path / "unused.json",
+                            backfill_days=3, page_size=PAGE, poll_interval=POLL_S, state_backend="kubernetes",
+                            leader_election_lease_duration=LEASE_S, leader_election_renew_deadline=RENEW_S,
+                            leader_election_retry_period=RETRY_S)
+    base_env["KUBECONFIG"] = str(kubeconfig)
+    ports: dict[str, int] = {}
+    processes: dict[str, ReceiverProcess] = {}
+    every_process: list[tuple[str, ReceiverProcess]] = []
+    started = 0
+
+    def start_replica() -> str:
+        nonlocal started
+        pod = f"receiver-{started}"
+        started += 1
+        ports[pod] = free_port()
+        env = {**base_env, "POD_NAME": pod, "DESK_HEALTH_ADDR": f"127.0.0.1:{ports[pod]}"}
+        processes[pod] = ReceiverProcess.start(env, tmp_path)
+        every_process.append((pod, processes[pod]))
+        return pod
+
+    takeovers, first_deliveries, leaders = [], [], []
+    try:
+        with LiveTraffic(desk_emulator, bots) as traffic:
+            for _ in range(3):
+                start_replica()
+            for round_ in range(FAILOVERS + 1):
+                wait_until(lambda: holder(kube_api) != "" and holder(kube_api) not in leaders, what="a new leader")
+                leader_pod = holder(kube_api).rsplit("_", 1)[0]
+                leaders.append(holder(kube_api))
+                if round_ == 0:
+                    standby = next(pod for pod in processes if pod != leader_pod)
+                    wait_until(lambda: _ready(ports[standby]) == (200, "standby", leaders[0]),
+                               what="a standby, ready, naming the leader on /readyz")
+                if round_ == FAILOVERS:
+                    break
+                threshold = otlp_sink.count() + 1500
+                wait_until(lambda: otlp_sink.count() >= threshold, what="the leader delivering")
+                processes.pop(leader_pod).kill()
+                killed_at, count_at_kill = time.monotonic(), otlp_sink.count()
+                start_replica()  # as the Deployment's controller would
+                wait_until(lambda: holder(kube_api) not in ("", leaders[-1]), what="takeover")
+                takeovers.append(time.monotonic() - killed_at)
+                wait_until(lambda: otlp_sink.count() > count_at_kill, what="the new leader delivering")
+                first_deliveries.append(time.monotonic() - killed_at)
+        total = sum(len(desk_emulator.entries(bot_id)) for bot_id in bots)
+        wait_until(lambda: len(set(uids(otlp_sink))) >= total, timeout_s=90, what="every entry delivered")
+        for process in processes.values():
+            process.signal(signal.SIGTERM)
+        for process in processes.values():
+            assert process.wait(timeout_s=15) == 0, process.output()[-3000:]
+    finally:
+        for process in processes.values():
+            process.kill()
+    received = uids(otlp_sink)
+    duplicates = len(received) - len(set(received))
+    print(f"\nfailover: {FAILOVERS} kill -9 of the leader, lease {LEASE_S}s / renew {RENEW_S}s / retry {RETRY_S}s, "
+          f"poll {POLL_S}s; {total} entries ({traffic.added} live), {duplicates} duplicates; "
+          f"lease taken over after {', '.join(f'{t:.1f}' for t in takeovers)} s; first delivery by the new leader "
+          f"after {', '.join(f'{t:.1f}' for t in first_deliveries)} s")
+    assert len(set(received)) == total
+    assert duplicates <= FAILOVERS * PAGE  # at most the one batch in flight per failover
+    # Desk sees one poller: only a leader lists the bots, once when its term starts; a standby reads nothing.
+    listings = sum(1 for r in desk_emulator.requests if r.path.rstrip("/").endswith("/bots"))
+    assert listings == len(leaders)
+    leader_pods = {leader.rsplit("_", 1)[0] for leader in leaders}
+    for pod, process in every_process:
+        if pod not in leader_pods:
+            assert "cycle done" not in process.output() and "standing by" in process.output()
+    state = json.loads(kube_api.store.get("configmaps", NAMESPACE, "otel-desk-receiver-state")["data"]["state.json"])
+    counted = sum(sum(bot["counted"].values()) for bot in state["bots"].values())
+    assert counted == total  # counters: every entry counted once across every leader's terms
+    # ... and what the metrics endpoint last got from the last leader: the totals across every term.
+    last_instance = otlp_sink.log_records()[-1].resource["service.instance.id"]
+    assert delivered_counter_total(otlp_sink, last_instance) == total
+
+
+def _ready(port: int) -> tuple[int, str, str] | None:
+    try:
+        status, body = readyz(port)
+    except (requests.RequestException, ValueError):
+        return None
+    return status, body.get("role"), body.get("leader")

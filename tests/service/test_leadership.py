@@ -1,0 +1,143 @@
+"""Leadership: standbys healthy and saying who leads, terms that end with the Lease, the leader metrics;
+and the Settings that turn it on."""
+
+import threading
+
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+from otel_desk_receiver import names
+from otel_desk_receiver.config import Settings, load_settings
+from otel_desk_receiver.errors import ConfigError
+from otel_desk_receiver.service import kubernetes_setup
+from otel_desk_receiver.service.health import HealthState
+from otel_desk_receiver.service.leader import ElectionConfig, LeaderElector
+from otel_desk_receiver.service.leadership import Leadership
+from tests.plugins.kube_api import NAMESPACE
+
+FAST = ElectionConfig(lease_duration_s=3, renew_deadline_s=1, retry_period_s=0.05)
+
+
+def metric_values(reader) -> dict:
+    values = {}
+    for resource in reader.get_metrics_data().resource_metrics:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                for point in metric.data.data_points:
+                    values[(metric.name, tuple(sorted(point.attributes.items())))] = point.value
+    return values
+
+
+@pytest.fixture
+def reader():
+    reader = InMemoryMetricReader()
+    yield reader
+    reader.shutdown()
+
+
+def test_standby_is_ready_names_the_leader_and_takes_over_on_release(kube_client, reader):
+    meter = MeterProvider(metric_readers=[reader]).get_meter("test")
+    health_a, health_b = HealthState(30), HealthState(30)
+    a = Leadership(LeaderElector(kube_client, NAMESPACE, "leader", "a", FAST), health_a, meter)
+    b = Leadership(LeaderElector(kube_client, NAMESPACE, "leader", "b", FAST), health_b, meter)
+    stop_a, stop_b = threading.Event(), threading.Event()
+    a.start(stop_a)
+    assert a.elector.leading_event.wait(5)
+    b.start(stop_b)
+    cycles = []
+    terms = threading.Thread(target=b.run_terms, args=(stop_b, lambda: cycles.append("start"),
+                                                       lambda: cycles.append("cycle"), 0.01))
+    terms.start()
+    try:
+        _wait(lambda: health_b.snapshot().get("leader") == "a")
+        assert health_b.ready() and health_b.alive() and health_b.snapshot()["role"] == "standby"
+        assert cycles == []  # a standby never polls
+        assert metric_values(reader)[(names.LEADER.name, ())] in (0, 1)
+        stop_a.set()
+        a.stop()  # SIGTERM: release, b takes over at its next retry, not after the 3 s lease
+        _wait(lambda: "cycle" in cycles, timeout_s=2)
+        assert cycles[0] == "start" and health_b.snapshot()["role"] == "leader"
+        changes = metric_values(reader)
+        assert changes[(names.LEADER_CHANGES.name, ((names.ATTR_LEADER_CHANGE, "acquired"),))] == 2
+    finally:
+        stop_a.set()
+        stop_b.set()
+        terms.join(5)
+        b.stop()
+
+
+def test_a_term_ends_when_the_lease_cannot_be_renewed(kube_api, kube_client, reader):
+    meter = MeterProvider(metric_readers=[reader]).get_meter("test")
+    leadership = Leadership(LeaderElector(kube_client, NAMESPACE, "leader", "a", FAST), HealthState(30), meter)
+    stop = threading.Event()
+    leadership.start(stop)
+    cycles = []
+    terms = threading.Thread(target=leadership.run_terms, args=(stop, lambda: None, lambda: cycles.append(1), 0.01))
+    terms.start()
+    try:
+        _wait(lambda: len(cycles) > 3)
+        kube_api.set_down(True)
+        _wait(lambda: not leadership.is_leading(), timeout_s=3)
+        ran = len(cycles)
+        _wait(lambda: (names.LEADER_CHANGES.name, ((names.ATTR_LEADER_CHANGE, "lost"),)) in metric_values(reader))
+        assert len(cycles) <= ran + 1  # at most the cycle that was running
+    finally:
+        stop.set()
+        terms.join(5)
+        kube_api.set_down(False)
+        leadership.stop()
+
+
+def _wait(predicate, timeout_s: float = 5.0) -> None:
+    done = threading.Event()
+    for _ in range(int(timeout_s / 0.01)):
+        if predicate():
+            return
+        done.wait(0.01)
+    raise AssertionError("timed out")
+
+
+BASE = {"DESK_API_URL": "http://desk.example", "DESK_API_TOKEN": "t"}
+
+
+@pytest.mark.parametrize(("env", "line"), [
+    ({"DESK_STATE_BACKEND": "etcd"}, "DESK_STATE_BACKEND: expected file or kubernetes (got 'etcd')"),
+    ({"DESK_LEADER_ELECTION_RENEW_DEADLINE": "15"},
+     "DESK_LEADER_ELECTION_RENEW_DEADLINE: expected a number of seconds less than DESK_LEADER_ELECTION_LEASE_DURATION"),
+    ({"DESK_LEADER_ELECTION_RETRY_PERIOD": "9"}, "DESK_LEADER_ELECTION_RENEW_DEADLINE: expected"),
+    ({"DESK_LEADER_ELECTION_LEASE_DURATION": "0"}, "DESK_LEADER_ELECTION_LEASE_DURATION: expected a whole number"),
+    ({"DESK_STATE_CONFIGMAP": "Not_A_Name"}, "DESK_STATE_CONFIGMAP: expected a ConfigMap name"),
+    ({"DESK_KUBERNETES_NAMESPACE": "a.b"}, "DESK_KUBERNETES_NAMESPACE: expected a namespace name"),
+], ids=["unknown backend", "deadline not below lease", "deadline not above 1.2 x retry", "lease 0", "bad name",
+        "bad namespace"])
+def test_invalid_settings_name_the_variable(monkeypatch, env, line):
+    for name, value in {**BASE, **env}.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    assert any(problem.startswith(line) for problem in error.value.problems), error.value.problems
+
+
+@pytest.mark.parametrize(("values", "enabled"), [
+    ({}, False),
+    ({"state_backend": "kubernetes"}, True),
+    ({"state_backend": "kubernetes", "leader_election": False}, False),
+    ({"leader_election": True}, True),
+], ids=["file: off", "kubernetes: on", "kubernetes, turned off", "file, turned on"])
+def test_election_defaults_follow_the_backend(values, enabled):
+    settings = Settings(api_url="http://desk.example", api_token="t", **values)
+    assert kubernetes_setup.election_enabled(settings) is enabled
+
+
+@pytest.mark.parametrize(("setting", "env", "namespace"), [
+    ("mine", {"POD_NAMESPACE": "pods"}, "mine"),
+    (None, {"POD_NAMESPACE": "pods"}, "pods"),
+    (None, {}, "observability"),  # the kubeconfig context's
+], ids=["setting", "POD_NAMESPACE", "kubeconfig context"])
+def test_namespace_precedence(kubeconfig, setting, env, namespace):
+    settings = Settings(api_url="http://desk.example", api_token="t", state_backend="kubernetes",
+                        kubernetes_namespace=setting)
+    parts = kubernetes_setup.build(settings, None, {"KUBECONFIG": str(kubeconfig), **env})
+    assert parts.namespace == namespace and parts.elector.namespace == namespace
+    parts.client.close()
