@@ -53,6 +53,8 @@ def main(args) -> int:
     try:
         receiver.start_health()
         if args.once:
+            if not receiver.lead_for_once():  # leader election: another receiver polls, --once must not
+                return EXIT_FAILURE
             result = receiver.run_once()
             counted = receiver.flush_counters()  # contract: run --once fails unless its counters were accepted
             if not counted:
@@ -61,7 +63,7 @@ def main(args) -> int:
             return EXIT_OK if result.delivered and counted else EXIT_FAILURE
         log.info("polling every %ss; Desk at %s", settings.poll_interval, settings.base_url)
         receiver.run_forever()
-        log.info("stopped; state saved to %s", settings.state_path)
+        log.info("stopped; state saved to %s", receiver.state_location)
         return EXIT_OK
     finally:
         started = stopping_since()

@@ -146,3 +146,65 @@ def _ready(port: int) -> tuple[int, str, str] | None:
     except (requests.RequestException, ValueError):
         return None
     return status, body.get("role"), body.get("leader")
+
+
+def ha_env(emulator, otlp_sink, kubeconfig, tmp_path, pod: str, **desk) -> dict[str, str]:
+    env = receiver_env(emulator, otlp_sink.http_endpoint, "http/protobuf", tmp_path / "unused.json",
+                       backfill_days=3, page_size=PAGE, poll_interval=POLL_S, state_backend="kubernetes", **desk)
+    return {**env, "KUBECONFIG": str(kubeconfig), "POD_NAME": pod}
+
+
+def test_sigterm_releases_the_lease_and_a_standby_takes_over_at_once(desk_emulator, otlp_sink, kube_api,
+                                                                      kubeconfig, tmp_path):
+    bot = desk_emulator.add_bot(name="bot", timeout_seconds=30)["id"]
+    desk_emulator.add_entries(bot, 500, statuses=("RECEIVED",), start=desk_emulator.clock.now() - timedelta(days=1),
+                              spacing_s=60)
+    # A 60 s lease: without the release the standby would wait a full minute.
+    slow = dict(leader_election_lease_duration=60, leader_election_renew_deadline=30, leader_election_retry_period=0.5)
+    first = ReceiverProcess.start(ha_env(desk_emulator, otlp_sink, kubeconfig, tmp_path, "first", **slow), tmp_path)
+    second = None
+    try:
+        wait_until(lambda: holder(kube_api).startswith("first_"), what="first leading")
+        second = ReceiverProcess.start(ha_env(desk_emulator, otlp_sink, kubeconfig, tmp_path, "second", **slow),
+                                       tmp_path)
+        wait_until(lambda: otlp_sink.count() >= 500, what="the backfill delivered")
+        wait_until(lambda: "standing by" in second.output(), what="second standing by")
+        first.signal(signal.SIGTERM)
+        assert first.wait(timeout_s=15) == 0, first.output()[-3000:]
+        assert "lease observability/otel-desk-receiver-leader released" in first.output()
+        wait_until(lambda: holder(kube_api).startswith("second_"), timeout_s=10, what="second taking over")
+        assert record_of(kube_api).transitions == 1
+    finally:
+        first.kill()
+        if second is not None:
+            second.signal(signal.SIGTERM)
+            second.wait(timeout_s=15)
+    assert len(set(uids(otlp_sink))) == 500
+
+
+def test_run_once_does_nothing_while_another_receiver_leads(desk_emulator, otlp_sink, kube_api, kubeconfig, tmp_path):
+    bot = desk_emulator.add_bot(name="bot", timeout_seconds=30)["id"]
+    desk_emulator.add_entries(bot, 300, statuses=("ERROR",), start=desk_emulator.clock.now() - timedelta(days=1),
+                              spacing_s=60)
+    fast = dict(leader_election_lease_duration=LEASE_S, leader_election_renew_deadline=RENEW_S,
+                leader_election_retry_period=RETRY_S)
+    once = ReceiverProcess.start(ha_env(desk_emulator, otlp_sink, kubeconfig, tmp_path, "once", **fast), tmp_path,
+                                 "--once")
+    assert once.wait() == 0, once.output()[-3000:]  # nobody led: it took the lease, caught up, released it
+    assert len(set(uids(otlp_sink))) == 300 and holder(kube_api) == ""
+    leader = ReceiverProcess.start(ha_env(desk_emulator, otlp_sink, kubeconfig, tmp_path, "leader", **fast), tmp_path)
+    try:
+        wait_until(lambda: holder(kube_api).startswith("leader_"), what="a leader")
+        desk_emulator.reset_requests()
+        again = ReceiverProcess.start(ha_env(desk_emulator, otlp_sink, kubeconfig, tmp_path, "again", **fast),
+                                      tmp_path, "--once")
+        assert again.wait() == 1
+        assert "holds the lease otel-desk-receiver-leader: it polls, so this run does nothing" in again.output()
+    finally:
+        leader.signal(signal.SIGTERM)
+        leader.wait(timeout_s=15)
+    assert len(uids(otlp_sink)) == 300  # nothing sent twice
+
+
+def record_of(kube_api) -> LeaseRecord:
+    return LeaseRecord.from_lease(kube_api.store.get("leases", NAMESPACE, LEASE))
