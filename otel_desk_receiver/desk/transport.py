@@ -21,7 +21,7 @@ USER_AGENT = f"otel-desk-receiver/{__version__}"
 TOKEN_HEADER = "SENDBIRDDESKAPITOKEN"  # desk-api.md, "Access": the only auth header, no bearer scheme
 DETAIL_MAX_CHARS = 200
 BODY_EXCERPT_CHARS = 60  # enough to tell HTML or a cut-off JSON apart; entries may hold personal data
-# A shorter "token" turns up in ordinary words by chance; masking it would garble every message.
+# A shorter "token" turns up in ordinary words by chance: it is masked only where it stands as a word.
 MIN_REDACTED_LEN = 8
 
 Params = Sequence[tuple[str, str | int]]
@@ -159,8 +159,7 @@ class Transport:
         response, body, failure, error_type = None, None, None, None
         try:
             headers = {TOKEN_HEADER: self._token_source(), **self._headers}
-            response = self._session.get(self.base_url + request.path, params=list(params), headers=headers,
-                                         timeout=self._timeout_s, allow_redirects=False)
+            response = self._get_within_deadline(self.base_url + request.path, list(params), headers)
         except requests.RequestException as exc:
             # Built here, raised below: outside the handler the error carries no link to
             # requests' exception, whose request object holds the token header.
@@ -175,6 +174,32 @@ class Transport:
         if failure is not None:
             raise failure
         return body
+
+    def _get_within_deadline(self, url: str, params: list, headers: dict[str, str]) -> requests.Response:
+        """The GET, answered in full within timeout_s or abandoned: requests' timeout bounds each socket
+        read, so a server dripping its answer could hold one request for minutes (and SIGTERM with it).
+        The abandoned request ends on its own thread when its next read times out."""
+        done, box = threading.Event(), {}
+
+        def get() -> None:
+            try:
+                box["response"] = self._session.get(url, params=params, headers=headers, timeout=self._timeout_s,
+                                                    allow_redirects=False)
+            except requests.RequestException as exc:
+                box["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=get, name="desk-request", daemon=True).start()
+        deadline = time.monotonic() + self._timeout_s
+        while not done.wait(min(0.1, max(0.0, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline:
+                raise requests.Timeout(f"no complete answer within {self._timeout_s:g} s")
+            if self._stop is not None and self._stop.is_set():
+                raise requests.Timeout("shutdown requested during the request")
+        if "error" in box:
+            raise box["error"]
+        return box["response"]
 
     def _transport_error(self, request: _Request, exc: requests.RequestException) -> tuple[DeskError, str]:
         reason = self._redact(_exception_text(exc))
@@ -221,7 +246,11 @@ class Transport:
 
     def _redact(self, text: str) -> str:
         token = self._token_source()
-        return text.replace(token, REDACTED) if len(token) >= MIN_REDACTED_LEN else text
+        if len(token) >= MIN_REDACTED_LEN:
+            return text.replace(token, REDACTED)
+        from otel_desk_receiver.redaction import redact_text
+
+        return redact_text(text, [token])
 
 
 def _error_detail(response: requests.Response) -> str:
