@@ -25,7 +25,6 @@ from otel_desk_receiver.desk.throttle import RetryPolicy
 from otel_desk_receiver.errors import ConfigError
 from otel_desk_receiver.service.health import HealthServer, HealthState
 from otel_desk_receiver.core.pipeline import BotPipeline, PipelineOptions
-from otel_desk_receiver.service.budget import SweepBudget
 from otel_desk_receiver.service.poller import CycleResult, Poller
 from otel_desk_receiver.service.selfmetrics import SelfTelemetry
 from otel_desk_receiver.service.read_health import ReadHealth
@@ -110,7 +109,7 @@ class Receiver:
         self.client = DeskClient(
             settings.base_url, token_source(settings), max_rps=settings.max_rps, retry=retry,
             stop_event=self.stop_event,
-            on_request=self._record_request, on_retry=self._on_retry,
+            on_request=self._record_request, on_retry=_log_retry,
         )
         pipeline = BotPipeline(
             self.client, self._entry_exporter, self.cursors, self.telemetry,
@@ -121,20 +120,13 @@ class Receiver:
         )
         self.poller = Poller(self.client, self.cursors, pipeline, self.telemetry, self.health,
                              bot_ids=settings.bot_ids, clock_ns=clock_ns, monotonic=monotonic,
-                             read_health=ReadHealth(meter, clock_ns), interval_s=settings.poll_interval,
-                             budget=SweepBudget(meter, settings.max_rps, settings.poll_interval),
-                             should_stop=self._should_stop)
+                             read_health=ReadHealth(meter, clock_ns))
         self._health_server: HealthServer | None = None
         _warn_about_backfill(settings)
 
     def _record_request(self, info) -> None:
-        self.health.beat()  # liveness beats per Desk request, however long a backlog's turn
         self.telemetry.http_request(info.method, info.url_template, info.server_address, info.server_port,
                                     info.status_code, info.duration_s, info.error_type)
-
-    def _on_retry(self, info) -> None:
-        self.health.beat()
-        _log_retry(info)
 
     def start_health(self) -> None:
         address = self.settings.health_host_port
@@ -149,20 +141,15 @@ class Receiver:
     def run_once(self) -> CycleResult:
         self._entry_exporter.new_cycle()  # an endpoint found down last cycle is tried again
         result = self.poller.run_cycle()
-        self._sweep_done()
-        log.info("cycle done: exported %d, %d bot(s) ok, %d failed", result.exported, result.bots_ok,
-                 result.bots_failed)
-        return result
-
-    def _sweep_done(self) -> None:
-        """After every bot had a turn: say once if the OTLP endpoint was down, then try it again."""
         down, waiting = self._entry_exporter.down, self._entry_exporter.waiting
         if down is not None:
             # One line per cycle, whatever the number of bots: the first failed export stopped the others.
             log.warning("OTLP logs endpoint %s did not accept the log records (%s): %d bot(s) waiting with %d "
                         "settled entr%s; nothing is lost, retrying next cycle", export_endpoint("logs"), down.reason,
                         waiting.deliveries, waiting.records, "y" if waiting.records == 1 else "ies")
-        self._entry_exporter.new_cycle()
+        log.info("cycle done: exported %d, %d bot(s) ok, %d failed", result.exported, result.bots_ok,
+                 result.bots_failed)
+        return result
 
     def flush_counters(self) -> bool:
         """Export the counters now; True if the metrics endpoint accepted them (or nothing is exported)."""
@@ -173,14 +160,11 @@ class Receiver:
             self.counters.start()
         if self.leadership is not None:  # issue 13: cycles run only inside a term, standby otherwise
             self.leadership.start(self.stop_event)
-            self.leadership.run_terms(self.stop_event, self.cursors.reload, self._poll_until_stopped,
-                                      self.settings.poll_interval)
+            self.leadership.run_terms(self.stop_event, self.cursors.reload, self.run_once, self.settings.poll_interval)
             return
-        self._poll_until_stopped()
-
-    def _poll_until_stopped(self) -> None:
-        """The scheduler's loop until a stop (a signal, or the end of a leadership term)."""
-        self.poller.run_until(self._should_stop, self.stop_event.wait, on_sweep=self._sweep_done)
+        while not self.stop_event.is_set():
+            self.run_once()
+            self.stop_event.wait(self.settings.poll_interval)
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -254,7 +238,6 @@ def _bounded(flush: Callable[[], object], deadline: float | None, interrupt: Cal
 
 
 def _log_retry(info) -> None:
-    """A Desk request is retried: said at WARNING (the retries themselves are paced by the transport)."""
     bot = f"bot {info.bot_id}: " if info.bot_id is not None else ""
     log.warning("%s%s %s failed (attempt %d of %d), retrying in %.1fs: %s", bot, info.method, info.url_template,
                 info.attempt, info.max_attempts, info.delay_s, info.error)
