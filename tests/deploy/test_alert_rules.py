@@ -73,3 +73,46 @@ def test_unit_test_series_use_only_exported_names():
         assert name in known, name
         labels = set(re.findall(r"(\w+)=", text))
         assert labels <= prometheus_labels(), labels - prometheus_labels()
+
+
+RUNBOOK = REPO / "docs" / "runbook.md"
+SEVERITIES = {"critical", "warning", "info"}
+# What an on-call engineer accepts: nothing pages on a blip, nothing waits longer than half an hour to say so.
+MAX_FOR_S = 30 * 60
+
+
+def duration_s(text: str) -> int:
+    units = {"s": 1, "m": 60, "h": 3600}
+    return sum(int(n) * units[u] for n, u in re.findall(r"(\d+)([smh])", text))
+
+
+def runbook_sections() -> dict[str, str]:
+    """Runbook sections by their GitHub anchor (a `## Heading` lower-cased)."""
+    parts = re.split(r"^## (\w+)\n", RUNBOOK.read_text(), flags=re.M)
+    return {heading.lower(): body for heading, body in zip(parts[1::2], parts[2::2])}
+
+
+def test_read_health_alerts_exist():
+    assert {r["alert"] for r in rules()} >= {"DeskApiUnreachable", "DeskBotUnreadable", "DeskApiRateLimited"}
+
+
+@pytest.mark.parametrize("rule", rules(), ids=lambda r: r["alert"])
+def test_every_alert_has_a_severity_and_a_runbook_section(rule):
+    assert rule["labels"]["severity"] in SEVERITIES
+    path, _, anchor = rule["annotations"]["runbook_url"].partition("#")
+    assert path == "docs/runbook.md" and anchor == rule["alert"].lower()
+    section = runbook_sections()[anchor]
+    for part in ("**What it means.**", "**How to confirm.**", "**What to do.**"):
+        assert part in section, (rule["alert"], part)
+
+
+@pytest.mark.parametrize("rule", rules(), ids=lambda r: r["alert"])
+def test_for_durations_an_on_call_engineer_accepts(rule):
+    wait_s = duration_s(rule.get("for", "0s"))
+    assert wait_s <= MAX_FOR_S
+    if rule["labels"]["severity"] == "critical":
+        assert wait_s >= 5 * 60, "a critical alert must not page on a blip"
+
+
+def test_the_runbook_covers_exactly_the_shipped_alerts():
+    assert set(runbook_sections()) == {r["alert"].lower() for r in rules()}
