@@ -20,6 +20,9 @@ deps: $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]' $(PIP_QUIET)
 	@command -v promtool >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 	@promtool --version | head -1
+	@# The image, built and run without a Docker daemon (tests/deploy/image.py, test_image.py): buildah, and debootstrap for its base.
+	@command -v buildah >/dev/null && command -v debootstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends buildah debootstrap >/dev/null; }
+	@buildah --version
 	@# The alert pipeline (tests/e2e/test_alerts.py): Prometheus, Alertmanager.
 	@command -v alertmanager >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null; }
 	@# Grafana's dashboard schema and LogQL grammar (tests/deploy/test_grafana_schema.py), from the lock file.

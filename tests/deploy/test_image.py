@@ -1,0 +1,182 @@
+"""The image itself, built from the unchanged Dockerfile (tests/deploy/image.py) and run with buildah:
+its user, `run --once` delivering to a real OTLP endpoint, the HEALTHCHECK read from the image
+config against a running receiver, and SIGTERM saving the state on a mounted volume.
+
+The receiver runs through its command line only (the image's ENTRYPOINT), aimed at the Desk API
+emulator and the OTLP sink on the host's loopback, which chroot isolation shares.
+"""
+
+import json
+import os
+import signal
+import time
+import urllib.request
+from datetime import timedelta
+
+import pytest
+
+from tests.deploy.container import WorkingContainer
+from tests.deploy.image import ensure_image
+from tests.plugins.otlp import TEST_TIMEOUT_MS, endpoint_for, free_port
+
+UID = 10001
+STATE_DIR = "/var/lib/otel-desk-receiver"  # the image's VOLUME, where its DESK_STATE_PATH points
+WAIT_S = 30.0
+ATTR_UID = "log.record.uid"  # README: `{app}:{bot_id}:{entry_id}`
+
+
+@pytest.fixture(scope="session")
+def image():
+    return ensure_image()
+
+
+@pytest.fixture(scope="module")
+def container(image):
+    working = WorkingContainer.create(image)
+    yield working
+    working.remove()
+
+
+@pytest.fixture
+def start_receiver(container, state_dir, tmp_path):
+    """start_receiver(env): `otel-desk-receiver run` in the image, state on state_dir; killed after the test."""
+    started = []
+
+    def start(env: dict[str, str]):
+        log_path = tmp_path / f"run-{len(started)}.log"
+        started.append(container.start(container.entrypoint("run"), env, {state_dir: STATE_DIR}, log_path))
+        return started[-1]
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture
+def state_dir(tmp_path):
+    """A host directory mounted at the image's state volume, writable by the image's user."""
+    directory = tmp_path / "state"
+    directory.mkdir()
+    os.chown(directory, UID, UID)  # as a pod's fsGroup would make it
+    return directory
+
+
+def preload(emulator, bots: int, per_bot: int) -> dict[int, list[int]]:
+    """Bots with settled history from the last two days: bot id -> entry ids."""
+    start = emulator.clock.now() - timedelta(days=2)
+    entries = {}
+    for index in range(bots):
+        bot = emulator.add_bot(name=f"bot-{index}", timeout_seconds=30)
+        entries[bot["id"]] = emulator.add_entries(bot["id"], per_bot, statuses=("RECEIVED", "ERROR", "TIMEOUT"),
+                                                  start=start, spacing_s=86400 / per_bot)
+    return entries
+
+
+def receiver_env(emulator, sink, protocol: str = "http/protobuf", **desk) -> dict[str, str]:
+    """The variables README documents; DESK_STATE_PATH stays the image's own."""
+    env = {
+        "DESK_API_URL": emulator.url,
+        "DESK_API_TOKEN": emulator.config.token,
+        "DESK_HEALTH_ADDR": "",  # the image's default 0.0.0.0:13133 is the host's port too
+        "DESK_BACKFILL_DAYS": "3",
+        "DESK_MAX_RPS": "1000",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint_for(sink, protocol),
+        "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+        "OTEL_EXPORTER_OTLP_TIMEOUT": TEST_TIMEOUT_MS,
+        "OTEL_METRIC_EXPORT_INTERVAL": "500",
+    }
+    env.update({f"DESK_{key.upper()}": str(value) for key, value in desk.items()})
+    return env
+
+
+def delivered(sink) -> list[tuple[int, int]]:
+    """(bot id, entry id) of every log record received, from its uid."""
+    return [tuple(int(part) for part in r.attributes[ATTR_UID].split(":")[-2:]) for r in sink.log_records()]
+
+
+def expected(entries: dict[int, list[int]]) -> set[tuple[int, int]]:
+    return {(bot, entry) for bot, ids in entries.items() for entry in ids}
+
+
+def healthz_status(port: int) -> int | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+            return response.status
+    except OSError:
+        return None
+
+
+def wait_until(predicate, what: str, timeout_s: float = WAIT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def healthcheck_command(image) -> list[str]:
+    """The HEALTHCHECK test from the docker-format image config, as the engine would run it."""
+    kind, *command = image.config["Healthcheck"]["Test"]
+    assert kind in ("CMD", "CMD-SHELL"), kind
+    return command if kind == "CMD" else ["/bin/sh", "-c", *command]
+
+
+def test_image_runs_as_uid_10001(image, container):
+    assert image.config["User"] == f"{UID}:{UID}"
+    done = container.run(["sh", "-c", "id -u; id -g"], timeout_s=30)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(UID), str(UID)]
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+def test_run_once_in_the_image_delivers_every_entry(container, desk_emulator, otlp_sink, state_dir, protocol):
+    entries = preload(desk_emulator, bots=2, per_bot=150)
+    done = container.run(container.entrypoint("run", "--once"), receiver_env(desk_emulator, otlp_sink, protocol),
+                         {state_dir: STATE_DIR})
+    assert done.returncode == 0, done.stderr[-3000:]
+    received = delivered(otlp_sink)
+    assert len(received) == 300 and set(received) == expected(entries)
+    assert set(json.loads((state_dir / "state.json").read_text())["bots"]) == {str(bot) for bot in entries}
+
+
+def test_healthcheck_from_the_image_config_passes_against_a_running_receiver(image, container, desk_emulator,
+                                                                          otlp_sink, start_receiver):
+    assert "Healthcheck" in image.config  # the docker format keeps it; OCI would have dropped it
+    preload(desk_emulator, bots=1, per_bot=20)
+    port = free_port()
+    env = receiver_env(desk_emulator, otlp_sink, health_addr=f"127.0.0.1:{port}", poll_interval=1)
+    receiver = start_receiver(env)
+    wait_until(lambda: healthz_status(port) == 200, "/healthz 200")
+    assert receiver.inside.cmdline()[0].startswith("/opt/otel-desk-receiver/")  # the image's, not ours
+    assert receiver.inside.uids() == (UID, UID, UID)
+    # As the engine runs it: inside the container, with the container's environment.
+    check = container.run(healthcheck_command(image), {"DESK_HEALTH_ADDR": env["DESK_HEALTH_ADDR"]})
+    assert check.returncode == 0, check.stderr
+    receiver.signal(signal.SIGTERM)
+    assert receiver.wait() == 0, receiver.output()[-3000:]
+    # The same check with nothing listening fails: it really asks /healthz.
+    stopped = container.run(healthcheck_command(image), {"DESK_HEALTH_ADDR": env["DESK_HEALTH_ADDR"]})
+    assert stopped.returncode != 0
+
+
+def test_sigterm_mid_backfill_saves_the_state_on_the_volume_and_exits_0(container, desk_emulator, otlp_sink,
+                                                                        state_dir, start_receiver):
+    entries = preload(desk_emulator, bots=2, per_bot=1500)
+    total = 3000
+    # 10 requests/s of 100 entries: about 3 s for the backfill, so the signal lands in the middle.
+    receiver = start_receiver(receiver_env(desk_emulator, otlp_sink, page_size=100, max_rps=10, poll_interval=1))
+    assert otlp_sink.wait_for_logs(300, timeout_s=WAIT_S), receiver.output()[-3000:]
+    receiver.signal(signal.SIGTERM)
+    sent_at = time.monotonic()
+    assert receiver.wait(timeout_s=20) == 0, receiver.output()[-3000:]
+    assert time.monotonic() - sent_at < 10
+    assert otlp_sink.count() < total  # stopped mid-backfill
+    state_file = state_dir / "state.json"
+    assert state_file.stat().st_uid == UID
+    assert set(json.loads(state_file.read_text())["bots"]) == {str(bot) for bot in entries}
+    # A graceful stop saved exactly what was delivered: the next run sends the rest and nothing twice.
+    finishing = container.run(container.entrypoint("run", "--once"), receiver_env(desk_emulator, otlp_sink),
+                              {state_dir: STATE_DIR})
+    assert finishing.returncode == 0, finishing.stderr[-3000:]
+    received = delivered(otlp_sink)
+    assert len(received) == total and set(received) == expected(entries)
