@@ -136,6 +136,10 @@ def masked_value(name: str, value: str) -> str:
     if name.endswith("_HEADERS"):
         keys = [pair.split("=", 1)[0].strip() for pair in value.split(",") if pair.strip()]
         return ", ".join(f"{key}={MASK}" for key in keys)
+    if name.endswith("_ENDPOINT"):
+        from otel_desk_receiver.redaction import redact_url
+
+        return redact_url(value)  # user:password@ in an endpoint is a credential too
     return value
 
 

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from otel_desk_receiver.cli import EXIT_FAILURE, EXIT_OK, add_config_argument
 from otel_desk_receiver.config import SECRET_FIELDS, Settings, config_warnings, env_name, load_settings
 from otel_desk_receiver.otel_env import MASK, sdk_disabled, shown_variables
+from otel_desk_receiver.redaction import redact_url
 from otel_desk_receiver.commands.diagnostics import Finding, probe_desk, probe_otlp, probe_state
 
 
@@ -77,4 +78,4 @@ def _plain(value) -> str:
         return "(default)"
     if isinstance(value, list):
         return ",".join(str(v) for v in value) or "(empty)"
-    return str(getattr(value, "value", value))
+    return redact_url(str(getattr(value, "value", value)))  # DESK_API_URL may carry user:password@

@@ -10,11 +10,13 @@ from otel_desk_receiver.desk.client import DeskClient
 from otel_desk_receiver.desk.models import Bot
 from otel_desk_receiver.desk.throttle import RetryPolicy
 from otel_desk_receiver.errors import DeskAuthError, DeskError, StateError
-from otel_desk_receiver.otel_env import export_endpoint, otlp_protocol
+from otel_desk_receiver.otel_env import export_endpoint, export_timeout_s, otlp_protocol
+from otel_desk_receiver.redaction import redact_url
 from otel_desk_receiver.otlp.log_export import EntryExporter, build_log_exporter
 from otel_desk_receiver.otlp.metric_export import build_metric_exporter, probe_metrics
 from otel_desk_receiver.otlp.resource import build_resource
 
+PROBE_TIMEOUT_S = 2.0  # the whole probe, the SDK's retries included
 CHECK_RETRY = RetryPolicy(max_attempts=2, base_s=0.5, cap_s=1.0, max_hint_s=5.0)  # a check reports, it does not wait
 
 
@@ -40,11 +42,12 @@ def probe_desk(settings: Settings) -> tuple[Finding, list[Bot]]:
         except DeskAuthError:
             raise
         except DeskError as error:
-            return Finding("Desk API", False, f"{settings.base_url}: {error}"), []
+            return Finding("Desk API", False, f"{redact_url(settings.base_url)}: {error}"), []
         watched = [bot for bot in bots if bot.is_custom]
         unreadable = _unreadable_logs(client, watched)
     finding = Finding("Desk API", (bool(watched) or settings.bot_ids is None) and not unreadable,
-                      f"{settings.base_url}: reachable, token accepted; {len(watched)} CUSTOM bot(s) to watch"
+                      f"{redact_url(settings.base_url)}: reachable, token accepted; {len(watched)} CUSTOM bot(s) "
+                      "to watch"
                       f" of {len(bots)} listed", [describe_bot(bot) for bot in bots])
     if unreadable:
         finding.detail += f"; the webhook logs of {len(unreadable)} bot(s) cannot be read"
@@ -74,20 +77,26 @@ def describe_bot(bot: Bot) -> str:
 
 
 def probe_otlp(signal: str) -> Finding:
-    """Send one empty export request for the signal: a valid OTLP request that carries no data."""
+    """Send one empty export request for the signal (a valid OTLP request that carries no data) and say
+    what the endpoint answered: accepted, or why not (connection refused, HTTP status and an excerpt of
+    the body, TLS error, an HTTP request to a gRPC port, a redirect, a 200 that is not OTLP). Answers
+    within about PROBE_TIMEOUT_S: a report, not an export, so no long retries."""
     protocol = otlp_protocol(signal)
-    where = f"{export_endpoint(signal)} ({protocol})"
+    where = f"{redact_url(export_endpoint(signal))} ({protocol})"
+    timeout_s = min(PROBE_TIMEOUT_S, export_timeout_s(signal))
     quiet = logging.getLogger("opentelemetry")
     level = quiet.level
-    quiet.setLevel(logging.CRITICAL)  # the SDK logs each retry; the report says it once
+    quiet.setLevel(logging.CRITICAL)  # the SDK logs each retry, and may quote a header; the report says why once
     try:
         if signal == "logs":
-            ok = EntryExporter(build_log_exporter(), build_resource(None)).probe()
+            answer = EntryExporter(build_log_exporter(timeout_s=timeout_s), build_resource(None)).probe()
         else:
-            ok = probe_metrics(build_metric_exporter())
+            answer = probe_metrics(build_metric_exporter(timeout_s=timeout_s))
     finally:
         quiet.setLevel(level)
-    return Finding(f"OTLP {signal}", ok, f"{where}: {'accepted an empty export' if ok else 'did not accept an export'}")
+    if answer.accepted:
+        return Finding(f"OTLP {signal}", True, f"{where}: accepted an empty export")
+    return Finding(f"OTLP {signal}", False, f"{where}: did not accept an export: {answer.reason}")
 
 
 def probe_state(settings: Settings) -> Finding:

@@ -106,7 +106,8 @@ class DeadlineTransport(BaseHTTPTransport):
         if result is None:
             import requests
 
-            reason = "exporter shut down" if self._closed.is_set() else f"no complete answer within {limit_s:g} s"
+            reason = ("exporter shut down" if self._closed.is_set()
+                      else f"no complete answer within {round(limit_s, 1):g} s")
             result = RequestsHTTPResult(error=requests.exceptions.ReadTimeout(f"timed out: {reason}"))
         self._recorder.record_http(result)
         return result
