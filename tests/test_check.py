@@ -1,10 +1,11 @@
 """`check` as a user runs it, against the emulator and a real OTLP endpoint: the report and the exit code."""
 
+import signal
 import socket
 
 import pytest
 
-from tests.e2e.receiver_process import receiver_env, run_command
+from tests.e2e.receiver_process import ReceiverProcess, http_status, receiver_env, run_command, wait_until
 from tests.plugins.otlp import free_port
 
 
@@ -121,3 +122,17 @@ def test_token_from_a_file(env, tmp_path):
     done = run_command(env, "check")
     assert done.returncode == 2
     assert f"configuration error: DESK_API_TOKEN_FILE: file not found: {token_file}" in done.stderr
+
+
+def test_a_health_port_held_by_a_running_receiver_says_so(env, tmp_path):
+    env["DESK_HEALTH_ADDR"] = f"127.0.0.1:{free_port()}"
+    running = ReceiverProcess.start(env | {"DESK_STATE_PATH": str(tmp_path / "running.json")}, tmp_path)
+    try:
+        wait_until(lambda: http_status(f"http://{env['DESK_HEALTH_ADDR']}/healthz") == 200, what="/healthz")
+        done = run_command(env, "check")
+    finally:
+        running.signal(signal.SIGTERM)
+        running.wait()
+    assert done.returncode == 1
+    assert (f"[FAIL] Health: DESK_HEALTH_ADDR: cannot listen on {env['DESK_HEALTH_ADDR']} (Address already in use); "
+            "a receiver already answers /healthz there") in done.stdout

@@ -3,7 +3,9 @@ logs and metrics, look at the state file and the health address, and print what 
 warning for each variable that looks misspelt. Exit 0 only if all is well (warnings alone do not
 fail): 2 for bad settings, 3 when Desk rejects the token, 1 for anything else unreachable or wrong."""
 
+import json
 import sys
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from otel_desk_receiver.cli import EXIT_FAILURE, EXIT_OK, add_config_argument
@@ -58,8 +60,9 @@ def probe_health(settings: Settings) -> Finding:
     try:
         ThreadingHTTPServer(address, BaseHTTPRequestHandler).server_close()
     except OSError as error:
+        running = "; a receiver already answers /healthz there" if _answers_healthz(address[1]) else ""
         return Finding("Health", False, f"DESK_HEALTH_ADDR: cannot listen on {settings.health_addr} "
-                       f"({error.strerror or error}); pick a free port, or empty to turn health off")
+                       f"({error.strerror or error}){running}; pick a free port, or empty to turn health off")
     return Finding("Health", True, f"DESK_HEALTH_ADDR {settings.health_addr}: free, /healthz and /readyz can listen")
 
 
@@ -79,3 +82,12 @@ def _plain(value) -> str:
     if isinstance(value, list):
         return ",".join(str(v) for v in value) or "(empty)"
     return redact_url(str(getattr(value, "value", value)))  # DESK_API_URL may carry user:password@
+
+
+def _answers_healthz(port: int) -> bool:
+    """Whether the port taken is a running receiver's (check run inside its container, say)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1.0) as answer:
+            return "bots" in json.loads(answer.read() or b"{}")
+    except (OSError, ValueError):
+        return False

@@ -1,11 +1,16 @@
 """The demo command: headless runs as a real child process, Ctrl-C, the pure view and the environment it builds."""
 
+import fcntl
 import os
+import pty
 import re
+import select
 import shlex
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
 
 import pytest
@@ -13,7 +18,7 @@ import pytest
 from otel_desk_receiver import cli, names
 from otel_desk_receiver.devkit.demo.setup import demo_environment
 from otel_desk_receiver.devkit.demo.view import (
-    BotRow, RecentRecord, SinkTally, ViewData, by_hand_lines, fit, format_lag, render,
+    BotRow, RecentRecord, SinkTally, ViewData, by_hand_lines, counter_line, fit, format_lag, render,
 )
 from otel_desk_receiver.devkit.sink.server import SinkLogRecord, SinkMetricPoint
 from tests.e2e.receiver_process import run_command
@@ -58,7 +63,8 @@ def test_headless_demo_shows_every_status_and_the_latest_records():
         assert re.search(rf"^\s+\d+\s+{name}\s+\d+", frame, re.M), frame
     assert set(RECORD_LINE.findall(frame)) == {"ERROR", "TIMEOUT"}, frame
     # Logs and counts agree once the receiver has closed (contract.md, sendbird.desk.bot.webhook_logs).
-    received = re.search(r"received (\d+) log records; settled counter total (\d+)", frame)
+    received = re.search(r"received (\d+) log records\nsettled counter: (\d+), all of them \(it goes out with the "
+                         r"metrics, every 1s\)", frame)
     assert received and received.group(1) == received.group(2) == str(counts["TOTAL"]), frame
     assert result.stdout.rstrip().endswith("demo stopped: receiver, OTLP endpoint and emulator closed")
 
@@ -241,3 +247,105 @@ def test_tally_counts_records_by_column_and_keeps_the_latest_errors():
     assert tally.record_count == 6
     assert tally.counter_total == 4 + 5
     assert [(r.bot_id, r.status) for r in tally.recent()] == [(1, "TIMEOUT"), (1, "ERROR")]
+
+
+FIVE_BOTS = ViewData(
+    header=["a header line that is long enough to need wrapping on a narrow terminal, as the intro does at times"],
+    bots=[BotRow(i, name, {"RECEIVED": 1234, "ERROR": 56, "TIMEOUT": 78, "BY AGE": 9}, 12, lag)
+          for i, (name, lag) in enumerate([("support-bot-1", 1.5), ("support-bot-2", 130.0),
+                                           ("a-rather-long-bot-name", 7200.0), ("flaky", 0.2), ("slow", 99.9)],
+                                          start=4021)],
+    recent=[RecentRecord(NOON_NS + i * 10**9, 4024, "flaky", "ERROR", "bots.example.com") for i in range(6)],
+    footer=["Ctrl-C stops the demo; the same by hand, in two commands, is printed then."])
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_render_fits_the_width_with_every_column(columns):
+    lines = render(FIVE_BOTS, columns).splitlines()
+    assert max(map(len, lines)) < columns, "\n".join(lines)
+    head = next(line for line in lines if line.lstrip().startswith("BOT"))
+    assert head.split()[-2:] == ["PENDING", "LAG"]
+    assert re.search(r"^4022 support-bot-2\s+1234\s+56\s+78\s+9\s+0\s+1377\s+12\s+2m10s$", "\n".join(lines), re.M)
+    name = re.search(r"^4023 (a-rather-long-bot\S*)\s", "\n".join(lines), re.M).group(1)
+    assert name == "a-rather-long-bot-name"[:len(name)] and (columns < 100) == (len(name) < 22)  # cut only if it must
+
+
+def test_render_keeps_the_wide_layout_when_it_fits():
+    assert render(FIVE_BOTS, 200) == render(FIVE_BOTS)
+
+
+def test_render_shortens_the_records_to_keep_the_footer_on_screen():
+    lines = render(FIVE_BOTS, 80, 18).splitlines()
+    assert len(lines) == 17 and lines[-1] == FIVE_BOTS.footer[0]
+    assert re.search(r"^  \.\.\. \d more, in a taller terminal$", "\n".join(lines), re.M)
+
+
+def test_by_hand_lines_within_a_width_still_paste():
+    argv = ["otel-desk-receiver", "emulator", "--port", "41234", "--token", "emulator-token", "--rate", "1.0",
+            "--history-days", "0.05"]
+    env = {"DESK_API_URL": "http://127.0.0.1:41234/platform/v1", "DESK_API_TOKEN": "a b",
+           "OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4318", "OTEL_METRIC_EXPORT_INTERVAL": "1000"}
+    wrapped = by_hand_lines(argv, env, 60)
+    assert max(map(len, wrapped)) < 60
+    commands = wrapped[next(i for i, line in enumerate(wrapped) if line.startswith("  otel-desk-receiver emulator")):]
+    pasted = "\n".join(commands).replace(" \\\n", " ")  # what a shell makes of the continuations
+    assert [shlex.split(line) for line in pasted.splitlines()] == [shlex.split(line) for line in
+                                                                     by_hand_lines(argv, env)[1:]]
+
+
+@pytest.mark.parametrize("total, records, seen, line", [
+    (0, 303, False, "settled counter: not exported yet (it goes out with the metrics, every 1s)"),
+    (240, 303, True, "settled counter: 240 so far (it goes out with the metrics, every 1s)"),
+    (303, 303, True, "settled counter: 303, all of them (it goes out with the metrics, every 1s)"),
+], ids=["before-the-first-export", "trailing", "caught-up"])
+def test_counter_line_says_why_it_trails_the_records(total, records, seen, line):
+    assert counter_line(total, records, seen, 1.0) == line
+
+
+def run_demo_in_a_terminal(columns: int, rows: int) -> tuple[int, str]:
+    """The demo on a pseudo-terminal of that size until its table shows gauges, then Ctrl-C; (exit code, output)."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: becomes the demo
+        os.execve(sys.executable, [sys.executable, "-m", "otel_desk_receiver", "demo"], demo_env())
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    output, interrupted = b"", False
+    deadline = time.monotonic() + DEADLINE_S
+    try:
+        while time.monotonic() < deadline:
+            if not interrupted and re.search(rb"all bots\s+(\d+\s+){6}\d+", output):
+                os.kill(pid, signal.SIGINT)
+                interrupted = True
+            if select.select([fd], [], [], 0.2)[0]:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:  # the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                output += chunk
+    finally:
+        if not interrupted:
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status), output.decode(errors="replace").replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize("columns, rows", [(80, 24), (132, 43)], ids=["80x24", "132x43"])
+def test_the_terminal_view_fits_and_ctrl_c_stops_quietly(columns, rows):
+    code, output = run_demo_in_a_terminal(columns, rows)
+    assert code == 0, output[-3000:]
+    screens = output.split("\x1b[H\x1b[2J")[1:]
+    assert screens
+    screens[-1], after = screens[-1].split("The same by hand once this stops", 1)  # the final screen, then the commands
+    for screen in screens:
+        lines = screen.split("\n")
+        assert len(lines) - 1 < rows and max(map(len, lines)) < columns, screen
+    table = next(s for s in reversed(screens) if "all bots" in s)
+    assert re.search(r"BOT +NAME +RECEIVED +ERROR +TIMEOUT +BY AGE +OTHER +TOTAL +PENDING +LAG\n", table), table
+    assert re.search(r"^\s+\d+ +flaky( +\d+){7} +\d+\.\ds$", table, re.M), table
+    assert re.search(r"settled counter: .*it goes out with the metrics, every 1s", table), table
+    commands = after.split("demo stopped")[0].splitlines()[1:]
+    assert max(map(len, commands)) < columns and commands[-1].endswith(" otel-desk-receiver run"), after
+    assert "WARNING" not in output and "shutdown requested" not in output and "Traceback" not in output, output
+    assert output.rstrip().endswith("demo stopped: receiver, OTLP endpoint and emulator closed")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from otel_desk_receiver.devkit.demo import view as demo_view
 from otel_desk_receiver.devkit.demo.setup import (
+    METRIC_EXPORT_INTERVAL_MS,
     POLL_INTERVAL_S,
     TRAFFIC_DEFAULTS,
     demo_environment,
@@ -91,7 +92,9 @@ class PollLoop:
         try:
             while not self.receiver.stop_event.is_set():
                 result = self.receiver.run_once()
-                self.cycles, self.exported, self.last = self.cycles + 1, self.exported + result.exported, result
+                self.exported += result.exported
+                if not self.receiver.stop_event.is_set():  # a cycle cut short by Ctrl-C did not fail
+                    self.cycles, self.last = self.cycles + 1, result
                 self.receiver.stop_event.wait(self.receiver.settings.poll_interval)
         except Exception as error:  # noqa: BLE001 - reported by main after a clean shutdown
             self.error = error
@@ -122,7 +125,7 @@ class Demo:
         self.started = time.monotonic()
         self.tally = demo_view.SinkTally()
         self._closed = False
-        self._by_hand: list[str] | None = None
+        self._by_hand: dict[int | None, list[str]] = {}
         if sink is not None:
             sink.on_logs(self.tally.add_records)
 
@@ -139,21 +142,23 @@ class Demo:
             emulator_url=self.emulator.url, token=self.emulator.config.token, endpoint=self.endpoint,
             protocol=self.args.otlp_protocol, embedded=self.sink is not None)
 
-    def by_hand(self) -> list[str]:
-        if self._by_hand is None:  # cached: it builds a parser
+    def by_hand(self, columns: int | None = None) -> list[str]:
+        """The commands, on one line each, or within ``columns``."""
+        if columns not in self._by_hand:  # cached: it builds a parser
             hand_endpoint = self.args.otlp_endpoint or HAND_ENDPOINTS[self.args.otlp_protocol]
-            self._by_hand = demo_view.by_hand_lines(
+            self._by_hand[columns] = demo_view.by_hand_lines(
                 ["otel-desk-receiver", "emulator", *emulator_options(self.args, self.emulator.address[1])],
-                hand_env(self.receiver.settings, hand_endpoint, self.args.otlp_protocol))
-        return self._by_hand
+                hand_env(self.receiver.settings, hand_endpoint, self.args.otlp_protocol), columns)
+        return self._by_hand[columns]
 
     def frame(self) -> demo_view.ViewData:
         if self.sink is not None:
             self.tally.add_metric_points(self.sink.metric_points())
             self.sink.clear()  # what arrived is tallied: keep memory bounded however long the demo runs
-            status = (f"OTLP endpoint received {self.tally.record_count} log records; "
-                      f"settled counter total {self.tally.counter_total}")
-            return demo_view.ViewData([status, self.loop.summary()], self.tally.rows(), self.tally.recent())
+            counter = demo_view.counter_line(self.tally.counter_total, self.tally.record_count,
+                                             self.tally.counter_seen, float(METRIC_EXPORT_INTERVAL_MS) / 1000)
+            status = f"the OTLP endpoint received {self.tally.record_count} log records"
+            return demo_view.ViewData([status, counter, self.loop.summary()], self.tally.rows(), self.tally.recent())
         rows = [demo_view.BotRow(g.bot_id, g.bot_name, None, g.pending, g.lag_s) for g in self.receiver.poller.gauges()]
         errors = [f"bot {bot_id}: {h['last_error']}" for bot_id, h in self.receiver.health.snapshot()["bots"].items()
                   if h["last_error"]]
@@ -163,10 +168,12 @@ class Demo:
 
     def show(self, title: str, tty: bool, final: bool = False) -> None:
         data = self.frame()
-        if tty:  # the final screen leaves out the commands: they follow it in full
-            data.header, data.footer = self.intro() + ["", title] + data.header, [] if final else self.by_hand()
+        if tty:  # the commands follow the final screen, within the width; until then, a line says so
+            data.header = self.intro() + ["", f"{title}: {data.header[0]}"] + data.header[1:]
+            data.footer = [] if final else [demo_view.BY_HAND_LATER]
             size = shutil.get_terminal_size()
-            sys.stdout.write(CLEAR_SCREEN + demo_view.fit(demo_view.render(data), size.columns, size.lines))
+            text = demo_view.render(data, size.columns, size.lines)
+            sys.stdout.write(CLEAR_SCREEN + demo_view.fit(text, size.columns, size.lines))
         else:
             sys.stdout.write(f"--- {title} ---\n" + demo_view.render(data))
         sys.stdout.flush()
@@ -240,6 +247,17 @@ def _install_signal_handlers(stopping: threading.Event, stack: ExitStack) -> Non
         stack.callback(signal.signal, signum, previous)
 
 
+def _quiet_when_stopping(stopping: threading.Event, stack: ExitStack) -> None:
+    """Ctrl-C is how the demo ends: the receiver's warnings that it cut a bot's cycle short for the
+    shutdown are expected then, not news."""
+    def keep(record: logging.LogRecord) -> bool:
+        return not (stopping.is_set() and "shutdown requested" in record.getMessage())
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(keep)
+        stack.callback(handler.removeFilter, keep)
+
+
 def _show_until_stopped(demo: Demo, stopping: threading.Event, tty: bool) -> None:
     refresh = demo.args.refresh or (1.0 if tty else 5.0)
     duration = demo.args.duration
@@ -258,6 +276,7 @@ def main(args) -> int:
     stopping = threading.Event()
     with ExitStack() as stack:
         _install_signal_handlers(stopping, stack)
+        _quiet_when_stopping(stopping, stack)
         demo = _build(args, stack, stopping)
         if not tty:
             print("\n".join(demo.intro() + demo.by_hand()), flush=True)
@@ -265,8 +284,8 @@ def main(args) -> int:
         _show_until_stopped(demo, stopping, tty)
         demo.shutdown()  # the final metrics reach the sink before the last screen
         demo.show(f"final, after {demo.elapsed():.1f}s", tty, final=True)
-        if tty:  # in full: the screen may have cut them
-            print("\n".join(demo.by_hand()))
+        if tty:  # in full, within the width
+            print("\n".join(demo.by_hand(shutil.get_terminal_size().columns)))
     if demo.loop.error is not None:
         raise demo.loop.error
     print("demo stopped: receiver, OTLP endpoint and emulator closed", flush=True)

@@ -1,4 +1,5 @@
-"""The demo's view: tallies what reached the OTLP endpoint, and renders it as a plain-text table (no I/O)."""
+"""The demo's view: tallies what reached the OTLP endpoint, and renders it as a plain-text table (no I/O),
+as wide as the terminal allows."""
 
 import shlex
 import threading
@@ -8,17 +9,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from otel_desk_receiver import names
+from otel_desk_receiver.devkit.demo.screen import continued, fit, usable_width, wrap_lines
 from otel_desk_receiver.units import NS_PER_S
+
+__all__ = ["BotRow", "RecentRecord", "SinkTally", "ViewData", "by_hand_lines", "counter_line", "fit", "render"]
 
 # The table's count columns, in order. BY_AGE: still INITIALIZED/SENT when the bot's timeout plus
 # DESK_SETTLE_GRACE passed (settled_by=age); OTHER: a status this receiver does not know.
 RECEIVED, ERROR, TIMEOUT, BY_AGE, OTHER = "RECEIVED", "ERROR", "TIMEOUT", "BY AGE", "OTHER"
 COUNT_COLUMNS = (RECEIVED, ERROR, TIMEOUT, BY_AGE, OTHER)
+TABLE_COLUMNS = (*COUNT_COLUMNS, "TOTAL", "PENDING", "LAG")
+WIDE_CELLS = (8,) * (len(COUNT_COLUMNS) + 1) + (7, 7)  # the layout when the terminal is wide enough
 RECENT_STATUSES = frozenset({ERROR, TIMEOUT})
 RECENT_PER_STATUS = 3  # the latest few of each, so a burst of one never hides the other
 NAME_WIDTH_MAX = 24
-BY_AGE_NOTE = ("BY AGE: still INITIALIZED or SENT once the bot's timeout plus DESK_SETTLE_GRACE passed "
-               "(settled_by=age)")
+BY_AGE_NOTE = "BY AGE (settled_by=age): INITIALIZED/SENT past timeout + DESK_SETTLE_GRACE"
 
 
 @dataclass
@@ -74,6 +79,7 @@ class SinkTally:
         self._recent = {status: deque(maxlen=recent_per_status) for status in RECENT_STATUSES}
         self._counter: dict[frozenset, float] = {}
         self.record_count = 0
+        self.counter_seen = False  # whether any point of the settled counter arrived yet
 
     def add_records(self, records: Iterable) -> None:
         """Take SinkLogRecords (OtlpSink.on_logs calls this as each request arrives)."""
@@ -95,6 +101,7 @@ class SinkTally:
         with self._lock:
             for point in points:
                 if point.name == names.WEBHOOK_LOGS.name:
+                    self.counter_seen = True
                     key = frozenset(point.attributes.items())
                     base = self._counter.get(key, 0) if point.temporality == "delta" else 0
                     self._counter[key] = base + point.value
@@ -129,45 +136,73 @@ class SinkTally:
         return row
 
 
-def render(data: ViewData) -> str:
-    """The frame as text lines joined by newlines; the same text on a terminal and in a log."""
-    lines = list(data.header)
-    if data.header:
-        lines.append("")
-    lines.extend(_bot_table(data.bots))
+def render(data: ViewData, columns: int | None = None, rows: int | None = None) -> str:
+    """The frame as text lines joined by newlines; the same text on a terminal and in a log. With
+    ``columns`` it fits that width (prose wrapped, the table narrowed); with ``rows`` the list of
+    records is shortened so that the footer still shows."""
+    wrap = (lambda lines: wrap_lines(lines, columns)) if columns else list
+    top = wrap(data.header) + ([""] if data.header else []) + _bot_table(data.bots, columns)
+    bottom = [""] + wrap(data.footer) if data.footer else []
+    lines = list(top)
     if data.recent is not None:
-        lines.append("")
-        lines.extend(_recent_lines(data.recent))
-    if data.footer:
-        lines.append("")
-        lines.extend(data.footer)
-    return "\n".join(lines) + "\n"
+        recent = _recent_lines(data.recent)
+        room = len(recent) if rows is None else max(1, rows - 1 - len(top) - 1 - len(bottom))
+        if room < len(recent):  # the list goes first: the footer says how to stop
+            recent = recent[:room - 1] + [f"  ... {len(recent) - room + 1} more, in a taller terminal"]
+        lines += [""] + recent
+    return "\n".join(lines + bottom) + "\n"
 
 
-def _bot_table(bots: list[BotRow]) -> list[str]:
+@dataclass(frozen=True)
+class _Layout:
+    """Widths of the table's columns; ``sep`` spaces between them."""
+
+    bot: int
+    name: int
+    cells: tuple[int, ...]
+    sep: int
+
+    @property
+    def width(self) -> int:
+        return self.bot + self.sep + self.name + sum(self.cells) + self.sep * len(self.cells)
+
+    def line(self, bot_id: str, name: str, cells: tuple[str, ...]) -> str:
+        gap = " " * self.sep
+        return (f"{bot_id:>{self.bot}}{gap}{name[:self.name]:<{self.name}}"
+                + "".join(f"{gap}{cell:>{width}}" for cell, width in zip(cells, self.cells)))
+
+
+def _bot_table(bots: list[BotRow], columns: int | None = None) -> list[str]:
     if not bots:
         return ["(no bots seen yet)"]
-    width = min(NAME_WIDTH_MAX, max(len("all bots"), *(len(b.name) for b in bots)))
-    head = f"{'BOT':>5}  {'NAME':<{width}}" + "".join(f"  {c:>8}" for c in (*COUNT_COLUMNS, "TOTAL")) + \
-        f"  {'PENDING':>7}  {'LAG':>7}"
-    lines = [head]
-    for bot in bots:
-        lines.append(_bot_line(str(bot.bot_id), bot.name[:width], width, bot.counts, bot.total, bot.pending,
-                               bot.lag_s))
-    if all(bot.counts is not None for bot in bots):
+    rows = [(str(bot.bot_id), bot.name, _cells(bot.counts, bot.total, bot.pending, bot.lag_s)) for bot in bots]
+    with_totals = all(bot.counts is not None for bot in bots)
+    if with_totals:
         totals = {c: sum(bot.counts.get(c, 0) for bot in bots) for c in COUNT_COLUMNS}
         pending = [bot.pending for bot in bots if bot.pending is not None]
-        lines.append(_bot_line("", "all bots", width, totals, sum(totals.values()), sum(pending) if pending else None,
-                               None))
-        lines.append(BY_AGE_NOTE)
+        rows.append(("", "all bots", _cells(totals, sum(totals.values()), sum(pending) if pending else None, None)))
+    name_width = min(NAME_WIDTH_MAX, max(len("all bots"), *(len(b.name) for b in bots)))
+    layout = _Layout(5, name_width, WIDE_CELLS, 2)
+    if columns is not None and layout.width > usable_width(columns):
+        layout = _narrow(rows, name_width, usable_width(columns))
+    lines = [layout.line("BOT", "NAME", TABLE_COLUMNS)] + [layout.line(*row) for row in rows]
+    if with_totals:
+        lines += wrap_lines([BY_AGE_NOTE], columns) if columns else [BY_AGE_NOTE]
     return lines
 
 
-def _bot_line(bot_id: str, name: str, width: int, counts: dict[str, int] | None, total: int | None,
-              pending: int | None, lag_s: float | None) -> str:
-    cells = [_cell(None if counts is None else counts.get(c, 0)) for c in COUNT_COLUMNS]
-    return (f"{bot_id:>5}  {name:<{width}}" + "".join(f"  {cell:>8}" for cell in (*cells, _cell(total)))
-            + f"  {_cell(pending):>7}  {format_lag(lag_s):>7}")
+def _narrow(rows: list[tuple[str, str, tuple[str, ...]]], name_width: int, width: int) -> _Layout:
+    """Each column as wide as its header or widest value, one space apart; the names get what is left."""
+    cells = tuple(max(len(header), *(len(row[2][i]) for row in rows)) for i, header in enumerate(TABLE_COLUMNS))
+    bot = max(len("BOT"), *(len(row[0]) for row in rows))
+    fixed = _Layout(bot, 0, cells, 1).width
+    return _Layout(bot, max(4, min(name_width, width - fixed)), cells, 1)
+
+
+def _cells(counts: dict[str, int] | None, total: int | None, pending: int | None,
+           lag_s: float | None) -> tuple[str, ...]:
+    counted = [_cell(None if counts is None else counts.get(c, 0)) for c in COUNT_COLUMNS]
+    return (*counted, _cell(total), _cell(pending), format_lag(lag_s))
 
 
 def _cell(value: int | None) -> str:
@@ -202,24 +237,35 @@ def intro_lines(*, bots: int, interval_s: float, emulator_url: str, token: str, 
                 embedded: bool) -> list[str]:
     """What runs where."""
     return [
-        f"otel-desk-receiver demo: {bots} bots with live traffic, polled every {interval_s:g}s. Ctrl-C stops it.",
+        f"otel-desk-receiver demo: {bots} bots with live traffic, polled every {interval_s:g}s",
         f"Desk API emulator: {emulator_url} (token {token})",
         f"OTLP endpoint ({'embedded' if embedded else 'yours'}): {endpoint} over {protocol}",
     ]
 
 
-def by_hand_lines(emulator_argv: list[str], run_env: dict[str, str]) -> list[str]:
-    """The same by hand: the emulator command, then `otel-desk-receiver run` with its variables."""
-    run = " ".join(f"{name}={shlex.quote(value)}" for name, value in run_env.items())
-    return ["The same by hand, once this stops (with a collector listening on the OTLP endpoint):",
-            f"  {shlex.join(emulator_argv)}", f"  {run} otel-desk-receiver run"]
+BY_HAND_TITLE = "The same by hand once this stops, with a collector on the OTLP endpoint:"
+BY_HAND_LATER = "Ctrl-C stops the demo; the same by hand, in two commands, is printed then."
 
 
-def fit(text: str, columns: int, rows: int) -> str:
-    """The text cut to a terminal's size, so a redraw never scrolls: long lines end at the edge, the
-    last lines go (one row stays free for the cursor)."""
-    lines = [line[:columns] for line in text.splitlines()[:max(1, rows - 1)]]
-    return "\n".join(lines) + "\n"
+def by_hand_lines(emulator_argv: list[str], run_env: dict[str, str], columns: int | None = None) -> list[str]:
+    """The same by hand: the emulator command, then `otel-desk-receiver run` with its variables; one line
+    each, or with ``columns`` continued with backslashes within that width (they still paste)."""
+    emulator = [shlex.quote(arg) for arg in emulator_argv]
+    run = [f"{name}={shlex.quote(value)}" for name, value in run_env.items()] + ["otel-desk-receiver", "run"]
+    if columns is None:
+        return [BY_HAND_TITLE, "  " + " ".join(emulator), "  " + " ".join(run)]
+    return wrap_lines([BY_HAND_TITLE], columns) + continued(emulator, columns) + continued(run, columns)
+
+
+def counter_line(total: int, records: int, seen: bool, interval_s: float) -> str:
+    """The settled counter next to the records: it goes out with the metrics, every ``interval_s``, while
+    the records go out as they settle, so it trails them; say so rather than show a bare 0."""
+    every = f"it goes out with the metrics, every {interval_s:g}s"
+    if not seen:
+        return f"settled counter: not exported yet ({every})"
+    if total == records:
+        return f"settled counter: {total}, all of them ({every})"
+    return f"settled counter: {total} so far ({every})"
 
 
 def receiver_line(cycles: int, exported: int, bots_ok: int | None, bots_failed: int | None,

@@ -1,5 +1,6 @@
-"""Desk API emulator: a faithful loopback stand-in for Sendbird Desk's bot webhook log API
-(desk-api.md), with generated traffic, a virtual clock and planned faults.
+"""Desk API emulator: a faithful loopback stand-in for Sendbird Desk's bot webhook log API (the
+Platform API's /bots and /bots/{id}/webhook_logs), with generated traffic, a virtual clock and planned
+faults. `otel-desk-receiver emulator --help` lists its options; the README shows it in use.
 
     from otel_desk_receiver.devkit.emulator import DeskEmulator, EmulatorConfig
     with DeskEmulator(EmulatorConfig(frozen_at=...)) as emu:

@@ -1,7 +1,9 @@
-"""Serve a Desk API emulator on a local port: the endpoints the receiver reads (desk-api.md),
-generated CUSTOM and FAQ bots with live webhook traffic and settled history, optional faults and
-an optional /_emulator/ control surface. Point the receiver at it with
-DESK_API_URL=http://HOST:PORT/platform/v1 and DESK_API_TOKEN=<--token>."""
+"""Serve a Desk API emulator on a local port: the Desk Platform API endpoints the receiver reads
+(GET /bots, /bots/{id} and /bots/{id}/webhook_logs under /platform/v1, token in the
+SENDBIRDDESKAPITOKEN header), generated CUSTOM and FAQ bots with live webhook traffic and settled
+history, optional faults and an optional /_emulator/ control surface. Point the receiver at it with
+DESK_API_URL=http://HOST:PORT/platform/v1 and DESK_API_TOKEN=<--token>. README.md (Quick start,
+Examples) shows it in use; the docstrings of otel_desk_receiver/devkit/emulator/ describe it in full."""
 
 import argparse
 import os

@@ -29,6 +29,14 @@ def test_help_documents_every_option_with_its_default(capsys):
     assert text.count("(default:") >= len(OPTIONS)
 
 
+def test_help_cites_only_what_the_repository_holds(capsys):
+    with pytest.raises(SystemExit):
+        main(["emulator", "--help"])
+    text = capsys.readouterr().out
+    assert "desk-api.md" not in text
+    assert "README.md" in text and "/platform/v1" in text
+
+
 def test_options_map_onto_the_config(monkeypatch):
     monkeypatch.setenv("DESK_API_TOKEN", "from-env")
     args = build_parser().parse_args(["emulator", "--bots", "3", "--rate", "1.5", "--entry-model", "per_status",
