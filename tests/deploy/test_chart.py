@@ -26,6 +26,15 @@ def camel(field: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
+def kube_state(values) -> bool:
+    return values.get("settings", {}).get("stateBackend", "file") == "kubernetes"
+
+
+def uses_kube_api(values) -> bool:
+    election = values.get("settings", {}).get("leaderElection")
+    return kube_state(values) or bool(election)
+
+
 def env_entries(container):
     return {entry["name"]: entry for entry in container.get("env", [])}
 
@@ -107,9 +116,10 @@ def test_token_reaches_the_receiver_only_as_a_file_of_a_secret_volume(values_fil
         headers = env_entries(container).get("OTEL_EXPORTER_OTLP_HEADERS")
         if headers is not None:
             assert set(headers) == {"name", "valueFrom"} and "secretKeyRef" in headers["valueFrom"]
-    for configmap in find(docs, "ConfigMap"):
-        assert "DESK_API_TOKEN" not in configmap["data"] and "DESK_API_TOKEN_FILE" not in configmap["data"]
-        assert "OTEL_EXPORTER_OTLP_HEADERS" not in configmap["data"]
+    for configmap in find(docs, "ConfigMap"):  # the state ConfigMap is rendered without data
+        data = configmap.get("data", {})
+        assert "DESK_API_TOKEN" not in data and "DESK_API_TOKEN_FILE" not in data
+        assert "OTEL_EXPORTER_OTLP_HEADERS" not in data
     secrets = {"secret.yaml"}
     for secret_value in (values.get("token", {}).get("value"), values.get("otlp", {}).get("headers", {}).get("value")):
         if secret_value:
@@ -145,7 +155,8 @@ def test_every_container_runs_locked_down(values_file):
     for deployment in find(docs, "Deployment"):
         pod = deployment["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
-        assert pod["automountServiceAccountToken"] is False
+        # Only the Kubernetes state backend and leader election call the API (test_chart_ha.py).
+        assert pod["automountServiceAccountToken"] is uses_kube_api(load_values(values_file))
 
 
 @scenarios
@@ -180,7 +191,7 @@ def test_state_volume_is_mounted_where_the_state_path_points(values_file):
     configmap = find(docs, "ConfigMap", RELEASE if "fullnameOverride" not in values else values["fullnameOverride"])
     assert configmap[0]["data"]["DESK_STATE_PATH"] == state_path
     claims = find(docs, "PersistentVolumeClaim")
-    if not persistence.get("enabled", True) or persistence.get("existingClaim"):
+    if not persistence.get("enabled", True) or persistence.get("existingClaim") or kube_state(values):
         assert claims == []
     else:
         (claim,) = claims
@@ -196,8 +207,11 @@ def test_deployment_is_a_single_writer(values_file):
         assert receivers == []
         return
     (deployment,) = receivers
-    assert deployment["spec"]["replicas"] == 1
-    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    if kube_state(values) and values.get("settings", {}).get("leaderElection") is not False:
+        assert deployment["spec"]["strategy"] == {"type": "RollingUpdate"}  # hot standbys: test_chart_ha.py
+    else:
+        assert deployment["spec"]["replicas"] == 1
+        assert deployment["spec"]["strategy"] == {"type": "Recreate"}
     assert deployment["spec"]["template"]["spec"]["containers"][0]["args"] == ["run"]
 
 
@@ -310,7 +324,7 @@ def test_collector_chart_example_carries_the_rendered_snippet():
     collector_values = yaml.safe_load((example / "opentelemetry-collector-values.yaml").read_text())
     assert collector_values["extraContainers"] == [container]
     assert collector_values["extraVolumes"] == volumes
-    assert collector_values["replicaCount"] == 1
+    assert collector_values["replicaCount"] > 1  # safe: the kubernetes backend with leader election
 
 
 def test_sidecar_notes_print_the_snippet():
@@ -359,12 +373,11 @@ def test_render_fails_without_an_application_or_url():
 @pytest.mark.parametrize(
     ("values", "warning"),
     [
-        (MINIMAL | {"replicaCount": 2}, "replicaCount is 2"),
         (MINIMAL | {"persistence": {"enabled": False}}, "forgets all checkpoints"),
         ({"token": {"value": "t"}, "settings": {"appId": "a"}}, "otlp.endpoint is empty"),
         (MINIMAL | {"settings": {"appId": "a", "backfillDays": 2}}, "Datadog drops log records older than 18 hours"),
     ],
-    ids=["replicas", "emptydir", "no-endpoint", "backfill-datadog"],
+    ids=["emptydir", "no-endpoint", "backfill-datadog"],
 )
 def test_notes_warn(values, warning):
     assert warning in render(values)["NOTES.txt"]

@@ -203,7 +203,9 @@ def test_collector_manifest_carries_the_chart_s_sidecar_snippet():
     pod = deployment["spec"]["template"]["spec"]
     assert container in pod["containers"]
     assert all(volume in pod["volumes"] for volume in volumes)
-    assert deployment["spec"]["replicas"] == 1
+    # Hot standbys: the sidecar recipe uses the kubernetes state backend (leader election on).
+    assert deployment["spec"]["replicas"] > 1 and deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+    assert pod["serviceAccountName"] == "otel-collector"
     (configmap,) = [d for d in manifest if d["kind"] == "ConfigMap"]
     assert configmap["data"]["config.yaml"] == (EXAMPLES / "collector" / "otelcol-config.yaml").read_text()
 

@@ -71,7 +71,8 @@ volumeMounts:
 {{/* The volumes the container mounts (extraVolumes included), for the pod's volumes list. */}}
 {{- define "otel-desk-receiver.volumes" -}}
 - name: desk-receiver-state
-  {{- if .Values.persistence.enabled }}
+  {{- /* With the Kubernetes state backend the checkpoints live in a ConfigMap: no volume to keep. */}}
+  {{- if and .Values.persistence.enabled (not (include "otel-desk-receiver.kubeState" .)) }}
   persistentVolumeClaim:
     claimName: {{ include "otel-desk-receiver.claimName" . }}
   {{- else }}

@@ -128,6 +128,8 @@ except healthAddr, where empty means "off" (and null the mode's default).
 {{- end }}
 {{- else if eq $key "healthAddr" }}
 {{- /* below: a null value may be missing from the map */}}
+{{- else if has $key (list "stateConfigmap" "leaderElectionLeaseName" "kubernetesNamespace" "leaderElection") }}
+{{- /* below: the names the Role grants, the namespace it is in, and election as the chart decides it */}}
 {{- else if kindIs "slice" $value }}
 {{- if $value }}
 {{ $env }}: {{ join "," $value | quote }}
@@ -137,6 +139,10 @@ except healthAddr, where empty means "off" (and null the mode's default).
 {{- end }}
 {{- end }}
 DESK_HEALTH_ADDR: {{ include "otel-desk-receiver.healthAddr" . | quote }}
+DESK_STATE_CONFIGMAP: {{ include "otel-desk-receiver.stateConfigMap" . | quote }}
+DESK_LEADER_ELECTION: {{ ternary "true" "false" (eq (include "otel-desk-receiver.electing" .) "true") | quote }}
+DESK_LEADER_ELECTION_LEASE_NAME: {{ include "otel-desk-receiver.leaseName" . | quote }}
+DESK_KUBERNETES_NAMESPACE: {{ default .Release.Namespace .Values.settings.kubernetesNamespace | quote }}
 OTEL_EXPORTER_OTLP_PROTOCOL: {{ .Values.otlp.protocol | quote }}
 OTEL_SERVICE_NAME: {{ .Values.otlp.serviceName | quote }}
 {{- with .Values.otlp.endpoint }}
@@ -166,7 +172,8 @@ OTEL_RESOURCE_ATTRIBUTES: {{ join "," $pairs | quote }}
 {{/* Pod-level fields shared by the receiver's and the emulator's Deployments. */}}
 {{- define "otel-desk-receiver.podCommon" -}}
 serviceAccountName: {{ include "otel-desk-receiver.serviceAccountName" . }}
-automountServiceAccountToken: {{ .Values.serviceAccount.automountServiceAccountToken }}
+{{- /* The Kubernetes state backend and leader election need the pod's API token. */}}
+automountServiceAccountToken: {{ or .Values.serviceAccount.automountServiceAccountToken (eq (include "otel-desk-receiver.usesKubeApi" .) "true") }}
 {{- with .Values.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
@@ -187,5 +194,45 @@ tolerations:
 {{- with .Values.affinity }}
 affinity:
   {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/*
+High availability (README, "High availability"): the state backend, whether the receiver campaigns
+for the Lease, and whether it talks to the Kubernetes API at all ("true" or "").
+*/}}
+{{- define "otel-desk-receiver.kubeState" -}}
+{{- if eq (default "file" .Values.settings.stateBackend) "kubernetes" }}true{{ end }}
+{{- end }}
+
+{{- define "otel-desk-receiver.electing" -}}
+{{- if kindIs "invalid" .Values.settings.leaderElection }}
+{{- include "otel-desk-receiver.kubeState" . }}
+{{- else if .Values.settings.leaderElection }}true{{ end }}
+{{- end }}
+
+{{/* Hot standby: the state in a ConfigMap and leader election, so replicas and rollouts may overlap. */}}
+{{- define "otel-desk-receiver.hotStandby" -}}
+{{- if and (include "otel-desk-receiver.kubeState" .) (include "otel-desk-receiver.electing" .) }}true{{ end }}
+{{- end }}
+
+{{- define "otel-desk-receiver.usesKubeApi" -}}
+{{- if or (include "otel-desk-receiver.kubeState" .) (include "otel-desk-receiver.electing" .) }}true{{ end }}
+{{- end }}
+
+{{- define "otel-desk-receiver.stateConfigMap" -}}
+{{- default (printf "%s-state" (include "otel-desk-receiver.fullname" .)) .Values.settings.stateConfigmap }}
+{{- end }}
+
+{{- define "otel-desk-receiver.leaseName" -}}
+{{- default (printf "%s-leader" (include "otel-desk-receiver.fullname" .)) .Values.settings.leaderElectionLeaseName }}
+{{- end }}
+
+{{/* The ServiceAccount the receiver's pod runs as: the chart's own, or the host pod's in sidecar mode. */}}
+{{- define "otel-desk-receiver.podServiceAccount" -}}
+{{- if eq .Values.mode "sidecar" }}
+{{- required "sidecar mode with the Kubernetes API (settings.stateBackend=kubernetes or leaderElection): set rbac.hostServiceAccount to the host pod's ServiceAccount (the Collector chart's serviceAccount.name)" .Values.rbac.hostServiceAccount }}
+{{- else }}
+{{- include "otel-desk-receiver.serviceAccountName" . }}
 {{- end }}
 {{- end }}
