@@ -40,11 +40,14 @@ def read_token_file(path: Path) -> str:
 class FileToken:
     """The token in a file, read at construction (ConfigError if unusable) and again when the file changes.
 
-    Calling it returns the current token. "Changed" compares the identity of the file the path resolves
+    Calling it returns the current token; ``refresh`` reads the file at once (after Desk refused the
+    token: a change can hide from the stat). "Changed" compares the identity of the file the path resolves
     to (device, inode, size, mtime): Kubernetes updates a Secret volume by swapping the ``..data``
     symlink to a new directory, which changes the inode, not always the mtime. A changed file that
     cannot be used (mid-rotation, emptied) keeps the last good token and logs one warning per change.
     """
+
+    variable = TOKEN_FILE_VARIABLE  # what an error about the token names
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -68,6 +71,20 @@ class FileToken:
                 except ConfigError as error:
                     log.warning("%s; keeping the previous token", error.problems[0])
             return self._token
+
+    def refresh(self) -> bool:
+        """Read the file now, whatever its stat says (Desk just refused the token); True if it holds
+        another usable token, which is used from now on."""
+        with self._lock:
+            self._seen = self._identity()
+            try:
+                token = read_token_file(self.path)
+            except ConfigError:
+                return False
+            changed, self._token = token != self._token, token
+        if changed:
+            log.info("%s: %s holds another token, using it", TOKEN_FILE_VARIABLE, self.path)
+        return changed
 
     def _identity(self) -> tuple[int, ...] | None:
         try:

@@ -172,8 +172,16 @@ class Transport:
                 None if response is None else response.status_code, time.perf_counter() - started,
                 error_type, attempt, request.bot_id))
         if failure is not None:
+            if isinstance(failure, DeskAuthError) and self._token_rotated():
+                return self._attempt(request, params, attempt, check)  # once more, with the new token
             raise failure
         return body
+
+    def _token_rotated(self) -> bool:
+        """After a 401/403: whether the token source has a newer token now (a file re-read at once, in case
+        it changed without its stat showing it)."""
+        refresh = getattr(self._token_source, "refresh", None)
+        return bool(refresh is not None and refresh())
 
     def _get_within_deadline(self, url: str, params: list, headers: dict[str, str]) -> requests.Response:
         """The GET, answered in full within timeout_s or abandoned: requests' timeout bounds each socket
@@ -219,7 +227,8 @@ class Transport:
         detail = self._redact(_error_detail(response))
         where = f"{request.label}: HTTP {status}"
         if outcome is Outcome.AUTH:
-            return None, DeskAuthError(f"{where}: Desk rejected the API token; check DESK_API_TOKEN ({detail})",
+            variable = getattr(self._token_source, "variable", "DESK_API_TOKEN")
+            return None, DeskAuthError(f"{where}: Desk rejected the API token; check {variable} ({detail})",
                                        status), str(status)
         if outcome is Outcome.RETRY:
             hint = parse_retry_hint(response.headers, self._wall_clock(), self._retry.max_hint_s)

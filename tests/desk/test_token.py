@@ -79,7 +79,8 @@ def test_an_unusable_file_keeps_the_last_good_token_and_warns_once(tmp_path, cap
         assert token() == "good-token-1"
         assert token() == "good-token-1"
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert warnings == [f"DESK_API_TOKEN_FILE: {path} is empty; expected the Desk API token; keeping the previous token"]
+    assert warnings == [f"DESK_API_TOKEN_FILE: {path} is empty; expected the Desk API token; "
+                        "keeping the previous token"]
     path.write_text("good-token-2")
     assert token() == "good-token-2"
 
@@ -100,3 +101,27 @@ def test_the_client_sends_the_rotated_token(desk_emulator, custom_bot, make_desk
     volume.rotate("rotated-token-2")
     assert client.get_bot(custom_bot).id == custom_bot
     assert [r.status for r in desk_emulator.requests] == [200, 401, 200]
+
+
+def test_a_refused_token_makes_the_file_be_read_again_at_once(desk_emulator, custom_bot, make_desk_client, tmp_path):
+    """A token rewritten in place with the same length and mtime hides from the stat; Desk's 401 reveals it."""
+    path = tmp_path / "token"
+    path.write_text("first-token-1")
+    before = os.stat(path)
+    desk_emulator.config = dataclasses.replace(desk_emulator.config, token="first-token-1")
+    client = make_desk_client(desk_emulator.url, FileToken(path))
+    client.get_bot(custom_bot)
+    path.write_text("other-token-2")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    desk_emulator.config = dataclasses.replace(desk_emulator.config, token="other-token-2")
+    assert client.get_bot(custom_bot).id == custom_bot
+    assert [r.status for r in desk_emulator.requests] == [200, 401, 200]
+
+
+def test_a_token_refused_after_reading_the_file_again_names_the_file_variable(desk_emulator, custom_bot,
+                                                                               make_desk_client, volume):
+    client = make_desk_client(desk_emulator.url, FileToken(volume.path))
+    with pytest.raises(DeskAuthError, match="check DESK_API_TOKEN_FILE") as caught:
+        client.get_bot(custom_bot)
+    assert "first-token-1" not in str(caught.value)
+    assert [r.status for r in desk_emulator.requests] == [401]
