@@ -1,6 +1,10 @@
-"""`run` as a user starts it: the configuration warnings it logs at start, the token from a file."""
+"""`run` as a user starts it: the configuration warnings it logs at start, the token from a file and its rotation."""
 
-from tests.e2e.receiver_process import receiver_env, run_command
+import dataclasses
+import signal
+
+from tests.e2e.receiver_process import ReceiverProcess, receiver_env, run_command, wait_until
+from tests.secret_volume import SecretVolume
 
 
 def test_run_logs_a_warning_per_misspelt_variable_and_still_runs(desk_emulator, otlp_sink, state_path):
@@ -34,3 +38,40 @@ def test_run_with_both_token_variables_exits_2(desk_emulator, otlp_sink, state_p
     done = run_command(env, "run", "--once")
     assert done.returncode == 2
     assert done.stderr == "configuration error: DESK_API_TOKEN, DESK_API_TOKEN_FILE: both set; set one of them\n"
+
+
+class RotatingToken(str):
+    """The token the emulator accepts, compared as Desk does during a rotation: the old and the new one
+    both pass while ``overlap`` holds, only the new one after."""
+
+    def __new__(cls, old: str, new: str):
+        token = super().__new__(cls, new)
+        token.old, token.overlap = old, True
+        return token
+
+    def __ne__(self, other):
+        return not (other == str(self) or (self.overlap and other == self.old))
+
+    __hash__ = str.__hash__
+
+
+def test_a_rotated_secret_is_used_without_a_restart(desk_emulator, otlp_sink, state_path, tmp_path):
+    desk_emulator.add_bot(name="order-helper")
+    env = receiver_env(desk_emulator, otlp_sink.http_endpoint, "http/protobuf", state_path, poll_interval="0.2")
+    volume = SecretVolume(tmp_path / "secret", env.pop("DESK_API_TOKEN") + "\n")
+    env["DESK_API_TOKEN_FILE"] = str(volume.path)
+    receiver = ReceiverProcess.start(env, tmp_path)
+    try:
+        wait_until(lambda: desk_emulator.request_count("/webhook_logs") >= 2, what="the first cycles")
+        rotating = RotatingToken(desk_emulator.config.token, "rotated-token-7")
+        desk_emulator.config = dataclasses.replace(desk_emulator.config, token=rotating)
+        volume.rotate("rotated-token-7\n")
+        wait_until(lambda: "changed, using the token it holds now" in receiver.output(), what="the new token")
+        rotating.overlap = False  # Desk revokes the old token
+        served = len(desk_emulator.requests)
+        wait_until(lambda: len(desk_emulator.requests) >= served + 3, what="cycles on the new token")
+        assert receiver.process.poll() is None, receiver.output()
+        assert all(r.status == 200 for r in desk_emulator.requests), receiver.output()
+    finally:
+        receiver.signal(signal.SIGTERM)
+        assert receiver.wait() == 0, receiver.output()
