@@ -66,6 +66,9 @@ class Leadership:
             if not stop.is_set():
                 log.warning("no longer leading (term of %s, lease transition %d): standing by", term.holder,
                             term.transitions)
+                if not self.elector.is_leading():
+                    start_term()  # a standby's load holds no cursors: nothing stale is exported meanwhile
+                stop.wait(self.elector.config.retry_period_s)  # a fenced term: let the election catch up
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """After the loop ended (stop set): release the Lease so a standby takes over at once."""

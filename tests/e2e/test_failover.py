@@ -11,7 +11,7 @@ import requests
 
 from otel_desk_receiver.kube.lease import LeaseRecord
 from tests.e2e.receiver_process import ReceiverProcess, delivered_counter_total, receiver_env, wait_until
-from tests.plugins.kube_api import NAMESPACE
+from tests.plugins.kube_api import NAMESPACE, write_kubeconfig
 from tests.plugins.otlp import free_port
 from tests.receiver_harness import uids
 
@@ -208,3 +208,56 @@ def test_run_once_does_nothing_while_another_receiver_leads(desk_emulator, otlp_
 
 def record_of(kube_api) -> LeaseRecord:
     return LeaseRecord.from_lease(kube_api.store.get("leases", NAMESPACE, LEASE))
+
+
+def test_a_leader_cut_off_from_the_api_stops_before_its_lease_expires_and_is_fenced(
+        desk_emulator, otlp_sink, kube_api, tmp_path):
+    start = desk_emulator.clock.now() - timedelta(days=2)
+    bots = [desk_emulator.add_bot(name=f"bot-{i}", timeout_seconds=30)["id"] for i in range(2)]
+    for bot_id in bots:
+        desk_emulator.add_entries(bot_id, 3000, statuses=("RECEIVED", "ERROR"), start=start, spacing_s=40)
+    fast = dict(leader_election_lease_duration=LEASE_S, leader_election_renew_deadline=RENEW_S,
+                leader_election_retry_period=RETRY_S)
+    processes, tokens = {}, {}
+    for pod in ("pod-a", "pod-b"):  # a token each, so the test can cut one of them off
+        tokens[pod] = f"token-{pod}"
+        kube_api.add_service_account(tokens[pod], NAMESPACE, pod)
+        config = write_kubeconfig(tmp_path / f"kubeconfig-{pod}", kube_api.url, tokens[pod])
+        env = {**ha_env(desk_emulator, otlp_sink, config, tmp_path, pod, **fast), "KUBECONFIG": str(config)}
+        processes[pod] = ReceiverProcess.start(env, tmp_path)
+    try:
+        with LiveTraffic(desk_emulator, bots, per_s=10):
+            wait_until(lambda: holder(kube_api) != "", what="a leader")
+            old = holder(kube_api).rsplit("_", 1)[0]
+            new = next(pod for pod in processes if pod != old)
+            wait_until(lambda: otlp_sink.count() >= 1000, what="progress")
+            kube_api.store.revoke(tokens[old], "leases", "update")  # it can no longer renew: a partition
+            wait_until(lambda: holder(kube_api).startswith(f"{new}_"), what="the other taking over")
+            wait_until(lambda: otlp_sink.count() >= 4000, what="the new leader delivering")
+            kube_api.add_service_account(tokens[old], NAMESPACE, old)  # the partition heals
+        total = sum(len(desk_emulator.entries(bot_id)) for bot_id in bots)
+        wait_until(lambda: len(set(uids(otlp_sink))) >= total, timeout_s=90, what="every entry delivered")
+        wait_until(lambda: "standing by" in processes[old].output(), what="the old leader standing by")
+        for process in processes.values():
+            process.signal(signal.SIGTERM)
+        for process in processes.values():
+            assert process.wait(timeout_s=15) == 0, process.output()[-3000:]
+    finally:
+        for process in processes.values():
+            process.kill()
+    received = uids(otlp_sink)
+    assert len(set(received)) == total
+    assert len(received) - total <= PAGE  # at most the batch in flight when it stopped
+    assert "not renewed within 2.0s: polling stops" in processes[old].output()
+
+    def served(pod, method, resource):
+        return [r.at for r in kube_api.served if r.token == tokens[pod] and r.method == method
+                and r.resource == resource and r.status < 300]
+    old_writes, new_writes = served(old, "PUT", "configmaps"), served(new, "PUT", "configmaps")
+    takeover = min(new_writes)
+    last_renewal = max(t for t in served(old, "PUT", "leases") + served(old, "POST", "leases") if t < takeover)
+    writes_in_the_term = [t for t in old_writes if t < takeover]
+    # Every checkpoint of the old leader was written while its lease was still valid, none after the
+    # new leader claimed the state (once healed, the old one only stood by: no checkpoint at all).
+    assert writes_in_the_term and max(writes_in_the_term) < last_renewal + LEASE_S
+    assert all(t < takeover for t in old_writes)

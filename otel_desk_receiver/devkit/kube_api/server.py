@@ -16,13 +16,16 @@ It serves exactly the two resources the receiver uses, as the real API server an
 
 What it does not do: TLS, any other resource or verb (LIST, WATCH, PATCH, DELETE), field selectors,
 managedFields, admission, generation, finalizers, server-side apply, persistence across restarts.
-Tests can count requests and make the API unavailable (``set_down``: 503 for every request).
+Tests can count requests, read what was answered to whom and when (``served``), take a verb away
+from a token (``store.revoke``) and make the API unavailable (``set_down``: 503 for every request).
 """
 
 import json
 import sys
 import threading
+import time
 from collections import Counter
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from otel_desk_receiver.devkit.kube_api.store import KINDS, ApiStatus, Grant, ObjectStore
@@ -30,6 +33,17 @@ from otel_desk_receiver.devkit.kube_api.store import KINDS, ApiStatus, Grant, Ob
 PREFIXES = {"configmaps": "/api/v1/namespaces/", "leases": "/apis/coordination.k8s.io/v1/namespaces/"}
 VERBS = {"GET": "get", "POST": "create", "PUT": "update"}
 ALL_VERBS = frozenset({"get", "create", "update"})
+
+
+@dataclass(frozen=True)
+class Served:
+    """One request as answered, for tests that check who wrote what, and in which order."""
+
+    at: float  # time.monotonic() when answered
+    token: str | None
+    method: str
+    resource: str
+    status: int
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -47,6 +61,7 @@ class KubeApiServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.store = ObjectStore()
         self.requests: Counter = Counter()  # (method, resource) -> count
+        self.served: list[Served] = []
         self.down = False
         handler = type("Handler", (_Handler,), {"api": self})
         self._server = _QuietServer((host, port), handler)
@@ -126,6 +141,8 @@ class _Handler(BaseHTTPRequestHandler):
             code, answer = self.api.handle(self.command, self.path, token, body)
         except ApiStatus as status:
             code, answer = status.code, status.body
+        resource = next((r for r, prefix in PREFIXES.items() if self.path.startswith(prefix)), "")
+        self.api.served.append(Served(time.monotonic(), token, self.command, resource, code))
         payload = json.dumps(answer).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
