@@ -234,7 +234,7 @@ def _build(args, stack: ExitStack, stopping: threading.Event) -> Demo:
     # The receiver warns that a 1-day backfill reaches past what Datadog keeps: worth seeing with
     # --otlp-endpoint, noise in front of the embedded endpoint.
     receiver_log = logging.getLogger("otel_desk_receiver.service.receiver")
-    receiver_log.addFilter(quiet := lambda r: sink is None or not r.getMessage().startswith("DESK_BACKFILL_DAYS="))
+    receiver_log.addFilter(quiet := lambda r: sink is None or "Datadog drops" not in r.getMessage())
     stack.callback(receiver_log.removeFilter, quiet)
     demo = Demo(args, emulator, sink, Receiver(settings), stopping, endpoint)
     stack.callback(demo.shutdown)  # flushes the last metrics: runs before the sink stops
