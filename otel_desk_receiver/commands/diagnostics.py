@@ -101,6 +101,12 @@ def probe_otlp(signal: str) -> Finding:
 
 def probe_state(settings: Settings) -> Finding:
     from otel_desk_receiver.service.receiver import app_label
+    from otel_desk_receiver.service import kubernetes_setup
+
+    if kubernetes_setup.needs_kubernetes(settings):  # the ConfigMap state and/or the Lease (issue 13)
+        ok, detail = kubernetes_setup.describe(settings, DeskIdentity(app_label(settings), settings.base_url))
+        if settings.state_backend.value == "kubernetes" or not ok:
+            return Finding("State", ok, detail)
 
     store = StateFile(settings.state_path, DeskIdentity(app_label(settings), settings.base_url))
     try:

@@ -63,3 +63,42 @@ def build(settings: Settings, desk: DeskIdentity | None, env: dict[str, str] | N
         state = KubernetesState(client, namespace, settings.state_configmap, desk,
                                 term=elector.term if elector else (lambda: alone), elected=elector is not None)
     return KubernetesParts(client, namespace, elector, state)
+
+
+def describe(settings: Settings, desk: DeskIdentity | None, env: dict[str, str] | None = None) -> tuple[bool, str]:
+    """For ``check``: read (never write) the state ConfigMap and the Lease; (ok, one line)."""
+    from otel_desk_receiver.core.state_format import decode_state
+    from otel_desk_receiver.errors import StateError
+    from otel_desk_receiver.kube.lease import LeaseRecord
+
+    try:
+        parts = build(settings, desk, env)
+    except ConfigError as error:
+        return False, "; ".join(error.problems)
+    words = []
+    try:
+        if parts.state is not None:
+            try:
+                obj = parts.client.get("configmaps", parts.namespace, settings.state_configmap)
+                text = (obj.get("data") or {}).get("state.json")
+                cursors = decode_state(text, f"state {parts.state.path}", desk) if text else {}
+                words.append(f"{parts.state.path}: valid, {len(cursors)} bot cursor(s), {len(text or '') // 1024} KiB")
+            except KubeError as error:
+                if error.reason != "NotFound":
+                    return False, f"{parts.state.path} cannot be read: {error}"
+                words.append(f"{parts.state.path}: none yet (created at the first start)")
+        if parts.elector is not None:
+            name = f"lease {parts.namespace}/{settings.leader_election_lease_name}"
+            try:
+                holder = LeaseRecord.from_lease(parts.client.get("leases", parts.namespace,
+                                                                 settings.leader_election_lease_name)).holder
+                words.append(f"{name}: held by {holder}" if holder else f"{name}: free")
+            except KubeError as error:
+                if error.reason != "NotFound":
+                    return False, f"{name} cannot be read: {error}"
+                words.append(f"{name}: none yet")
+    except StateError as error:
+        return False, str(error)
+    finally:
+        parts.client.close()
+    return True, "; ".join(words)

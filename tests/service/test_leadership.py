@@ -141,3 +141,22 @@ def test_namespace_precedence(kubeconfig, setting, env, namespace):
     parts = kubernetes_setup.build(settings, None, {"KUBECONFIG": str(kubeconfig), **env})
     assert parts.namespace == namespace and parts.elector.namespace == namespace
     parts.client.close()
+
+
+def test_check_describes_the_state_configmap_and_the_lease_without_writing(kube_api, kubeconfig):
+    settings = Settings(api_url="http://desk.example", api_token="t", state_backend="kubernetes")
+    env = {"KUBECONFIG": str(kubeconfig)}
+    assert kubernetes_setup.describe(settings, None, env) == (
+        True, f"configmap {NAMESPACE}/otel-desk-receiver-state: none yet (created at the first start); "
+              f"lease {NAMESPACE}/otel-desk-receiver-leader: none yet")
+    parts = kubernetes_setup.build(settings, None, env)
+    assert parts.elector.try_acquire_or_renew()
+    parts.state.load()
+    writes = kube_api.requests[("PUT", "configmaps")] + kube_api.requests[("POST", "configmaps")]
+    ok, line = kubernetes_setup.describe(settings, None, env)
+    assert ok and "valid, 0 bot cursor(s)" in line and f"held by {parts.elector.identity}" in line
+    assert kube_api.requests[("PUT", "configmaps")] + kube_api.requests[("POST", "configmaps")] == writes
+    kube_api.store.revoke("kube-token-receiver", "leases", "get")
+    ok, line = kubernetes_setup.describe(settings, None, env)
+    assert not ok and "Forbidden" in line
+    parts.client.close()
