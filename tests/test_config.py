@@ -47,7 +47,8 @@ INVALID = [
     ("backfill too far", {"DESK_BACKFILL_DAYS": "31"}, "DESK_BACKFILL_DAYS: expected an integer from 0 to 30 (got '31')"),
     ("interval zero", {"DESK_POLL_INTERVAL": "0"},
      "DESK_POLL_INTERVAL: expected a number of seconds, more than 0 and at most 86400 (got '0')"),
-    ("bot ids not ints", {"DESK_BOT_IDS": "1,x"}, "DESK_BOT_IDS: expected comma-separated integer bot IDs (got '1,x')"),
+    ("bot ids not ints", {"DESK_BOT_IDS": "1,x"},
+     "DESK_BOT_IDS: expected comma-separated positive integer bot IDs (got '1,x')"),
     ("log level", {"DESK_LOG_LEVEL": "LOUD"},
      "DESK_LOG_LEVEL: expected one of DEBUG, INFO, WARNING (or WARN), ERROR, CRITICAL (or FATAL), in any case "
      "(got 'LOUD')"),
@@ -234,7 +235,7 @@ WARNINGS = [
     ("otlp headers file is not in the spec", {"OTEL_EXPORTER_OTLP_HEADERS_FILE": "/h"},
      ["OTEL_EXPORTER_OTLP_HEADERS_FILE: not an OpenTelemetry OTLP exporter variable, ignored; "
       "did you mean OTEL_EXPORTER_OTLP_HEADERS?"]),
-    ("other exporters and sdk variables", {"OTEL_EXPORTER_ZIPKIN_ENDPOINT": "z", "OTEL_EXPORTER_PROMETHEUS_PORT": "9464",
+    ("other exporters and sdk variables", {"OTEL_EXPORTER_ZIPKIN_ENDPOINT": "z", "OTEL_EXPORTER_PROMETHEUS_PORT": "1",
                                            "OTEL_EXPORTER_JAEGER_TIMEOUT": "1", "OTEL_METRICS_EXPORTER": "otlp",
                                            "OTEL_SERVICE_NAME": "s", "OTEL_SDK_DISABLED": "true"}, []),
     ("every setting and spec variable", {**{env_name(f): "x" for f in Settings.model_fields},
@@ -250,5 +251,6 @@ def test_warnings_name_the_closest_real_variable(env, expected):
 
 def test_a_new_setting_is_known_from_the_settings_model():
     """The known DESK_* names are the Settings fields, not a list kept by hand next to them."""
-    assert OTLP_VARIABLES >= {"OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"}
+    assert OTLP_VARIABLES >= {"OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
+                              "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"}
     assert config_warnings({env_name(field): "1" for field in Settings.model_fields}) == []
