@@ -21,6 +21,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
@@ -71,6 +72,9 @@ class CounterExporter:
         self._scope = InstrumentationScope(names.SCOPE_NAME, __version__)
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._zeros: set[int] = set()  # bots seen, whose zero points were not accepted yet
+        self._zeros_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.last_answer: Answer | None = None
 
@@ -79,21 +83,52 @@ class CounterExporter:
         self._thread.start()
 
     def _loop(self) -> None:
-        while not self._stop.wait(self._interval_s):
-            self.export_now()
+        next_s = time.monotonic() + self._interval_s
+        while not self._stop.is_set():
+            self._wake.wait(max(0.0, next_s - time.monotonic()))
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            if time.monotonic() >= next_s:
+                next_s = time.monotonic() + self._interval_s
+                self.export_now()
+            else:
+                self.export_zeros()
 
     def stop(self) -> None:
         """End the loop (an export in flight finishes on its own); ``shutdown`` interrupts it."""
         self._stop.set()
+        self._wake.set()
 
     def shutdown(self) -> None:
-        self._stop.set()
+        self.stop()
         self._exporter.shutdown()
 
-    def bot_discovered(self, _bot_id: int) -> None:
-        """A new bot: export its zeros now, unless the metrics endpoint just refused (the loop retries)."""
-        if self.last_answer is None or self.last_answer.accepted:
-            self.export_now()
+    def bot_discovered(self, bot_id: int) -> None:
+        """A new bot: its zeros go out before any count of it (on the loop's thread, or first at a flush).
+        Never waits for the endpoint: the pipeline goes on at once."""
+        with self._zeros_lock:
+            self._zeros.add(bot_id)
+        self._wake.set()
+
+    def export_zeros(self) -> Answer:
+        """Send the zero points of newly seen bots, if any (they stay queued until accepted)."""
+        with self._lock:
+            return self._export_zeros()
+
+    def _export_zeros(self) -> Answer:
+        with self._zeros_lock:
+            waiting = set(self._zeros)
+        cursors = self._cursors.snapshot()
+        series = [(bot_id, name, replace(cursors[bot_id], counted={}, acked={}, acked_ns=None))
+                  for bot_id, name in self._bots() if bot_id in waiting and bot_id in cursors]
+        if not series:
+            return Answer(Kind.ACCEPTED)
+        answer = self._send(self._metrics_data(series, self._clock_ns()))
+        if answer.kind in (Kind.ACCEPTED, Kind.PARTIAL):
+            with self._zeros_lock:
+                self._zeros -= {bot_id for bot_id, _, _ in series}
+        return answer
 
     def export_now(self) -> Answer:
         with self._lock:
@@ -106,6 +141,9 @@ class CounterExporter:
             return self.last_answer
 
     def _export(self) -> Answer:
+        zeros = self._export_zeros()
+        if zeros.kind not in (Kind.ACCEPTED, Kind.PARTIAL):
+            return self._refused(zeros)
         now_ns = self._clock_ns()
         cursors = self._cursors.snapshot()
         series = [(bot_id, name, cursors[bot_id]) for bot_id, name in self._bots() if bot_id in cursors]
@@ -121,11 +159,15 @@ class CounterExporter:
             if self._delta:
                 self._cursors.acknowledge({bot_id: (cursor.counted, now_ns) for bot_id, _, cursor in series})
         else:
-            if self.last_answer is None or self.last_answer.accepted:
-                log.warning("OTLP metrics endpoint did not accept the counters (%s); they are kept and sent "
-                            "again", answer.reason)
-            if self._on_failure is not None:
-                self._on_failure()
+            self._refused(answer)
+        return answer
+
+    def _refused(self, answer: Answer) -> Answer:
+        if self.last_answer is None or self.last_answer.accepted:  # said once, not every interval
+            log.warning("OTLP metrics endpoint did not accept the counters (%s); they are kept and sent again",
+                        answer.reason)
+        if self._on_failure is not None:
+            self._on_failure()
         return answer
 
     def _send(self, data: MetricsData) -> Answer:
