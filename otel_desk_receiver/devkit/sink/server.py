@@ -54,9 +54,12 @@ _GRPC_MAX_MESSAGE = 64 * 1024 * 1024  # the SDK's HTTP exporters send up to 64 M
 class OtlpSink:
     """Accepts OTLP logs and metrics on 127.0.0.1 over gRPC and HTTP; thread-safe; refuses on request."""
 
-    def __init__(self, host: str = "127.0.0.1", grpc_port: int = 0, http_port: int = 0, *, count_only: bool = False):
+    def __init__(self, host: str = "127.0.0.1", grpc_port: int = 0, http_port: int = 0, *, count_only: bool = False,
+                 keep_raw: bool = False):
         self.host, self.grpc_port, self.http_port = host, grpc_port, http_port
         self.count_only = count_only  # keep counts only: no records, no requests (the benchmark's mode)
+        self.keep_raw = keep_raw  # also keep each accepted request's protobuf message (golden tests)
+        self.raw: dict[str, list] = {LOGS: [], METRICS: []}
         self._cond = threading.Condition(threading.RLock())
         self._callbacks: list[Callable[[list[SinkLogRecord]], None]] = []
         self._grpc_server: grpc.Server | None = None
@@ -147,6 +150,7 @@ class OtlpSink:
         """Forget what arrived and the counts (fault injection stays as it is)."""
         with self._cond:
             self._raw: dict[str, list] = {LOGS: [], METRICS: []}
+            self.raw = {LOGS: [], METRICS: []}
             self._decoded: dict[str, list] = {LOGS: [], METRICS: []}
             self._requests: list[SinkRequest] = []
             self._stats = {s: {p: {"requests": 0, "items": 0, "bytes": 0, "refused": 0} for p in (GRPC, HTTP)}
@@ -258,6 +262,8 @@ class OtlpSink:
             stats["requests"] += 1
             stats["items"] += items
             stats["bytes"] += size
+            if self.keep_raw:
+                self.raw[signal].append(request)
             if not self.count_only:
                 self._raw[signal].append(request)
                 self._requests.append(SinkRequest(signal, protocol, headers, size, items))

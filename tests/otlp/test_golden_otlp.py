@@ -1,0 +1,85 @@
+"""Golden OTLP: the sample Desk payload, through mapping, the SDK's encoder and a real endpoint, to the export
+requests the endpoint decoded (logs, and the counters computed from the delivered records), compared as
+OTLP JSON with a golden file, as the Collector's golden tests compare plogtest/pmetrictest output."""
+
+import json
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from google.protobuf.json_format import MessageToDict
+
+from otel_desk_receiver import names
+from otel_desk_receiver.core.cursors import BotCursor, CursorStore
+from otel_desk_receiver.core.mapping import to_log_record
+from otel_desk_receiver.core.settle import settle
+from otel_desk_receiver.core.state_file import StateFile
+from otel_desk_receiver.desk.models import parse_bot, parse_webhook_log
+from otel_desk_receiver.devkit.sink.server import OtlpSink
+from otel_desk_receiver.otlp.counter_export import CounterExporter
+from otel_desk_receiver.otlp.log_export import EntryExporter, build_log_exporter
+from otel_desk_receiver.otlp.metric_export import build_metric_exporter
+from otel_desk_receiver.otlp.resource import build_resource
+from otel_desk_receiver.units import NS_PER_S
+from tests.plugins.otlp import PROTOCOLS, endpoint_for
+
+TESTDATA = Path(__file__).parent.parent / "testdata"
+GOLDEN = TESTDATA / "golden" / "otlp_webhook_logs_mixed.json"
+GRACE_S = 60
+SINCE_NS = 1_764_000_000 * NS_PER_S  # the counters' saved start time
+
+
+def sample_records():
+    sample = json.loads((TESTDATA / "desk" / "webhook_logs_mixed.json").read_text())
+    bot = parse_bot(sample["bot"])
+    now_ns = int(datetime.fromisoformat(sample["now"]).timestamp()) * NS_PER_S
+    records = []
+    for raw in sample["results"]:
+        entry = parse_webhook_log(raw)
+        settlement = settle(entry.status, entry.created_at_ns, timeout_s=bot.timeout_s, grace_s=GRACE_S, now_ns=now_ns)
+        if settlement is not None:
+            records.append(to_log_record(entry, bot, settlement, app="app-1", observed_ns=now_ns))
+    return bot, records, now_ns
+
+
+VOLATILE = ("service.instance.id", "service.version", "telemetry.sdk.version")  # per process, per release
+
+
+def without_volatile(document: dict) -> dict:
+    """Everything is compared but the per-process and per-release resource attributes."""
+    for key in ("resourceLogs", "resourceMetrics"):
+        for resource in document.get(key, []):
+            attributes = resource["resource"]["attributes"]
+            resource["resource"]["attributes"] = [a for a in attributes if a["key"] not in VOLATILE]
+    return document
+
+
+def received(protocol: str, tmp_path, monkeypatch) -> dict:
+    with OtlpSink(keep_raw=True) as sink:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint_for(sink, protocol))
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
+        bot, records, now_ns = sample_records()
+        resource = build_resource("app-1")
+        delivery = EntryExporter(build_log_exporter(), resource).deliver(records)
+        assert delivery.failure is None and delivery.rejected == []
+        # The counters of what the endpoint accepted, as the pipeline commits them with the cursor.
+        counted = Counter(r.attributes[names.ATTR_WEBHOOK_LOG_STATUS] for r in delivery.accepted)
+        state = StateFile(tmp_path / f"state-{protocol.replace('/', '-')}.json")
+        state.commit({bot.id: BotCursor(window_start="2026-11-24", offset=6, anchor_id=9006, last_id=9006,
+                                        since_ns=0, counted=dict(counted), counted_since_ns=SINCE_NS)})
+        counters = CounterExporter(build_metric_exporter(), resource, CursorStore(state), lambda: [(bot.id, bot.name)],
+                                   delta=False, interval_s=60, timeout_s=5, clock_ns=lambda: now_ns)
+        assert counters.export_now().accepted
+        counters.shutdown()
+        return {"logs": [without_volatile(MessageToDict(r)) for r in sink.raw["logs"]],
+                "metrics": [without_volatile(MessageToDict(r)) for r in sink.raw["metrics"]]}
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_the_sample_payload_reaches_the_endpoint_as_the_golden_otlp(protocol, tmp_path, monkeypatch, update_golden):
+    actual = received(protocol, tmp_path, monkeypatch)
+    if update_golden and protocol == "http/protobuf":
+        GOLDEN.write_text(json.dumps(actual, indent=2, sort_keys=True) + "\n")
+    assert GOLDEN.exists(), f"{GOLDEN} is missing: run pytest --update-golden once and review it"
+    assert actual == json.loads(GOLDEN.read_text())  # the same requests over either protocol
