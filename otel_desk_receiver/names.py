@@ -99,7 +99,7 @@ EXPORT_FAILURES = MetricSpec(
 )
 ENTRIES_REJECTED = MetricSpec(
     "otel_desk_receiver.entries.rejected", "counter", "{log}",
-    "Malformed webhook log entries skipped",
+    "Webhook log entries skipped: malformed, or refused for themselves by the OTLP endpoint (error.type says which)",
     (ATTR_BOT_ID, ATTR_ERROR_TYPE),
 )
 
