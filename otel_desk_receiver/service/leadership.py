@@ -28,6 +28,7 @@ class Leadership:
         meter.create_observable_gauge(names.LEADER.name, [self._observe], unit=names.LEADER.unit,
                                       description=names.LEADER.description)
         self._was_leading = False
+        self._releasing = False  # stopping: giving the Lease up is not losing it
         self._thread: threading.Thread | None = None
         elector.on_change = self._changed
         health.set_role("standby", None)
@@ -74,6 +75,7 @@ class Leadership:
         """After the loop ended (stop set): release the Lease so a standby takes over at once."""
         if self._thread is not None:
             self._thread.join(timeout_s)
+        self._releasing = True
         self.elector.release()
 
     def _tick(self) -> None:
@@ -88,11 +90,11 @@ class Leadership:
             if leading:
                 log.info("leading: lease %s/%s acquired (lease transition %d); polling", self.elector.namespace,
                          self.elector.name, term.transitions if term else -1)
-            else:
+            elif not self._releasing:
                 log.warning("lease %s/%s lost or not renewed within %ss: polling stops", self.elector.namespace,
                             self.elector.name, self.elector.config.renew_deadline_s)
         if leading:
             self._health.set_role("leader", self.elector.identity)
-        else:
+        elif not self._releasing:
             self._health.set_role("standby", holder or None)
             log.info("standing by: %s leads", holder or "nobody (the lease is free or expired)")

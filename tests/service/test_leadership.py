@@ -2,6 +2,7 @@
 and the Settings that turn it on."""
 
 import threading
+from datetime import timedelta
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
@@ -160,3 +161,28 @@ def test_check_describes_the_state_configmap_and_the_lease_without_writing(kube_
     ok, line = kubernetes_setup.describe(settings, None, env)
     assert not ok and "Forbidden" in line
     parts.client.close()
+
+
+def test_file_backend_with_election_polls_only_while_leading_and_releases_on_stop(
+        desk_emulator, otlp_sink, otlp_env, kube_api, kubeconfig, state_path, monkeypatch):
+    from tests.receiver_harness import make_receiver, uids
+
+    otlp_env(otlp_sink, "http/protobuf")
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    bot = desk_emulator.add_bot(name="bot", timeout_seconds=30)["id"]
+    desk_emulator.add_entries(bot, 50, statuses=("RECEIVED",), start=desk_emulator.clock.now() - timedelta(hours=1))
+    receiver = make_receiver(desk_emulator, state_path, leader_election=True, poll_interval=0.05, backfill_days=1,
+                             leader_election_lease_duration=3, leader_election_renew_deadline=1,
+                             leader_election_retry_period=0.05)
+    assert receiver.leadership is not None and receiver.state_location == str(state_path)
+    loop = threading.Thread(target=receiver.run_forever)
+    loop.start()
+    try:
+        _wait(lambda: len(set(uids(otlp_sink))) == 50)
+        assert receiver.health.snapshot()["role"] == "leader"
+    finally:
+        receiver.stop()
+        loop.join(10)
+        receiver.close(5)
+    lease = kube_api.store.get("leases", NAMESPACE, "otel-desk-receiver-leader")
+    assert lease["spec"]["holderIdentity"] == "" and state_path.exists()  # released; the file holds the state
