@@ -21,3 +21,14 @@ def build_resource(app_id: str | None) -> Resource:
     # Resource.create lets its argument win over the environment; the spec wants the user's
     # OTEL_* to win, so the environment detector is merged once more on top.
     return Resource.create(ours).merge(OTELResourceDetector().detect())
+
+
+def counters_resource(resource: Resource, state_key: str) -> Resource:
+    """The resource of the settled-entry counters: its service.instance.id is derived from the state the
+    totals are saved in, so a restarted (or failed-over) receiver carries on the same series. With a new id
+    per process, each restart would start a new series at the carried total, whose first increase
+    Prometheus' increase() never sees. A service.instance.id set in OTEL_RESOURCE_ATTRIBUTES is kept."""
+    if "service.instance.id" in OTELResourceDetector().detect().attributes:
+        return resource
+    instance = str(uuid.uuid5(uuid.NAMESPACE_URL, f"otel-desk-receiver:{state_key}"))
+    return resource.merge(Resource({"service.instance.id": instance}))

@@ -4,6 +4,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from otel_desk_receiver import __version__, names
@@ -19,7 +20,7 @@ from otel_desk_receiver.otel_env import (
 from otel_desk_receiver.otlp import metric_export
 from otel_desk_receiver.otlp.counter_export import CounterExporter
 from otel_desk_receiver.otlp.log_export import EntryExporter, NullEntryExporter, build_log_exporter
-from otel_desk_receiver.otlp.resource import build_resource
+from otel_desk_receiver.otlp.resource import build_resource, counters_resource
 from otel_desk_receiver.desk.client import DeskClient
 from otel_desk_receiver.desk.throttle import RetryPolicy
 from otel_desk_receiver.errors import ConfigError
@@ -95,7 +96,8 @@ class Receiver:
                 readers=[self._prometheus.reader] if self._prometheus else [])
             meter = self._meter_provider.get_meter(names.SCOPE_NAME, __version__)
             self.counters = CounterExporter(
-                metric_export.build_metric_exporter(), resource, self.cursors,
+                metric_export.build_metric_exporter(), counters_resource(resource, _state_key(settings, state_file)),
+                self.cursors,
                 lambda: [(bot.id, bot.name) for bot in self.poller.bots], delta=counters_delta(),
                 interval_s=metric_export_interval_s(), timeout_s=export_timeout_s("metrics"), clock_ns=clock_ns,
                 on_failure=lambda: self.telemetry.export_failed("metrics"))
@@ -224,6 +226,12 @@ class Receiver:
     def abort_export(self) -> None:
         """Cut the in-flight export's retries short (shutdown deadline); its batch is not committed."""
         self._entry_exporter.shutdown()
+
+
+def _state_key(settings: Settings, state) -> str:
+    """What identifies the state the counters' totals live in: the app and the file (or object)."""
+    path = getattr(state, "path", state)  # a file's path, or the Kubernetes object's name
+    return f"{app_label(settings)}|{path.resolve() if isinstance(path, Path) else path}"
 
 
 def _bounded(flush: Callable[[], object], deadline: float | None, interrupt: Callable[[], None], what: str) -> None:

@@ -85,11 +85,13 @@ def http_status(url: str) -> int | None:
         return None
 
 
-def delivered_counter_total(sink, instance_id: str) -> int:
-    """One receiver process's (service.instance.id) final settled count, over every bot and status."""
+def delivered_counter_total(sink, instance_id: str | None = None) -> int:
+    """The settled count the metrics endpoint last got, over every bot and status: the latest point of each
+    series (cumulative) or the sum of the deltas. The counters carry the state's service.instance.id, one
+    for every process that wrote that state (otlp/resource.counters_resource); ``instance_id`` narrows to one."""
     last = defaultdict(int)
     for point in sink.metric_points(names.WEBHOOK_LOGS.name):
-        if point.resource.get("service.instance.id") != instance_id:
+        if instance_id is not None and point.resource.get("service.instance.id") != instance_id:
             continue
         key = frozenset(point.attributes.items())
         last[key] = point.value if point.temporality == "cumulative" else last[key] + point.value

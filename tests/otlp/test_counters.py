@@ -113,3 +113,15 @@ def test_a_state_of_version_1_loads_with_zero_totals(desk_emulator, otlp_sink, o
     add_batch(desk_emulator, bot["id"], 4, 0.5)
     assert run_once(desk_emulator, state_path, backfill_days=2).delivered
     assert sum(counter_by_bot_and_status(otlp_sink).values()) == 4  # counted from the migration on
+
+
+def test_the_counters_keep_one_instance_id_across_restarts(desk_emulator, otlp_sink, otlp_env, state_path):
+    otlp_env(otlp_sink, "http/protobuf")
+    bot = desk_emulator.add_bot(name="a", timeout_seconds=30)
+    for _ in range(2):
+        add_batch(desk_emulator, bot["id"], 5, 1.0)
+        assert run_once(desk_emulator, state_path, backfill_days=2).delivered
+    counter_instances = {p.resource["service.instance.id"] for p in otlp_sink.metric_points(names.WEBHOOK_LOGS.name)}
+    process_instances = {r.resource["service.instance.id"] for r in otlp_sink.log_records()}
+    assert len(counter_instances) == 1  # the state's series, whichever process sends it
+    assert counter_instances.isdisjoint(process_instances)  # derived from the state, not the process
