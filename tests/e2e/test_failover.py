@@ -123,15 +123,19 @@ def test_kill_9_the_leader_again_and_again(desk_emulator, otlp_sink, kube_api, k
           f"poll {POLL_S}s; {total} entries ({traffic.added} live), {duplicates} duplicates; "
           f"lease taken over after {', '.join(f'{t:.1f}' for t in takeovers)} s; first delivery by the new leader "
           f"after {', '.join(f'{t:.1f}' for t in first_deliveries)} s")
+    # The Lease counts every change of holder: the kills, and any the loaded machine added (a renewal
+    # late past the deadline is a failover too, and as safe).
+    changes = record_of(kube_api).transitions
+    assert changes >= FAILOVERS
     assert len(set(received)) == total
-    assert duplicates <= FAILOVERS * PAGE  # at most the one batch in flight per failover
-    # Desk sees one poller: only a leader lists the bots, once when its term starts; a standby reads nothing.
+    assert duplicates <= changes * PAGE  # at most the one batch in flight per failover
+    # Desk sees one poller: only a leader lists the bots, once when it first leads; a standby reads nothing.
     listings = sum(1 for r in desk_emulator.requests if r.path.rstrip("/").endswith("/bots"))
-    assert listings == len(leaders)
+    assert len(leaders) <= listings <= changes + 1
     leader_pods = {leader.rsplit("_", 1)[0] for leader in leaders}
     for pod, process in every_process:
-        if pod not in leader_pods:
-            assert "cycle done" not in process.output() and "standing by" in process.output()
+        if pod not in leader_pods and "leading: lease" not in process.output():
+            assert "): read " not in process.output() and "standing by" in process.output()
     state = json.loads(kube_api.store.get("configmaps", NAMESPACE, "otel-desk-receiver-state")["data"]["state.json"])
     counted = sum(sum(bot["counted"].values()) for bot in state["bots"].values())
     assert counted == total  # counters: every entry counted once across every leader's terms
