@@ -90,7 +90,10 @@ class EntryExporter:
         delivery = Delivery()
         for start in range(0, len(records), self._batch_size):
             batch = records[start:start + self._batch_size]
+            before = len(delivery.accepted)
             split_and_send(batch, self._send, delivery)
+            if delivery.failure is None and len(batch) > 1 and len(delivery.accepted) == before:
+                self._unless_endpoint_refuses_everything(delivery, len(batch))
             if delivery.failure is not None:
                 self._down = delivery.failure if self._hold_when_down else None
                 self.waiting.add(len(records) - len(delivery.accepted) - len(delivery.rejected))
@@ -98,6 +101,14 @@ class EntryExporter:
                     self._on_failure(len(batch))
                 break
         return delivery
+
+    def _unless_endpoint_refuses_everything(self, delivery: Delivery, batch_len: int) -> None:
+        """A batch whose every record was refused for itself: if the endpoint refuses an empty request
+        too, the fault is the endpoint's (a proxy, a wrong path), not the records', so none is skipped."""
+        probe = self._send([])
+        if probe.kind in (Kind.REFUSED, Kind.TOO_LARGE):
+            del delivery.rejected[-batch_len:]
+            delivery.failure = Answer(Kind.FAILED, f"the endpoint refuses even an empty export request: {probe.reason}")
 
     @property
     def down(self) -> Answer | None:

@@ -1,5 +1,6 @@
 """An OTLP success is a 2xx with an OTLP body: redirects, web pages, partial success, permanent refusals."""
 
+import grpc
 import pytest
 
 from otel_desk_receiver import names
@@ -129,3 +130,12 @@ def test_once_down_the_endpoint_is_not_tried_again_until_the_next_cycle(otlp_sin
     otlp_sink.set_down(False)
     sink.new_cycle()
     assert sink.deliver([entry(1)]).failure is None
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_an_endpoint_refusing_every_request_skips_no_record(otlp_sink, otlp_env, protocol):
+    otlp_env(otlp_sink, protocol)
+    otlp_sink.fail_next(10_000, http_status=400, grpc_code=grpc.StatusCode.INVALID_ARGUMENT, message="unknown tenant")
+    delivery = exporter().deliver([entry(i) for i in range(6)])
+    assert delivery.rejected == [] and delivery.accepted == []
+    assert delivery.failure.kind is Kind.FAILED and "refuses even an empty export request" in delivery.failure.reason
