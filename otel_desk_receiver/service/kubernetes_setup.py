@@ -9,7 +9,7 @@ from otel_desk_receiver.config import Settings, StateBackendKind
 from otel_desk_receiver.core.state_format import DeskIdentity
 from otel_desk_receiver.errors import ConfigError, KubeError
 from otel_desk_receiver.kube import connection
-from otel_desk_receiver.kube.client import KubeClient
+from otel_desk_receiver.kube.client import DEFAULT_TIMEOUT_S, KubeClient
 from otel_desk_receiver.service.leader import ElectionConfig, LeaderElector, Term
 from otel_desk_receiver.service.state_kubernetes import KubernetesState
 
@@ -50,7 +50,8 @@ def build(settings: Settings, desk: DeskIdentity | None, env: dict[str, str] | N
     if not namespace:
         raise ConfigError(["DESK_KUBERNETES_NAMESPACE: required here (no POD_NAMESPACE, no service account "
                            "namespace file, no namespace in the kubeconfig context)"])
-    client = KubeClient(conn)
+    # One API call never outlasts half the renew deadline: the election loop must get its next try in.
+    client = KubeClient(conn, timeout_s=min(DEFAULT_TIMEOUT_S, max(0.5, settings.leader_election_renew_deadline / 2)))
     me = identity()
     elector = None
     if election_enabled(settings):

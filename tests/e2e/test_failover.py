@@ -10,7 +10,7 @@ from datetime import timedelta
 import requests
 
 from otel_desk_receiver.kube.lease import LeaseRecord
-from tests.e2e.receiver_process import ReceiverProcess, delivered_counter_total, receiver_env, wait_until
+from tests.e2e.receiver_process import ReceiverProcess, delivered_counter_total, receiver_env, run_command, wait_until
 from tests.plugins.kube_api import NAMESPACE, write_kubeconfig
 from tests.plugins.otlp import free_port
 from tests.receiver_harness import uids
@@ -265,3 +265,14 @@ def test_a_leader_cut_off_from_the_api_stops_before_its_lease_expires_and_is_fen
     assert writes_in_the_term and max(writes_in_the_term) < last_renewal + LEASE_S
     if record_of(kube_api).transitions == 1:  # unless a loaded machine handed the Lease back to it later
         assert all(t < takeover for t in old_writes)
+
+
+def test_no_kubernetes_api_to_be_found_is_exit_2_naming_it(desk_emulator, otlp_sink, tmp_path):
+    env = receiver_env(desk_emulator, otlp_sink.http_endpoint, "http/protobuf", tmp_path / "unused.json",
+                       state_backend="kubernetes")
+    env = {k: v for k, v in env.items() if not k.startswith("KUBERNETES_")}
+    env.update(KUBECONFIG=str(tmp_path / "no-such-kubeconfig"), HOME=str(tmp_path))
+    done = run_command(env, "run", "--once")
+    assert done.returncode == 2, done.stderr
+    assert "DESK_STATE_BACKEND / DESK_LEADER_ELECTION: no Kubernetes API found" in done.stderr
+    assert "Traceback" not in done.stderr
