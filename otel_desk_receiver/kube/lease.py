@@ -49,8 +49,11 @@ class LeaseRecord:
         return spec
 
 
-def lease_object(namespace: str, name: str, record: LeaseRecord, resource_version: str | None = None) -> dict:
+def lease_object(namespace: str, name: str, record: LeaseRecord, read: dict | None = None) -> dict:
+    """The Lease to create (``read`` None) or to PUT over ``read``, the object as last read: its metadata
+    (resourceVersion, and labels and annotations such as Helm's, which an upgrade checks) is kept, as
+    client-go's LeaseLock keeps it; only the spec is ours."""
     metadata = {"name": name, "namespace": namespace}
-    if resource_version:
-        metadata["resourceVersion"] = resource_version
+    if read is not None:
+        metadata = {k: v for k, v in read["metadata"].items() if k != "managedFields"}
     return {"apiVersion": API_VERSION, "kind": "Lease", "metadata": metadata, "spec": record.spec()}

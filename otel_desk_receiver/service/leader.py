@@ -73,7 +73,7 @@ class LeaderElector:
         self._lock = threading.Lock()
         self._observed: LeaseRecord | None = None
         self._observed_at: float = 0.0
-        self._resource_version: str | None = None
+        self._read: dict | None = None  # the Lease as last read or written: its metadata is written back
         self._valid_until: float | None = None  # monotonic instant leadership ends unless renewed
         self._term: Term | None = None
         self._reported = (False, "")
@@ -109,7 +109,7 @@ class LeaderElector:
         with self._lock:
             if record != self._observed:
                 self._observed, self._observed_at = record, sent
-            self._resource_version = lease["metadata"].get("resourceVersion")
+            self._read = lease
             observed_at = self._observed_at
             if record.holder != self.identity:
                 self._valid_until = None  # someone else's record: whatever we held is gone
@@ -128,7 +128,7 @@ class LeaderElector:
             if create:
                 written = self._client.create("leases", self.namespace, lease_object(self.namespace, self.name, record))
             else:
-                body = lease_object(self.namespace, self.name, record, self._resource_version)
+                body = lease_object(self.namespace, self.name, record, self._read)
                 written = self._client.replace("leases", self.namespace, self.name, body)
         except KubeError as error:
             # A Conflict means another candidate wrote first: it may be the new holder; read again next time.
@@ -137,7 +137,7 @@ class LeaderElector:
             return False
         with self._lock:
             self._observed, self._observed_at = record, sent
-            self._resource_version = written["metadata"].get("resourceVersion")
+            self._read = written
             self._valid_until = sent + self.config.renew_deadline_s
             self._term = Term(record.holder, record.transitions)
         return True
@@ -146,7 +146,7 @@ class LeaderElector:
         """Give the Lease up (client-go ReleaseOnCancel); True if it was held and is now released."""
         with self._lock:
             held = self._valid_until is not None and self._observed is not None
-            observed, version = self._observed, self._resource_version
+            observed, read = self._observed, self._read
             self._valid_until = None
         if not held:
             return False
@@ -154,10 +154,10 @@ class LeaderElector:
         record = LeaseRecord("", 1, now_ns, now_ns, observed.transitions)
         try:
             written = self._client.replace("leases", self.namespace, self.name,
-                                           lease_object(self.namespace, self.name, record, version))
+                                           lease_object(self.namespace, self.name, record, read))
             with self._lock:
                 self._observed, self._observed_at = record, self._monotonic()
-                self._resource_version = written["metadata"].get("resourceVersion")
+                self._read = written
         except KubeError as error:
             log.warning("lease %s/%s not released (a standby takes over when it expires): %s",
                         self.namespace, self.name, error)

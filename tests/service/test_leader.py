@@ -181,3 +181,18 @@ def test_the_election_loop_reports_changes_and_stops(kube_api, kube_client):
     thread.join(5)
     assert changes[0] == (True, "a")
     assert a.release() and changes[-1] == (False, "")
+
+
+def test_helm_s_labels_and_annotations_on_the_lease_survive_acquire_renew_and_release(kube_api, candidates, clock):
+    kube_api.store.create("leases", NAMESPACE, {  # as the chart creates it: empty spec, Helm's metadata
+        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "spec": {},
+        "metadata": {"name": "leader", "labels": {"app.kubernetes.io/managed-by": "Helm"},
+                     "annotations": {"meta.helm.sh/release-name": "r", "helm.sh/resource-policy": "keep"}}})
+    a, b = candidates("a"), candidates("b")
+    assert a.try_acquire_or_renew() and a.term() == Term("a", 1)  # from "" to a: a transition, as client-go counts
+    clock.advance(2)
+    assert a.try_acquire_or_renew() and a.release()
+    assert b.try_acquire_or_renew()
+    metadata = kube_api.store.get("leases", NAMESPACE, "leader")["metadata"]
+    assert metadata["labels"] == {"app.kubernetes.io/managed-by": "Helm"}
+    assert metadata["annotations"] == {"meta.helm.sh/release-name": "r", "helm.sh/resource-policy": "keep"}
