@@ -24,7 +24,7 @@ deps: $(BIN)/python
 	@command -v buildah >/dev/null && command -v debootstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends buildah debootstrap >/dev/null; }
 	@buildah --version
 	@# The alert pipeline (tests/e2e/test_alerts.py): Prometheus, Alertmanager.
-	@command -v alertmanager >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null; }
+	@command -v prometheus-alertmanager >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null; }
 	@# Grafana's dashboard schema and LogQL grammar (tests/deploy/test_grafana_schema.py), from the lock file.
 	@[ tests/deploy/node/node_modules/.package-lock.json -nt tests/deploy/node/package-lock.json ] || npm ci --prefix tests/deploy/node --no-audit --no-fund --ignore-scripts --loglevel=error
 	@# Datadog's test agent in a virtualenv of its own (its pins are not ours): tests/e2e/test_datadog_agent.py.

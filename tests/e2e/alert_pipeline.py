@@ -1,0 +1,237 @@
+"""A real alert pipeline on loopback for tests/e2e/test_alerts.py: Debian's Prometheus scraping the receiver
+and evaluating a rule file, Debian's Alertmanager routing to a webhook receiver, and a watcher recording
+every alert state Prometheus reports. Processes are started with Popen and stopped by their PID."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import requests
+import yaml
+
+from tests.plugins.otlp import free_port
+
+START_DEADLINE_S = 20.0
+IGNORED_LABELS = {"alertname", "severity"}
+
+
+def binary(name: str) -> str:
+    path = shutil.which(name)
+    # `make test` installs them (make deps); missing binaries are a failure, not a skip.
+    assert path, f"{name} not found: run `make deps` (apt-get install -y --no-install-recommends prometheus prometheus-alertmanager)"
+    return path
+
+
+@dataclass
+class Process:
+    """A started server process and where it logs; stop() ends it by PID."""
+
+    name: str
+    process: subprocess.Popen
+    log_path: Path
+    url: str
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def _start(name: str, command: list[str], run_dir: Path, url: str, ready_path: str) -> Process:
+    log_path = run_dir / f"{name}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=run_dir)
+    started = Process(name, process, log_path, url)
+    deadline = time.monotonic() + START_DEADLINE_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{name} exited with {process.returncode}:\n{started.output()[-3000:]}")
+        try:
+            if requests.get(url + ready_path, timeout=1).status_code == 200:
+                return started
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    started.stop()
+    raise AssertionError(f"{name} not ready within {START_DEADLINE_S}s:\n{started.output()[-3000:]}")
+
+
+def start_alertmanager(run_dir: Path, webhook_url: str) -> Process:
+    """Alertmanager routing every alert at once (group_wait 0s) to the webhook, resolved ones too."""
+    config = {
+        "route": {"receiver": "webhook", "group_by": ["alertname", "sendbird_desk_bot_id", "otel_desk_receiver_signal"],
+                  "group_wait": "0s", "group_interval": "1s", "repeat_interval": "1h"},
+        "receivers": [{"name": "webhook", "webhook_configs": [{"url": webhook_url, "send_resolved": True}]}],
+    }
+    directory = run_dir / "alertmanager"
+    directory.mkdir()
+    (directory / "alertmanager.yml").write_text(yaml.safe_dump(config))
+    port = free_port()
+    # --cluster.listen-address empty: no gossip on all interfaces (test-infra.md).
+    # prometheus-alertmanager: Debian's name for it.
+    command = [binary("prometheus-alertmanager"), f"--config.file={directory / 'alertmanager.yml'}",
+               f"--storage.path={directory / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
+               "--cluster.listen-address="]
+    return _start("alertmanager", command, directory, f"http://127.0.0.1:{port}", "/-/ready")
+
+
+def start_prometheus(run_dir: Path, target: str, alertmanager: Process, rule_file: Path) -> Process:
+    """Prometheus scraping ``target`` and evaluating ``rule_file`` (as shipped) every second."""
+    config = {
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(rule_file)],
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager.url.removeprefix("http://")]}]}]},
+        "scrape_configs": [{"job_name": "otel-desk-receiver", "static_configs": [{"targets": [target]}]}],
+    }
+    directory = run_dir / "prometheus"
+    directory.mkdir()
+    (directory / "prometheus.yml").write_text(yaml.safe_dump(config))
+    port = free_port()
+    command = [binary("prometheus"), f"--config.file={directory / 'prometheus.yml'}",
+               f"--storage.tsdb.path={directory / 'data'}", f"--web.listen-address=127.0.0.1:{port}"]
+    return _start("prometheus", command, directory, f"http://127.0.0.1:{port}", "/-/ready")
+
+
+class PrometheusApi:
+    def __init__(self, url: str):
+        self.url = url
+
+    def _get(self, path: str, **params) -> dict:
+        answer = requests.get(self.url + path, params=params, timeout=10)
+        body = answer.json()
+        assert body.get("status") == "success", (path, params, body)
+        return body["data"]
+
+    def query(self, expr: str) -> list[dict]:
+        return self._get("/api/v1/query", query=expr)["result"]
+
+    def query_range(self, expr: str, start: float, end: float, step_s: float = 1.0) -> list[dict]:
+        return self._get("/api/v1/query_range", query=expr, start=start, end=end, step=step_s)["result"]
+
+    def alerts(self) -> list[dict]:
+        return self._get("/api/v1/alerts")["alerts"]
+
+    def rules_health(self) -> dict[str, str]:
+        groups = self._get("/api/v1/rules")["groups"]
+        return {rule["name"]: rule["health"] for group in groups for rule in group["rules"]}
+
+
+def alert_key(labels: dict[str, str]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """(alertname, the alert's own labels): what tells one alert instance from another."""
+    own = tuple(sorted((k, v) for k, v in labels.items() if k not in IGNORED_LABELS))
+    return labels["alertname"], own
+
+
+@dataclass
+class Seen:
+    """One alert instance as Prometheus reported it."""
+
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    first_s: float  # monotonic, first seen pending or firing
+    last_s: float
+    states: set[str] = field(default_factory=set)
+
+
+class AlertWatcher:
+    """Polls Prometheus' /api/v1/alerts on a thread and keeps every alert instance it ever saw."""
+
+    def __init__(self, api: PrometheusApi, interval_s: float = 0.25):
+        self._api = api
+        self._interval_s = interval_s
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.seen: dict[tuple, Seen] = {}
+        self.active: set[tuple] = set()
+        self._thread = threading.Thread(target=self._loop, name="alert-watcher", daemon=True)
+
+    def start(self) -> AlertWatcher:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            try:
+                alerts = self._api.alerts()
+            except (requests.RequestException, AssertionError, ValueError):
+                continue
+            now = time.monotonic()
+            with self._lock:
+                self.active = set()
+                for alert in alerts:
+                    key = alert_key(alert["labels"])
+                    self.active.add(key)
+                    seen = self.seen.setdefault(key, Seen(alert["labels"], alert["annotations"], now, now))
+                    seen.last_s = now
+                    seen.states.add(alert["state"])
+
+    def snapshot(self) -> tuple[dict[tuple, Seen], set[tuple]]:
+        with self._lock:
+            return dict(self.seen), set(self.active)
+
+
+class WebhookSink:
+    """Alertmanager's webhook receiver: keeps every notification body."""
+
+    def __init__(self):
+        self.notifications: list[dict] = []
+        self._lock = threading.Lock()
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's name
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                with sink._lock:
+                    sink.notifications.append(body)
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_port}/"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="webhook", daemon=True)
+
+    def start(self) -> WebhookSink:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def alerts(self, status: str) -> list[dict]:
+        """Every alert of every notification with that status (firing or resolved)."""
+        with self._lock:
+            return [a for n in self.notifications for a in n["alerts"] if a["status"] == status]
+
+
+def wait_for(condition, timeout_s: float, what: str, poll_s: float = 0.25):
+    """Poll ``condition`` until it returns something truthy; fail naming ``what`` at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+        time.sleep(poll_s)
