@@ -95,3 +95,10 @@ def test_down_answers_503_and_requests_are_counted(kube_api):
     kube_api.set_down(False)
     assert call(kube_api, "GET", f"{LEASES}/leader")[0] == 404
     assert kube_api.requests[("GET", "leases")] == 2
+
+
+def test_a_stale_version_is_a_conflict_before_the_object_is_validated(kube_api):
+    call(kube_api, "POST", LEASES, lease())
+    call(kube_api, "PUT", f"{LEASES}/leader", lease())
+    stale_and_invalid = {**lease(leaseDurationSeconds=0), "metadata": {"name": "leader", "resourceVersion": "1"}}
+    assert call(kube_api, "PUT", f"{LEASES}/leader", stale_and_invalid)[1]["reason"] == "Conflict"

@@ -107,7 +107,7 @@ class ObjectStore:
             return self._store(resource, namespace, name, body)
 
     def replace(self, resource: str, namespace: str, name: str, body: dict) -> dict:
-        self._validate(resource, namespace, body, name)
+        self._check_shape(resource, namespace, body, name)
         with self._lock:
             current = self._objects.get((resource, namespace, name))
             if current is None:
@@ -117,6 +117,7 @@ class ObjectStore:
                 raise ApiStatus(409, "Conflict", f'Operation cannot be fulfilled on {resource}{_group_suffix(resource)} '
                                 f'"{name}": the object has been modified; please apply your changes to the latest '
                                 "version and try again", _details(resource, name))
+            self._check_valid(resource, body)  # as the API server: the version is checked first, then the object
             for kept in ("uid", "creationTimestamp"):
                 body["metadata"][kept] = current["metadata"][kept]
             return self._store(resource, namespace, name, body)
@@ -128,6 +129,12 @@ class ObjectStore:
         return body
 
     def _validate(self, resource: str, namespace: str, body: dict, name: str | None) -> str:
+        self._check_shape(resource, namespace, body, name)
+        self._check_valid(resource, body)
+        return body["metadata"]["name"]
+
+    @staticmethod
+    def _check_shape(resource: str, namespace: str, body: dict, name: str | None) -> None:
         api_version, kind, _ = KINDS[resource]
         if not isinstance(body, dict) or body.get("kind") != kind or body.get("apiVersion") != api_version:
             raise ApiStatus(400, "BadRequest", f"the body must be a {kind} of {api_version}")
@@ -137,12 +144,15 @@ class ObjectStore:
                             "sent on the request")
         if name is not None and metadata.get("name") != name:
             raise ApiStatus(400, "BadRequest", "the name of the object does not match the name on the URL")
+
+    @staticmethod
+    def _check_valid(resource: str, body: dict) -> None:
+        kind, metadata = KINDS[resource][1], body["metadata"]
         causes = _schema_causes(body) or _semantic_causes(resource, body)  # the rules assume the schema holds
         if causes:
             shown = metadata.get("name", "")
             raise ApiStatus(422, "Invalid", f'{kind} "{shown}" is invalid: ' + ", ".join(
                 f"{c['field']}: {c['message']}" for c in causes), _details(resource, shown), causes)
-        return metadata["name"]
 
 
 def _schema_causes(body: dict) -> list[dict]:
