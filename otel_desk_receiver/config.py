@@ -7,7 +7,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -48,6 +48,22 @@ KUBE_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"  # DNS-1123 subdomain: C
 KUBE_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"  # DNS-1123 label: namespace names
 
 
+_DURATION_UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def _duration_s(value: Any) -> Any:
+    """'18h', '7d', '90m', '3600s' or a bare number of seconds -> seconds; anything else stays for the
+    field's validation to refuse."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text and text[-1] in _DURATION_UNITS_S and text[:-1].replace(".", "", 1).isdigit():
+            return float(text[:-1]) * _DURATION_UNITS_S[text[-1]]
+        if text.replace(".", "", 1).isdigit():
+            return float(text)
+        raise ValueError("backfill")
+    return value
+
+
 def _split_csv(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
@@ -80,7 +96,13 @@ class Settings(BaseSettings):
     page_size: int = Field(MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="Entries per Desk request, 1..500")
     backfill_days: int = Field(
         0, ge=0, le=MAX_BACKFILL_DAYS,
-        description="For a bot with no saved state, days of history to read first (0: from now; at most 30)",
+        description="For a bot with no saved state, days of history to read first (0: from now; at most 30); "
+                    "`DESK_BACKFILL` says the same as a duration",
+    )
+    backfill: Annotated[float | None, BeforeValidator(_duration_s)] = Field(
+        None, ge=0, le=MAX_BACKFILL_DAYS * 86_400,
+        description="For a bot with no saved state, how far back to read first, as a duration: `18h`, `7d`, "
+                    "`90m`, `3600s` (0: from now; at most `30d`); instead of `DESK_BACKFILL_DAYS`",
     )
     settle_grace: float = Field(
         60.0, ge=0, le=86400,
@@ -199,6 +221,17 @@ class Settings(BaseSettings):
             raise ValueError("token_missing" if self.api_token is None else "token_both")
         return self
 
+    @model_validator(mode="after")
+    def _one_backfill(self) -> "Settings":
+        if self.backfill is not None and self.backfill_days:
+            raise ValueError("one_backfill")
+        return self
+
+    @property
+    def backfill_s(self) -> float:
+        """How far back a bot with no saved state is read first, in seconds."""
+        return self.backfill if self.backfill is not None else self.backfill_days * 86_400.0
+
     @property
     def base_url(self) -> str:
         """The Desk API base URL, without a trailing slash."""
@@ -222,6 +255,7 @@ ACCEPTS = {
     "poll_interval": "a number of seconds, more than 0 and at most 86400",
     "page_size": "an integer from 1 to 500",
     "backfill_days": "an integer from 0 to 30",
+    "backfill": "a duration such as 18h, 7d, 90m or 3600s, from 0 to 30d",
     "settle_grace": "a number of seconds from 0 to 86400",
     "state_path": "a file path",
     "max_rps": "a number of requests per second, more than 0 and at most 1000",
@@ -261,6 +295,8 @@ def _problem_lines(error: ValidationError, config_file: Path | None) -> list[str
             lines.append(f"{env_name(field)}: required, {ACCEPTS[field]}")
         elif (model_check := str(item.get("msg", "")).rpartition(" ")[2]) in TOKEN_LINES:
             lines.append(TOKEN_LINES[model_check])
+        elif model_check == "one_backfill":
+            lines.append("DESK_BACKFILL, DESK_BACKFILL_DAYS: set one of them (DESK_BACKFILL=7d says DESK_BACKFILL_DAYS=7)")
         elif field == "" or model_check == "app_id_or_url":
             lines.append(APP_ID_LINE)
         else:

@@ -123,6 +123,13 @@ READ_ERROR_BAD_RESPONSE = "bad_response"  # an answer that cannot be used: malfo
 READ_ERROR_TYPES = (READ_ERROR_AUTH, READ_ERROR_NOT_FOUND, READ_ERROR_RATE_LIMITED, READ_ERROR_SERVER,
                     READ_ERROR_UNREACHABLE, READ_ERROR_BAD_RESPONSE)
 
+SWEEP_DURATION = MetricSpec(
+    "otel_desk_receiver.sweep.duration", "gauge", "s",
+    "The shortest time one poll of every watched bot takes under DESK_MAX_RPS (more than the poll interval: "
+    "the budget cannot meet it)",
+    (),
+)
+
 # Leader election (service/leadership.py)
 ATTR_LEADER_CHANGE = "otel_desk_receiver.leader.change"  # acquired | lost
 LEADER = MetricSpec(
@@ -138,7 +145,7 @@ LEADER_CHANGES = MetricSpec(
 
 METRICS: tuple[MetricSpec, ...] = (
     WEBHOOK_LOGS, WEBHOOK_LOGS_PENDING, UNREAD_ERROR, HTTP_CLIENT_DURATION,
-    LAG, POLL_DURATION, EXPORT_FAILURES, ENTRIES_REJECTED, READ_FAILURES, LAST_READ,
+    LAG, POLL_DURATION, EXPORT_FAILURES, ENTRIES_REJECTED, READ_FAILURES, LAST_READ, SWEEP_DURATION,
     LEADER, LEADER_CHANGES,
 )
 

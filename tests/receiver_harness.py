@@ -25,10 +25,10 @@ def emulator_clock_ns(emulator):
     return lambda: int(emulator.clock.now().timestamp() * 1_000_000_000)
 
 
-def make_receiver(emulator, state_path, retry: RetryPolicy = FAST_RETRY, monotonic=time.monotonic,
+def make_receiver(emulator, state_path, retry: RetryPolicy = FAST_RETRY, monotonic=time.monotonic, sleep=None,
                   **overrides) -> Receiver:
     return Receiver(settings_for(emulator, state_path, **overrides), clock_ns=emulator_clock_ns(emulator),
-                    monotonic=monotonic, retry=retry)
+                    monotonic=monotonic, retry=retry, sleep=sleep)
 
 
 def run_once(emulator, state_path, **overrides):

@@ -10,9 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from otel_desk_receiver.cli import EXIT_FAILURE, EXIT_OK, add_config_argument
 from otel_desk_receiver.config import SECRET_FIELDS, Settings, config_warnings, env_name, load_settings
-from otel_desk_receiver.otel_env import MASK, sdk_disabled, shown_variables
+from otel_desk_receiver.otel_env import MASK, sdk_disabled, shown_variables, timeout_unit_warnings
 from otel_desk_receiver.redaction import redact_url
 from otel_desk_receiver.commands.diagnostics import Finding, probe_desk, probe_otlp, probe_state
+from otel_desk_receiver.service import budget
 
 
 
@@ -24,12 +25,17 @@ def main(args) -> int:
     settings = load_settings(args.config)
     out = sys.stdout
     print_settings(settings, out)
-    warnings = config_warnings()
+    warnings = config_warnings() + timeout_unit_warnings()
     for line in warnings:
         print(f"\n[warn] {line}", file=out)
     findings = [probe_state(settings), probe_health(settings)]
-    desk, _watched = probe_desk(settings)
+    desk, watched = probe_desk(settings)
     findings.append(desk)
+    fits, budget_line = budget.describe(len(watched), settings.max_rps, settings.poll_interval)
+    if not fits:
+        warnings.append(f"DESK_MAX_RPS: {budget_line}")
+        print(f"\n[warn] DESK_MAX_RPS: {budget_line}", file=out)
+    desk.lines.append(budget_line)
     if sdk_disabled():
         findings.append(Finding("OTLP", True, "OTEL_SDK_DISABLED=true: nothing would be exported"))
     else:

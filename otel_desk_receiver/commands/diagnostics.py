@@ -101,13 +101,13 @@ def probe_otlp(signal: str) -> Finding:
 
 def probe_state(settings: Settings) -> Finding:
     from otel_desk_receiver.service.receiver import app_label
+
     from otel_desk_receiver.service import kubernetes_setup
 
     if kubernetes_setup.needs_kubernetes(settings):  # the ConfigMap state and/or the Lease (issue 13)
         ok, detail = kubernetes_setup.describe(settings, DeskIdentity(app_label(settings), settings.base_url))
         if settings.state_backend.value == "kubernetes" or not ok:
             return Finding("State", ok, detail)
-
     store = StateFile(settings.state_path, DeskIdentity(app_label(settings), settings.base_url))
     try:
         store.check_writable()
@@ -121,7 +121,7 @@ def probe_state(settings: Settings) -> Finding:
         return Finding("State", True, f"{settings.state_path}: valid, in use by a running receiver ({error.holder})")
     if not settings.state_path.exists():
         return Finding("State", True, f"{settings.state_path}: none yet; each bot starts "
-                       + (f"{settings.backfill_days} day(s) back" if settings.backfill_days else "from now"))
+                       + (f"{settings.backfill_s / 3600:g} hour(s) back" if settings.backfill_s else "from now"))
     pending = sum(len(c.pending) for c in cursors.values())
     return Finding("State", True, f"{settings.state_path}: valid, {len(cursors)} bot cursor(s), "
                    f"{pending} entr{'y' if pending == 1 else 'ies'} pending")

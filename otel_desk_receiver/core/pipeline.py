@@ -13,7 +13,7 @@ from otel_desk_receiver.core.page_reader import OffsetsShiftedError, PageOutcome
 from otel_desk_receiver.core.progress import BackfillProgress
 from otel_desk_receiver.desk.models import Bot, entry_id_of, parse_webhook_log
 from otel_desk_receiver.service.selfmetrics import SelfTelemetry
-from otel_desk_receiver.units import NS_PER_DAY
+from otel_desk_receiver.units import NS_PER_S
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +34,16 @@ class BotCycleResult:
     pending: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
     waiting_for_otlp: bool = False  # stopped because the OTLP endpoint did not take the records
+    more: bool = False  # yielded to another bot with more of the listing to read
+    auth_failed: bool = False  # Desk refused the token for this bot's logs
+    retry_after_s: float | None = None  # Desk's retry hint, when the turn failed on one
 
 
 @dataclass(frozen=True)
 class PipelineOptions:
     app: str  # first part of log.record.uid: DESK_APP_ID, or the API host
     page_size: int
-    backfill_days: int
+    backfill_s: float  # how far back a bot with no cursor is read first (0: from now)
     settle_grace_s: float
     extra_fields: Collection[str] = ()
 
@@ -67,9 +70,12 @@ class BotPipeline:
         self._should_stop = should_stop
         self._short_pages_logged = False
 
-    def run_cycle(self, bot: Bot, start_since_ns: int | None = None) -> BotCycleResult:
-        """One cycle over the bot. ``start_since_ns``: for a bot with no cursor yet that was found after
-        the receiver started, read what it logged from then on instead of starting from now."""
+    def run_cycle(self, bot: Bot, start_since_ns: int | None = None,
+                  should_yield: Callable[[], bool] = lambda: False) -> BotCycleResult:
+        """One turn over the bot: read to the end of its listing, or until ``should_yield`` says another
+        bot waits (checked after each delivered page; ``more`` is then set). ``start_since_ns``: for a bot
+        with no cursor yet that was found after the receiver started, read what it logged from then on
+        instead of starting from now."""
         result = BotCycleResult()
         cursor = self._cursors.get(bot.id)
         if cursor is None or cursor.counted_since_ns is None:  # first seen (or saved by 0.1.0, without counts)
@@ -80,7 +86,7 @@ class BotPipeline:
         cursor = read_window.rebased_if_stale(cursor, self._clock_ns())
         for rebases in range(MAX_REBASES_PER_CYCLE + 1):
             try:
-                self._read(bot, cursor, result)
+                self._read(bot, cursor, result, should_yield)
                 return result
             except OffsetsShiftedError:
                 cursor = read_window.rebased(self._cursors.get(bot.id), self._clock_ns())
@@ -96,8 +102,8 @@ class BotPipeline:
         now_ns = self._clock_ns()
         if start_since_ns is not None:
             return read_window.cursor_from(start_since_ns, now_ns)
-        if self._options.backfill_days:
-            return read_window.cursor_from(now_ns - self._options.backfill_days * NS_PER_DAY, now_ns)
+        if self._options.backfill_s:
+            return read_window.cursor_from(now_ns - int(self._options.backfill_s * NS_PER_S), now_ns)
         # Starting "from now": one request for the newest entry and the count gives the end of the listing.
         window = date.fromisoformat(read_window.cursor_at_end(0, None, None, now_ns).window_start)
         page = self._client.get_webhook_logs_page(bot.id, offset=0, limit=1, order="-id", start_date=window)
@@ -109,7 +115,7 @@ class BotPipeline:
         return read_window.cursor_at_end(page.count, newest.id if newest else None,
                                          newest.created_at_ns if newest else None, now_ns)
 
-    def _read(self, bot: Bot, cursor: BotCursor, result: BotCycleResult) -> None:
+    def _read(self, bot: Bot, cursor: BotCursor, result: BotCycleResult, should_yield: Callable[[], bool]) -> None:
         """Pages from the cursor to the end of the listing, each delivered then committed; one read ahead."""
         progress = BackfillProgress(bot.id, cursor.offset)
         reader = PageReader(bot, cursor, self._reader_options, self._clock_ns())
@@ -133,7 +139,7 @@ class BotPipeline:
                 self._note_short_page(bot, page)
                 # Each page starts one row early, with the row read last: the proof that none moved.
                 next_offset = read_offset + len(page.results) - 1
-                if delivered_once and page.has_next and not self._should_stop():
+                if delivered_once and page.has_next and not self._should_stop() and not should_yield():
                     next_page = read_ahead.submit(fetch, next_offset)
                     result.requests += 1
                 outcome = reader.process(read_offset, page.results, anchor)
@@ -143,6 +149,9 @@ class BotPipeline:
                 cursor = self._cursors.get(bot.id)
                 progress.page_done(read_offset + len(page.results), page.count)
                 if not page.has_next or self._should_stop():
+                    return
+                if should_yield():
+                    result.more = True
                     return
                 anchor = entry_id_of(page.results[-1])  # None: no id to check against, read on past it
                 ahead, next_page = (next_page.result() if next_page is not None else None), None

@@ -112,6 +112,7 @@ class Transport:
         self._on_retry = on_retry
         self._sleep = sleep or (stop_event.wait if stop_event is not None else time.sleep)
         self._limiter = RateLimiter(max_rps, monotonic or time.monotonic)
+        self._isolation: tuple[int, float] | None = None  # see isolate_bots
         self._wall_clock = wall_clock
         self._owns_session = session is None
         self._session = session or requests.Session()
@@ -137,11 +138,26 @@ class Transport:
                     raise DeskRetryableError(f"{error} (gave up after {attempt} attempts)",
                                              error.status_code, error.retry_after_s) from None
                 delay_s = self._retry.delay_s(attempt, error.retry_after_s)
+                self._defer_if_isolated(request, error, attempt, delay_s)
                 if self._on_retry is not None:
                     self._on_retry(RetryInfo(request.method, request.template, bot_id, attempt,
                                              self._retry.max_attempts, delay_s, error))
             self._wait(delay_s, request)
             attempt += 1
+
+    def isolate_bots(self, attempts: int, max_wait_s: float) -> None:
+        """For a loop serving many bots: a bot's request is tried at most ``attempts`` times in place, and
+        never waits longer than ``max_wait_s`` for a retry; past that it fails at once, carrying Desk's
+        hint, and the caller delays that bot alone (service/scheduler.py) instead of holding everyone."""
+        self._isolation = (attempts, max_wait_s)
+
+    def _defer_if_isolated(self, request: _Request, error: DeskRetryableError, attempt: int, delay_s: float) -> None:
+        if self._isolation is None or request.bot_id is None:
+            return
+        attempts, max_wait_s = self._isolation
+        if attempt >= attempts or delay_s > max_wait_s:
+            raise DeskRetryableError(f"{error} (this bot waits {delay_s:.0f} s; the others go on)",
+                                     error.status_code, max(delay_s, error.retry_after_s or 0.0)) from None
 
     def _wait(self, delay_s: float, request: _Request) -> None:
         if delay_s <= 0:

@@ -10,8 +10,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from otel_desk_receiver.units import NS_PER_S
 
-READY_INTERVALS = 3  # contract.md: ready while the last successful cycle is at most three intervals old
-ALIVE_INTERVALS = 10  # the loop counts as dead if it has not finished a cycle in this many intervals
+READY_INTERVALS = 3  # contract.md: ready while the last success is at most three intervals old
+# Alive while the loop beat within this many intervals plus ALIVE_SLACK_S: it beats after every Desk
+# request and retry, every bot's turn, and at least once an interval while it waits for the next turn,
+# so only a loop that is truly stuck goes quiet that long.
+ALIVE_INTERVALS = 3
+ALIVE_SLACK_S = 120
 
 
 @dataclass
@@ -32,6 +36,8 @@ class HealthState:
         self._bots: dict[int, BotHealth] = {}
         self._last_cycle_ns: int | None = None
         self._last_success_ns: int | None = None
+        self._last_beat_ns: int | None = None
+        self._export_ok = True
         self._stopped = False
         # Leader election (service/leadership.py): None without it; a standby is healthy while its
         # election loop ticks (role_seen_ns), and says who leads.
@@ -50,8 +56,25 @@ class HealthState:
     def cycle_done(self, *, succeeded: bool, now_ns: int | None = None) -> None:
         with self._lock:
             self._last_cycle_ns = now_ns if now_ns is not None else self._clock_ns()
+            self._last_beat_ns = self._last_cycle_ns
             if succeeded:
                 self._last_success_ns = self._last_cycle_ns
+
+    def beat(self) -> None:
+        """The loop is doing something (a request answered, a retry waited, a turn begun)."""
+        with self._lock:
+            self._last_beat_ns = self._clock_ns()
+
+    def turn_done(self, *, ok: bool, export_ok: bool) -> None:
+        """A bot's turn ended: ``ok`` when it read (and delivered) without error; ``export_ok`` False when
+        the OTLP endpoint refused its records (not ready until an export is accepted again)."""
+        with self._lock:
+            now = self._clock_ns()
+            self._last_beat_ns = now
+            if ok:
+                self._export_ok, self._last_success_ns = True, now
+            elif not export_ok:
+                self._export_ok = False
 
     def stop(self) -> None:
         with self._lock:
@@ -72,15 +95,16 @@ class HealthState:
         with self._lock:
             if (standby := self._standing_by(ALIVE_INTERVALS)) is not None:
                 return not self._stopped and standby
-            last = self._last_cycle_ns or self._started_ns
-            return not self._stopped and self._clock_ns() - last <= ALIVE_INTERVALS * self._interval_ns + 60 * NS_PER_S
+            last = self._last_beat_ns or self._started_ns
+            return not self._stopped and self._clock_ns() - last <= ALIVE_INTERVALS * self._interval_ns + ALIVE_SLACK_S * NS_PER_S
 
     def ready(self) -> bool:
         with self._lock:
             if (standby := self._standing_by(READY_INTERVALS)) is not None:
                 return standby
             last = self._last_success_ns
-            return last is not None and self._clock_ns() - last <= READY_INTERVALS * self._interval_ns
+            return (self._export_ok and last is not None
+                    and self._clock_ns() - last <= READY_INTERVALS * self._interval_ns)
 
     def snapshot(self) -> dict:
         with self._lock:

@@ -1,7 +1,8 @@
-"""The poll loop: which bots to watch, one cycle over all of them, and what health and gauges show."""
+"""The poll loop: which bots to watch, whose turn it is, and what health and gauges show."""
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -10,7 +11,9 @@ from opentelemetry.metrics import NoOpMeter
 from otel_desk_receiver.desk.models import Bot
 from otel_desk_receiver.errors import DeskAuthError, DeskError
 from otel_desk_receiver.service.health import BotHealth, HealthState
+from otel_desk_receiver.service.budget import SweepBudget
 from otel_desk_receiver.service.read_health import ReadHealth
+from otel_desk_receiver.service.scheduler import IDLE_MAX_INTERVALS, Scheduler, Turn
 from otel_desk_receiver.core.pipeline import BotCycleResult, BotPipeline
 from otel_desk_receiver.service.selfmetrics import BotGauges, SelfTelemetry
 from otel_desk_receiver.units import NS_PER_S
@@ -19,6 +22,7 @@ from otel_desk_receiver.core.cursors import BotCursor, CursorStore
 log = logging.getLogger(__name__)
 
 BOT_LIST_REFRESH_S = 600.0  # contract.md: every CUSTOM bot, re-listed every 10 minutes
+ONCE_TURN_PAGES = 8  # run --once: pages a bot reads before the next bot's turn
 
 
 @dataclass
@@ -32,12 +36,20 @@ class CycleResult:
     export_failed: bool = False
 
 
+def _count(pages: list[int]) -> int:
+    """Called by the pipeline after each delivered page: counts it, returns the count so far."""
+    pages[0] += 1
+    return pages[0]
+
+
 class Poller:
-    """Cycles over the watched bots; one bot's failure is logged and recorded, the others go on."""
+    """Polls the watched bots; one bot's failure is logged and recorded, the others go on."""
 
     def __init__(self, client, cursors: CursorStore, pipeline: BotPipeline, telemetry: SelfTelemetry,
                  health: HealthState, *, bot_ids: list[int] | None, clock_ns: Callable[[], int] = time.time_ns,
-                 monotonic: Callable[[], float] = time.monotonic, read_health: ReadHealth | None = None):
+                 monotonic: Callable[[], float] = time.monotonic, read_health: ReadHealth | None = None,
+                 interval_s: float = 30.0, budget: SweepBudget | None = None,
+                 should_stop: Callable[[], bool] = lambda: False):
         self._client = client
         self._read_health = read_health or ReadHealth(NoOpMeter(__name__))
         self._cursors = cursors
@@ -52,6 +64,10 @@ class Poller:
         self._unreadable: list[int] = []  # DESK_BOT_IDS entries that could not be read at the last listing
         self._listed_at_ns: int | None = None  # wall clock when the last successful listing began
         self._found_later: dict[int, int] = {}  # bot id -> since when to read it (a bot that appeared while running)
+        self._interval_s = interval_s
+        self._scheduler = Scheduler(interval_s, monotonic)
+        self._budget = budget or SweepBudget(NoOpMeter(__name__), max_rps=1e9, interval_s=interval_s)
+        self._should_stop = should_stop
 
     @property
     def bots(self) -> list[Bot]:
@@ -105,25 +121,67 @@ class Poller:
         return bots
 
     def run_cycle(self) -> CycleResult:
+        """One catch-up cycle (``run --once``): every bot read to the end of its listing, page turns
+        interleaved across bots (ONCE_TURN_PAGES at a time, so a page read ahead is rarely wasted)."""
         started = self._monotonic()
         result = CycleResult()
         listed = self._try_refresh_bots(result)
         if self._unreadable:  # asked for in DESK_BOT_IDS but not readable: this cycle did not read them
             result.bots_failed += len(self._unreadable)
             result.delivered = False
-        for bot in self._bots:
-            outcome = self._poll_one(bot)
+        todo, auth_failures = deque(self._bots), 0
+        while todo and not self._should_stop():
+            bot = todo.popleft()
+            pages = [0]
+            outcome = self._poll_one(bot, should_yield=lambda: _count(pages) >= ONCE_TURN_PAGES and bool(todo))
             result.exported += outcome.exported
-            if outcome.error is None:
-                result.bots_ok += 1
-            else:
+            if outcome.error is not None:
                 result.bots_failed += 1
                 result.delivered = False
                 result.export_failed |= not outcome.delivered
+                auth_failures += outcome.auth_failed
+            elif outcome.more:
+                todo.append(bot)
+            else:
+                result.bots_ok += 1
+        if self._bots and auth_failures == len(self._bots):
+            raise DeskAuthError("Desk rejected the API token for every bot's webhook logs; check DESK_API_TOKEN")
         self._telemetry.poll_duration(self._monotonic() - started)
         ready = not result.export_failed and (result.bots_ok > 0 or (listed and not self._bots))
         self._health.cycle_done(succeeded=ready, now_ns=self._clock_ns())
         return result
+
+    def run_until(self, stop: Callable[[], bool], wait: Callable[[float], object],
+                  on_sweep: Callable[[], None] = lambda: None) -> None:
+        """Poll forever (until ``stop``), the scheduler choosing each turn (scheduler.py): a bot's backlog,
+        slowness, rate limit or errors cost that bot, never the others' turns. ``wait(s)`` sleeps up to
+        s seconds (returning early on a stop). Raises DeskAuthError only when Desk refuses the token for
+        the bot list, or for every bot. ``on_sweep`` runs each time every bot has had a turn."""
+        self._client.isolate_bots()  # a bot's long waits and retries are its own, never the loop's
+        sweep_started, served = self._monotonic(), set()
+        while not stop():
+            self._try_refresh_bots(CycleResult())
+            self._scheduler.sync(b.id for b in self._bots)
+            self._scheduler.max_stretch = 1 if self._budget.update(len(self._bots)) else IDLE_MAX_INTERVALS
+            bot_id = self._scheduler.next_due()
+            if bot_id is None:
+                self._health.beat()
+                wait(min(self._scheduler.seconds_until_due() or self._interval_s, self._interval_s))
+                continue
+            bot = next(b for b in self._bots if b.id == bot_id)
+            outcome = self._poll_one(bot, should_yield=lambda: stop() or self._scheduler.others_due(bot_id))
+            # An OTLP endpoint that is down is not the bot's fault: it tries again next interval, no backoff.
+            failed = outcome.error is not None and not outcome.waiting_for_otlp
+            self._scheduler.served(bot_id, Turn(more=outcome.more, active=bool(outcome.exported or outcome.pending),
+                                                failed=failed, retry_after_s=outcome.retry_after_s,
+                                                auth_failed=outcome.auth_failed))
+            if self._scheduler.all_auth_failed():
+                raise DeskAuthError("Desk rejected the API token for every bot's webhook logs; check DESK_API_TOKEN")
+            served.add(bot_id)
+            if served >= {b.id for b in self._bots}:  # every bot had a turn: one sweep
+                self._telemetry.poll_duration(self._monotonic() - sweep_started)
+                sweep_started, served = self._monotonic(), set()
+                on_sweep()
 
     def _try_refresh_bots(self, result: CycleResult) -> bool:
         """Refresh the bot list when due; if Desk cannot list them now, go on with the last list."""
@@ -140,17 +198,19 @@ class Poller:
             result.delivered = False
             return False
 
-    def _poll_one(self, bot: Bot) -> BotCycleResult:
+    def _poll_one(self, bot: Bot, should_yield: Callable[[], bool] = lambda: False) -> BotCycleResult:
         try:
-            outcome = self._pipeline.run_cycle(bot, start_since_ns=self._found_later.get(bot.id))
+            outcome = self._pipeline.run_cycle(bot, start_since_ns=self._found_later.get(bot.id),
+                                               should_yield=should_yield)
             if self._cursors.get(bot.id) is not None:
                 self._found_later.pop(bot.id, None)
             self._read_health.succeeded(bot.id, bot.name)
         except DeskError as error:
             self._read_health.failed(bot.id, error)
-            if isinstance(error, DeskAuthError):
-                raise
-            outcome = BotCycleResult(delivered=True, error=str(error))
+            # One bot's 401/403 (a token that may not read it, a gateway blip) fails that bot only.
+            outcome = BotCycleResult(delivered=True, error=str(error), auth_failed=isinstance(error, DeskAuthError),
+                                     retry_after_s=getattr(error, "retry_after_s", None))
+        self._health.turn_done(ok=outcome.error is None, export_ok=not outcome.waiting_for_otlp)
         cursor = self._cursors.get(bot.id)
         lag_s = self._lag_s(cursor)
         if outcome.error and not outcome.waiting_for_otlp:  # that one is said once per cycle (receiver)

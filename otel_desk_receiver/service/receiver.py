@@ -26,6 +26,7 @@ from otel_desk_receiver.desk.throttle import RetryPolicy
 from otel_desk_receiver.errors import ConfigError
 from otel_desk_receiver.service.health import HealthServer, HealthState
 from otel_desk_receiver.core.pipeline import BotPipeline, PipelineOptions
+from otel_desk_receiver.service.budget import SweepBudget
 from otel_desk_receiver.service.poller import CycleResult, Poller
 from otel_desk_receiver.service.selfmetrics import SelfTelemetry
 from otel_desk_receiver.service.read_health import ReadHealth
@@ -51,7 +52,8 @@ class Receiver:
     """The running receiver. ``stop()`` (from a signal handler) ends the loop after the page in flight."""
 
     def __init__(self, settings: Settings, *, clock_ns: Callable[[], int] = time.time_ns,
-                 monotonic: Callable[[], float] = time.monotonic, retry: RetryPolicy | None = None):
+                 monotonic: Callable[[], float] = time.monotonic, retry: RetryPolicy | None = None,
+                 sleep: Callable[[float], object] | None = None):
         self.settings = settings
         self.stop_event = threading.Event()
         self._disabled = sdk_disabled()
@@ -110,25 +112,32 @@ class Receiver:
                                        on_bot_discovered=self.counters.bot_discovered if self.counters else None)
         self.client = DeskClient(
             settings.base_url, token_source(settings), max_rps=settings.max_rps, retry=retry,
-            stop_event=self.stop_event,
-            on_request=self._record_request, on_retry=_log_retry,
+            stop_event=self.stop_event, monotonic=monotonic, sleep=sleep,
+            on_request=self._record_request, on_retry=self._on_retry,
         )
         pipeline = BotPipeline(
             self.client, self._entry_exporter, self.cursors, self.telemetry,
             PipelineOptions(app=app_label(settings), page_size=settings.page_size,
-                            backfill_days=settings.backfill_days, settle_grace_s=settings.settle_grace,
+                            backfill_s=settings.backfill_s, settle_grace_s=settings.settle_grace,
                             extra_fields=tuple(settings.export_extra_fields)),
             clock_ns=clock_ns, should_stop=self._should_stop,
         )
         self.poller = Poller(self.client, self.cursors, pipeline, self.telemetry, self.health,
                              bot_ids=settings.bot_ids, clock_ns=clock_ns, monotonic=monotonic,
-                             read_health=ReadHealth(meter, clock_ns))
+                             read_health=ReadHealth(meter, clock_ns), interval_s=settings.poll_interval,
+                             budget=SweepBudget(meter, settings.max_rps, settings.poll_interval),
+                             should_stop=self._should_stop)
         self._health_server: HealthServer | None = None
         _warn_about_backfill(settings)
 
     def _record_request(self, info) -> None:
+        self.health.beat()  # liveness beats per Desk request, however long a backlog's turn
         self.telemetry.http_request(info.method, info.url_template, info.server_address, info.server_port,
                                     info.status_code, info.duration_s, info.error_type)
+
+    def _on_retry(self, info) -> None:
+        self.health.beat()
+        _log_retry(info)
 
     def start_health(self) -> None:
         address = self.settings.health_host_port
@@ -143,15 +152,20 @@ class Receiver:
     def run_once(self) -> CycleResult:
         self._entry_exporter.new_cycle()  # an endpoint found down last cycle is tried again
         result = self.poller.run_cycle()
+        self._sweep_done()
+        log.info("cycle done: exported %d, %d bot(s) ok, %d failed", result.exported, result.bots_ok,
+                 result.bots_failed)
+        return result
+
+    def _sweep_done(self) -> None:
+        """After every bot had a turn: say once if the OTLP endpoint was down, then try it again."""
         down, waiting = self._entry_exporter.down, self._entry_exporter.waiting
         if down is not None:
             # One line per cycle, whatever the number of bots: the first failed export stopped the others.
             log.warning("OTLP logs endpoint %s did not accept the log records (%s): %d bot(s) waiting with %d "
                         "settled entr%s; nothing is lost, retrying next cycle", export_endpoint("logs"), down.reason,
                         waiting.deliveries, waiting.records, "y" if waiting.records == 1 else "ies")
-        log.info("cycle done: exported %d, %d bot(s) ok, %d failed", result.exported, result.bots_ok,
-                 result.bots_failed)
-        return result
+        self._entry_exporter.new_cycle()
 
     def flush_counters(self) -> bool:
         """Export the counters now; True if the metrics endpoint accepted them (or nothing is exported)."""
@@ -162,11 +176,14 @@ class Receiver:
             self.counters.start()
         if self.leadership is not None:  # issue 13: cycles run only inside a term, standby otherwise
             self.leadership.start(self.stop_event)
-            self.leadership.run_terms(self.stop_event, self.cursors.reload, self.run_once, self.settings.poll_interval)
+            self.leadership.run_terms(self.stop_event, self.cursors.reload, self._poll_until_stopped,
+                                      self.settings.poll_interval)
             return
-        while not self.stop_event.is_set():
-            self.run_once()
-            self.stop_event.wait(self.settings.poll_interval)
+        self._poll_until_stopped()
+
+    def _poll_until_stopped(self) -> None:
+        """The scheduler's loop until a stop (a signal, or the end of a leadership term)."""
+        self.poller.run_until(self._should_stop, self.stop_event.wait, on_sweep=self._sweep_done)
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -246,19 +263,22 @@ def _bounded(flush: Callable[[], object], deadline: float | None, interrupt: Cal
 
 
 def _log_retry(info) -> None:
+    """A Desk request is retried: said at WARNING (the retries themselves are paced by the transport)."""
     bot = f"bot {info.bot_id}: " if info.bot_id is not None else ""
     log.warning("%s%s %s failed (attempt %d of %d), retrying in %.1fs: %s", bot, info.method, info.url_template,
                 info.attempt, info.max_attempts, info.delay_s, info.error)
 
 
 def _warn_about_backfill(settings: Settings) -> None:
-    if settings.backfill_days * 24 > DATADOG_MAX_AGE_H:
-        log.warning("DESK_BACKFILL_DAYS=%d reaches past %d hours: Datadog drops log records older than that; "
-                    "other backends (Loki) accept them oldest first", settings.backfill_days, DATADOG_MAX_AGE_H)
-    if settings.backfill_days > MAX_START_AGE_DAYS:
-        log.warning("DESK_BACKFILL_DAYS=%d: reading the last %d days; older entries are at the edge of Desk's "
-                    "%d-day retention and leave it while they are read", settings.backfill_days, MAX_START_AGE_DAYS,
-                    RETENTION_DAYS)
+    hours = settings.backfill_s / 3600
+    if hours > DATADOG_MAX_AGE_H:
+        log.warning("the backfill (DESK_BACKFILL / DESK_BACKFILL_DAYS) reaches %g hours back, past %d: Datadog drops "
+                    "log records older than that (DESK_BACKFILL=18h stays inside); other backends (Loki) accept "
+                    "them oldest first", hours, DATADOG_MAX_AGE_H)
+    if hours > MAX_START_AGE_DAYS * 24:
+        log.warning("the backfill (DESK_BACKFILL / DESK_BACKFILL_DAYS) reaches %g days back: reading the last %d "
+                    "days; older entries are at the edge of Desk's %d-day retention and leave it while they are "
+                    "read", hours / 24, MAX_START_AGE_DAYS, RETENTION_DAYS)
 
 
 def _noop_meter():

@@ -127,3 +127,13 @@ def test_bot_ids_must_be_positive(monkeypatch, value):
     with pytest.raises(ConfigError) as caught:
         load_settings()
     assert caught.value.problems == [f"DESK_BOT_IDS: expected comma-separated positive integer bot IDs (got {value!r})"]
+
+
+def test_check_says_when_the_budget_cannot_meet_the_interval(desk_emulator, otlp_sink, state_path):
+    for n in range(12):
+        desk_emulator.add_bot(name=f"bot-{n}")
+    env = receiver_env(desk_emulator, otlp_sink.http_endpoint, "http/protobuf", state_path, max_rps=2,
+                       poll_interval=5)
+    done = run_command(env, "check", timeout_s=120)
+    assert "12 bot(s) at DESK_MAX_RPS=2: one sweep takes at least 6.0 s against DESK_POLL_INTERVAL=5 s" in done.stdout
+    assert "[warn] DESK_MAX_RPS" in done.stdout

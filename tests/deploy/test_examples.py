@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from otel_desk_receiver import names
-from otel_desk_receiver.config import Settings, env_name
+from otel_desk_receiver.config import Settings, env_name, load_settings
 from tests.deploy.chart import CHART_DIR, KUBERNETES_VERSION, REPO, documents, load_values, render, sidecar_snippet
 from tests.deploy.telemetry_names import (
     datadog_metrics, datadog_names, datadog_tags, log_labels, logql_labels, prometheus_labels, prometheus_series,
@@ -90,10 +90,16 @@ def test_compose_sets_only_known_receiver_settings(path):
 
 
 @pytest.mark.parametrize("path", sorted(DATADOG.glob("compose*.yaml")), ids=rel)
-def test_datadog_gets_delta_temporality_and_no_old_backfill(path):
+def test_datadog_gets_delta_temporality_and_no_old_backfill(path, monkeypatch):
     (receiver,) = [s for s in receiver_services(yaml.safe_load(path.read_text())).values() if s["command"] == ["run"]]
-    assert receiver["environment"]["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"] == "delta"
-    assert receiver["environment"]["DESK_BACKFILL_DAYS"] == "0"
+    environment = receiver["environment"]
+    assert environment["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"] == "delta"
+    for name in ("DESK_BACKFILL", "DESK_BACKFILL_DAYS"):
+        if name in environment:
+            monkeypatch.setenv(name, str(environment[name]))
+    monkeypatch.setenv("DESK_API_TOKEN", "t")
+    monkeypatch.setenv("DESK_API_URL", "http://127.0.0.1:9/platform/v1")
+    assert load_settings().backfill_s < 18 * 3600  # inside what Datadog accepts
 
 
 def test_datadog_readme_warns_about_the_18_hour_limit():

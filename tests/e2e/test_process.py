@@ -10,6 +10,7 @@ import psutil
 import pytest
 
 from otel_desk_receiver import names
+from otel_desk_receiver.core.state_format import STATE_VERSION
 from tests.e2e.receiver_process import (
     ReceiverProcess,
     delivered_counter_total,
@@ -70,7 +71,7 @@ def test_signal_finishes_saves_and_exits_0_within_10_s(desk_emulator, otlp_sink,
     sent_at = time.monotonic()
     assert process.wait(timeout_s=15) == 0, process.output()[-3000:]
     assert time.monotonic() - sent_at < 10
-    assert json.loads(state_path.read_text())["version"] == 1
+    assert json.loads(state_path.read_text())["version"] == STATE_VERSION
     finishing = ReceiverProcess.start(env, tmp_path, "--once")
     assert finishing.wait() == 0, finishing.output()[-3000:]
     assert len(uids(otlp_sink)) == len(set(uids(otlp_sink))) == total  # graceful: no duplicate at all
