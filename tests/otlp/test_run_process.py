@@ -116,3 +116,11 @@ def test_one_line_per_cycle_while_the_endpoint_is_down(desk_emulator, otlp_sink,
     refused = otlp_sink.stats["logs"]["http"]["refused"]
     assert refused <= 6  # one export and the SDK's retries within its timeout; the other bots wait
     assert Counter(by_bot_and_status(otlp_sink)) == Counter()
+
+
+def test_check_warns_about_a_timeout_that_looks_like_seconds(desk_emulator, otlp_sink, state_path):
+    from tests.e2e.receiver_process import run_command
+
+    env = env_for(desk_emulator, otlp_sink, state_path, OTEL_EXPORTER_OTLP_LOGS_TIMEOUT="5")
+    output = run_command(env, "check").stdout
+    assert "[warn] OTEL_EXPORTER_OTLP_LOGS_TIMEOUT=5 is read as 5 milliseconds" in output
