@@ -153,7 +153,7 @@ def scenario(tmp_path, make_desk_emulator):
         yield Scenario(stack, tmp_path, make_desk_emulator(control=True))
 
 
-def test_every_shipped_alert_fires_for_its_incident_only_and_resolves(scenario):
+def test_every_shipped_alert_fires_for_its_incident_only_and_resolves(scenario, capsys):
     s = scenario
     warm_up(s)
     bot_unreadable(s)
@@ -171,7 +171,8 @@ def test_every_shipped_alert_fires_for_its_incident_only_and_resolves(scenario):
     assert set(s.api.rules_health().values()) == {"ok"}
     check_every_query_returns_data(s)
     TIMINGS.append(("whole scenario", time.monotonic() - s.started_s))
-    print("\nalert pipeline timing:\n" + "\n".join(f"  {what}: {seconds:.1f} s" for what, seconds in TIMINGS))
+    with capsys.disabled():  # shown in `make test`'s output, not only on failure
+        print("\nalert pipeline timing:\n" + "\n".join(f"  {what}: {seconds:.1f} s" for what, seconds in TIMINGS))
 
 
 def warm_up(s: Scenario) -> None:
