@@ -45,3 +45,40 @@ def test_every_error_type_exists_at_zero_from_discovery_and_counts_from_there():
     assert {value for value in failures.values()} == {0, 1}
     assert failures[(names.READ_FAILURES.name, ((names.ATTR_ERROR_TYPE, "not_found"), (names.ATTR_BOT_ID, 7)))] == 1
     assert seen[(names.LAST_READ.name, ((names.ATTR_BOT_ID, 8), (names.ATTR_BOT_NAME, "other")))] == 1_700_000_000
+
+
+def scrape_failures(emulator, state_path, monkeypatch, **settings) -> dict:
+    """One cycle of a receiver with a Prometheus endpoint; its read-failure series, by (bot id or None, error.type)."""
+    import requests
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from tests.plugins.otlp import free_port
+    from tests.receiver_harness import make_receiver
+
+    port = free_port()
+    for name, value in {"OTEL_METRICS_EXPORTER": "prometheus", "OTEL_EXPORTER_PROMETHEUS_HOST": "127.0.0.1",
+                        "OTEL_EXPORTER_PROMETHEUS_PORT": str(port)}.items():
+        monkeypatch.setenv(name, value)
+    receiver = make_receiver(emulator, state_path, **settings)
+    try:
+        receiver.run_once()
+        text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    finally:
+        receiver.close()
+    return {(s.labels.get("sendbird_desk_bot_id") or None, s.labels["error_type"]): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples
+            if s.name == "otel_desk_receiver_read_failures_total"}
+
+
+def test_a_desk_bot_ids_bot_that_does_not_exist_counts_as_not_found(desk_emulator, state_path, monkeypatch):
+    bot = desk_emulator.add_bot(name="real")
+    failures = scrape_failures(desk_emulator, state_path, monkeypatch, bot_ids=[bot["id"], 424242])
+    assert failures[("424242", "not_found")] == 1
+    assert sum(failures.values()) == 1
+
+
+def test_desk_unreachable_at_the_listing_counts_without_a_bot_id(desk_emulator, state_path, monkeypatch):
+    desk_emulator.faults.drop_next(1000)
+    failures = scrape_failures(desk_emulator, state_path, monkeypatch)
+    assert failures[(None, "unreachable")] == 1
+    assert sum(failures.values()) == 1
