@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from otel_desk_receiver.cli import EXIT_FAILURE, EXIT_OK, add_config_argument
 from otel_desk_receiver.config import SECRET_FIELDS, Settings, config_warnings, env_name, load_settings
 from otel_desk_receiver.otel_env import MASK, sdk_disabled, shown_variables, timeout_unit_warnings
+from otel_desk_receiver.otel_env import metrics_exporters, prometheus_address
 from otel_desk_receiver.redaction import redact_url
 from otel_desk_receiver.commands.diagnostics import Finding, probe_desk, probe_otlp, probe_state
 from otel_desk_receiver.service import budget
@@ -39,7 +40,9 @@ def main(args) -> int:
     if sdk_disabled():
         findings.append(Finding("OTLP", True, "OTEL_SDK_DISABLED=true: nothing would be exported"))
     else:
-        findings += [probe_otlp("logs"), probe_otlp("metrics")]
+        exporters = metrics_exporters()  # OTEL_METRICS_EXPORTER: metrics pushed over OTLP, scraped, or both
+        findings += [probe_otlp("logs")] + ([probe_otlp("metrics")] if "otlp" in exporters else [])
+        findings += [probe_prometheus()] if "prometheus" in exporters else []
     for finding in findings:
         print(f"\n[{'ok' if finding.ok else 'FAIL'}] {finding.subject}: {finding.detail}", file=out)
         for line in finding.lines:
@@ -70,6 +73,17 @@ def probe_health(settings: Settings) -> Finding:
         return Finding("Health", False, f"DESK_HEALTH_ADDR: cannot listen on {settings.health_addr} "
                        f"({error.strerror or error}){running}; pick a free port, or empty to turn health off")
     return Finding("Health", True, f"DESK_HEALTH_ADDR {settings.health_addr}: free, /healthz and /readyz can listen")
+
+
+def probe_prometheus() -> Finding:
+    """Bind the Prometheus endpoint's address as `run` would, then let it go at once."""
+    host, port = prometheus_address()
+    try:
+        ThreadingHTTPServer((host, port), BaseHTTPRequestHandler).server_close()
+    except OSError as error:
+        return Finding("Prometheus", False, f"OTEL_EXPORTER_PROMETHEUS_HOST/PORT: cannot listen on {host}:{port} "
+                       f"({error.strerror or error}); pick a free port")
+    return Finding("Prometheus", True, f"metrics would be served for a scrape at http://{host}:{port}/metrics")
 
 
 def print_settings(settings: Settings, out) -> None:

@@ -151,3 +151,52 @@ def test_rules_and_dashboards_find_their_series_on_both_paths(path, scraped):
         assert metrics <= available, (expr, metrics - available)
         for pattern in patterns:
             assert any(re.fullmatch(pattern, name) for name in available), (expr, pattern)
+
+
+@pytest.fixture
+def check_env(desk_emulator, otlp_sink, state_path):
+    from tests.e2e.receiver_process import receiver_env
+    desk_emulator.add_bot(name="order-helper")
+    values = receiver_env(desk_emulator, otlp_sink.http_endpoint, "http/protobuf", state_path)
+    values.update({"OTEL_EXPORTER_OTLP_TIMEOUT": "700", "OTEL_METRICS_EXPORTER": "prometheus",
+                   "OTEL_EXPORTER_PROMETHEUS_HOST": "127.0.0.1"})
+    return values
+
+
+def test_check_reports_the_prometheus_endpoint_instead_of_otlp_metrics(check_env):
+    from tests.e2e.receiver_process import run_command
+    check_env["OTEL_EXPORTER_PROMETHEUS_PORT"] = str(free_port())
+    done = run_command(check_env, "check")
+    assert done.returncode == 0, done.stdout + done.stderr
+    port = check_env["OTEL_EXPORTER_PROMETHEUS_PORT"]
+    assert f"[ok] Prometheus: metrics would be served for a scrape at http://127.0.0.1:{port}/metrics" in done.stdout
+    assert "[ok] OTLP logs" in done.stdout and "OTLP metrics" not in done.stdout
+    assert "OTEL_METRICS_EXPORTER        prometheus" in done.stdout
+
+
+def test_check_fails_on_a_prometheus_port_in_use(check_env):
+    import socket
+
+    from tests.e2e.receiver_process import run_command
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        check_env["OTEL_EXPORTER_PROMETHEUS_PORT"] = str(taken.getsockname()[1])
+        done = run_command(check_env, "check")
+    assert done.returncode == 1, done.stdout
+    assert "[FAIL] Prometheus: OTEL_EXPORTER_PROMETHEUS_HOST/PORT: cannot listen on 127.0.0.1:" in done.stdout
+    assert done.stdout.rstrip().endswith("problems: Prometheus")
+
+
+def test_run_exits_2_naming_the_variables_when_the_port_is_taken(check_env):
+    import socket
+
+    from tests.e2e.receiver_process import run_command
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        check_env["OTEL_EXPORTER_PROMETHEUS_PORT"] = str(taken.getsockname()[1])
+        done = run_command(check_env, "run", "--once")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "OTEL_EXPORTER_PROMETHEUS_HOST/OTEL_EXPORTER_PROMETHEUS_PORT: cannot listen on 127.0.0.1:" in done.stderr
+    assert "Traceback" not in done.stderr
