@@ -197,7 +197,8 @@ class BotPipeline:
             result.delivered = False
             result.waiting_for_otlp = True
             result.error = f"OTLP endpoint did not accept the log records: {delivery.failure.reason}"
-            self._telemetry.export_failed("logs")
+            if delivery.requests:  # not when the endpoint, down this cycle, was not asked again
+                self._telemetry.export_failed("logs")
             return None
         for rejection in delivery.rejected:
             # Permanent: sending it again would be refused again. Skipped, and said so with its uid.
