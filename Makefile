@@ -40,6 +40,8 @@ demo: venv
 
 bench: deps
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.startup
+	$(BIN)/python -m benchmarks.freshness $(FRESHNESS_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -71,3 +71,18 @@ def test_ratio_is_end_to_end_over_ceiling(report):
 def test_resource_figures_are_positive(report):
     assert numbers(report["receiver cpu"])[0] > 0
     assert numbers(report["receiver peak rss"])[0] > 0
+
+
+def test_the_freshness_benchmark_prints_every_figure():
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.freshness", "--bots", "5", "--backlog", "3000", "--max-rps", "50",
+         "--interval", "2", "--extra-s", "4", "--max-s", "120"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
+    for label in ("machine", "load", "best achievable lag for this budget (one sweep + one interval)",
+                  "other bots", "backlogged bot (its live entries)", "Desk requests"):
+        assert label in lines, result.stdout
+    assert "backlog drained in" in result.stdout  # 3000 entries at 50 requests/s drain well within 120 s
+    assert numbers(lines["best achievable lag for this budget (one sweep + one interval)"]) == [2.1]
