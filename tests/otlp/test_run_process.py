@@ -2,6 +2,7 @@
 the timeout unit, and secrets that the SDK or an endpoint would print."""
 
 import signal
+import threading
 from collections import Counter
 from datetime import timedelta
 
@@ -9,7 +10,7 @@ import grpc
 import pytest
 
 from otel_desk_receiver import names
-from tests.e2e.receiver_process import ReceiverProcess, receiver_env, wait_until
+from tests.e2e.receiver_process import WAIT_S, ReceiverProcess, receiver_env, wait_until
 from tests.receiver_harness import by_bot_and_status, counter_by_bot_and_status
 
 SECRET = 'k3y;with"quotes'
@@ -124,3 +125,20 @@ def test_check_warns_about_a_timeout_that_looks_like_seconds(desk_emulator, otlp
     env = env_for(desk_emulator, otlp_sink, state_path, OTEL_EXPORTER_OTLP_LOGS_TIMEOUT="5")
     output = run_command(env, "check").stdout
     assert "[warn] OTEL_EXPORTER_OTLP_LOGS_TIMEOUT=5 is read as 5 milliseconds" in output
+
+
+def test_sigterm_exits_within_10_s_while_desk_holds_its_answer(desk_emulator, otlp_sink, state_path, tmp_path):
+    preload(desk_emulator, 20, bots=1)
+    env = env_for(desk_emulator, otlp_sink, state_path)
+    process = ReceiverProcess.start(env, tmp_path)
+    try:
+        wait_until(lambda: "watching 1 bot" in process.output(), what="the bot listing")
+        desk_emulator.faults.configure(latency_s=60.0)  # every answer from now on comes a minute late
+        in_flight = threading.Event()
+        desk_emulator.before_each_request(lambda path, _params: in_flight.set())
+        assert in_flight.wait(WAIT_S)  # a read is held by Desk
+        process.signal(signal.SIGTERM)
+        assert process.wait(timeout_s=10) == 0, process.output()[-3000:]
+    finally:
+        desk_emulator.faults.configure()
+        process.kill()
