@@ -17,6 +17,7 @@ from otel_desk_receiver.units import NS_PER_S
 
 log = logging.getLogger(__name__)
 
+MAX_REFUSALS_LOGGED = 5  # per page, at ERROR; the others at DEBUG
 MAX_REBASES_PER_CYCLE = 2  # a listing that keeps shifting is read again next cycle, not in a loop
 
 
@@ -200,11 +201,18 @@ class BotPipeline:
             if delivery.requests:  # not when the endpoint, down this cycle, was not asked again
                 self._telemetry.export_failed("logs")
             return None
-        for rejection in delivery.rejected:
-            # Permanent: sending it again would be refused again. Skipped, and said so with its uid.
-            log.error("bot %s: the OTLP endpoint refused the record %s for itself; skipped (%s)", bot.id,
-                      rejection.record.attributes[names.ATTR_LOG_RECORD_UID], rejection.detail)
+        for index, rejection in enumerate(delivery.rejected):
+            # Permanent: sending it again would be refused again. Skipped, and said so with its uid: each one
+            # at ERROR up to a few per page, the rest at DEBUG (a backlog the backend refuses whole would
+            # otherwise log a line per record).
+            level = logging.ERROR if index < MAX_REFUSALS_LOGGED else logging.DEBUG
+            log.log(level, "bot %s: the OTLP endpoint refused the record %s for itself; skipped (%s)", bot.id,
+                    rejection.record.attributes[names.ATTR_LOG_RECORD_UID], rejection.detail)
             self._telemetry.rejected(bot.id, rejection.reason)
+        if len(delivery.rejected) > MAX_REFUSALS_LOGGED:
+            log.error("bot %s: the OTLP endpoint refused %d more records of this page for themselves; skipped "
+                      "(their uids at DEBUG; counted in %s)", bot.id, len(delivery.rejected) - MAX_REFUSALS_LOGGED,
+                      names.ENTRIES_REJECTED.name)
         result.rejected += len(delivery.rejected)
         accepted: dict[str, int] = {}
         for record in delivery.accepted:

@@ -1,6 +1,7 @@
 """The receiver at the OTLP boundary: what the state and the counters do when the endpoint does not simply accept."""
 
 import json
+import logging
 from collections import Counter
 from urllib.parse import urlsplit
 
@@ -73,6 +74,7 @@ def test_partial_success_counts_only_what_was_accepted_and_skips_the_rest(desk_e
 
 
 def test_permanent_400_is_isolated_logged_skipped_and_never_floods(desk_emulator, sink, state_path, caplog):
+    caplog.set_level(logging.DEBUG, logger="otel_desk_receiver.core.pipeline")
     bot_id, _ = backlog(desk_emulator, 115)
     too_old = set(range(1, 101))
     sink.reject_records(lambda r: r.attributes[names.ATTR_WEBHOOK_LOG_ID] in too_old, "entry too far behind",
@@ -93,9 +95,14 @@ def test_permanent_400_is_isolated_logged_skipped_and_never_floods(desk_emulator
     assert sorted(r.attributes[names.ATTR_WEBHOOK_LOG_ID] for r in sink.log_records()) == list(range(101, 116))
     assert sum(counter_by_bot_and_status(sink).values()) == 15
     assert rejected_totals(sink) == {REASON_REFUSED: 100}
-    refused_lines = [r.getMessage() for r in caplog.records if "refused the record" in r.getMessage()]
-    assert len(refused_lines) == 100 and "entry too far behind" in refused_lines[0]
-    assert f"the record {urlsplit(desk_emulator.url).netloc}:{bot_id}:1 " in refused_lines[0]
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR" and "refused" in r.getMessage()]
+    assert len(errors) == 5 + 1  # the first few with their uid, then one line for the rest of the page
+    assert "entry too far behind" in errors[0]
+    assert f"the record {urlsplit(desk_emulator.url).netloc}:{bot_id}:1 " in errors[0]
+    assert "refused 95 more records of this page" in errors[-1]
+    uids_logged = {r.getMessage().split(" the record ")[1].split(" ")[0] for r in caplog.records
+                   if "refused the record" in r.getMessage()}
+    assert len(uids_logged) == 100  # every uid is in the log, most at DEBUG
 
 
 def test_a_failed_export_counts_nothing(desk_emulator, sink, state_path):
