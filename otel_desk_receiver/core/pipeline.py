@@ -140,7 +140,8 @@ class BotPipeline:
                 self._note_short_page(bot, page)
                 # Each page starts one row early, with the row read last: the proof that none moved.
                 next_offset = read_offset + len(page.results) - 1
-                if delivered_once and page.has_next and not self._should_stop() and not should_yield():
+                # (should_yield is asked once a page, after delivery: had it said yes, the turn would be over)
+                if delivered_once and page.has_next and not self._should_stop():
                     next_page = read_ahead.submit(fetch, next_offset)
                     result.requests += 1
                 outcome = reader.process(read_offset, page.results, anchor)

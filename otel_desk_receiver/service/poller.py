@@ -158,9 +158,10 @@ class Poller:
         s seconds (returning early on a stop). Raises DeskAuthError only when Desk refuses the token for
         the bot list, or for every bot. ``on_sweep`` runs each time every bot has had a turn."""
         self._client.isolate_bots()  # a bot's long waits and retries are its own, never the loop's
-        sweep_started, served = self._monotonic(), set()
+        sweep_started, served, listing_retry_s = self._monotonic(), set(), 0.0
         while not stop():
-            self._try_refresh_bots(CycleResult())
+            if self._monotonic() >= listing_retry_s and not self._try_refresh_bots(CycleResult()):
+                listing_retry_s = self._monotonic() + self._interval_s  # Desk cannot list: once an interval
             self._scheduler.sync(b.id for b in self._bots)
             self._scheduler.max_stretch = 1 if self._budget.update(len(self._bots)) else IDLE_MAX_INTERVALS
             bot_id = self._scheduler.next_due()

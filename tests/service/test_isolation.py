@@ -182,3 +182,19 @@ def test_every_idle_bot_is_polled_within_a_bounded_number_of_intervals(emulator,
     counts = Counter(requested_bots(emulator))
     assert set(counts) == {bot["id"] for bot in bots}
     assert min(counts.values()) >= 20 // 4 - 1  # every bot at least once per IDLE_MAX_INTERVALS intervals
+
+
+def test_a_bot_list_that_cannot_be_read_is_asked_for_once_an_interval(emulator, otlp_sink, state_path):
+    bot = emulator.add_bot(name="known")
+    receiver = virtual_receiver(emulator, state_path, retry=RetryPolicy(max_attempts=1))
+    try:
+        drive(receiver, emulator, until=lambda: False, virtual_s=1)  # listed once, bot known
+        emulator.clock.advance(600)  # the list is due again, and Desk now fails it
+        emulator.faults.fail_next(1000, status=503, path_contains="/bots$")
+        emulator.reset_requests()
+        drive(receiver, emulator, until=lambda: False, virtual_s=10 * INTERVAL_S)
+    finally:
+        receiver.close()
+    listings = sum(1 for r in emulator.requests if r.path.endswith("/bots"))
+    assert 5 <= listings <= 11  # about one an interval, not one a turn
+    assert Counter(requested_bots(emulator))[bot["id"]] >= 5  # the last list is still polled

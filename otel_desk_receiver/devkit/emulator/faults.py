@@ -27,7 +27,13 @@ class _Rule:
     path_contains: str | None
 
     def matches(self, path: str) -> bool:
-        return self.remaining > 0 and (self.path_contains is None or self.path_contains in path)
+        """``path_contains`` is a substring of the path, or with a trailing ``$`` its end ("/bots$": the
+        bot list only, not /bots/{id}/webhook_logs)."""
+        if self.remaining <= 0 or self.path_contains is None:
+            return self.remaining > 0
+        if self.path_contains.endswith("$"):
+            return path.endswith(self.path_contains[:-1])
+        return self.path_contains in path
 
 
 class Faults:
