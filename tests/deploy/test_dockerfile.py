@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from otel_desk_receiver.cli import COMMANDS
+from otel_desk_receiver.config import Settings
 from tests.deploy.chart import CHART_DIR, REPO
 
 DOCKERFILE = REPO / "Dockerfile"
@@ -85,8 +86,9 @@ def test_state_directory_is_a_volume_matching_the_chart(chart_values):
     assert volumes == [state_path.rsplit("/", 1)[0]]
 
 
-def test_exposes_the_health_port(chart_values):
-    assert final("EXPOSE") == [chart_values["settings"]["healthAddr"].rsplit(":", 1)[1]]
+def test_exposes_the_health_port():
+    # The receiver's own default; the chart picks 13133 in deployment mode and 13134 as a sidecar.
+    assert final("EXPOSE") == [Settings.model_fields["health_addr"].default.rsplit(":", 1)[1]]
 
 
 def test_entrypoint_is_the_packaged_command():
