@@ -131,14 +131,15 @@ def test_sigterm_exits_within_10_s_while_desk_holds_its_answer(desk_emulator, ot
     preload(desk_emulator, 20, bots=1)
     env = env_for(desk_emulator, otlp_sink, state_path)
     process = ReceiverProcess.start(env, tmp_path)
+    release = threading.Event()
     try:
         wait_until(lambda: "watching 1 bot" in process.output(), what="the bot listing")
-        desk_emulator.faults.configure(latency_s=60.0)  # every answer from now on comes a minute late
         in_flight = threading.Event()
-        desk_emulator.before_each_request(lambda path, _params: in_flight.set())
+        # From now on Desk holds every answer until the test ends (a minute at most).
+        desk_emulator.before_each_request(lambda _path, _params: (in_flight.set(), release.wait(60)))
         assert in_flight.wait(WAIT_S)  # a read is held by Desk
         process.signal(signal.SIGTERM)
         assert process.wait(timeout_s=10) == 0, process.output()[-3000:]
     finally:
-        desk_emulator.faults.configure()
+        release.set()
         process.kill()

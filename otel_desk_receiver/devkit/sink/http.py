@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import socket
 import sys
-import threading
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -124,7 +123,7 @@ class _OtlpHttpHandler(BaseHTTPRequestHandler):
         for byte in body + b"\0" * 64:
             self.wfile.write(bytes([byte]))
             self.wfile.flush()
-            if threading.Event().wait(drip_s) or self.server.sink.drip_s == 0:
+            if self.server.sink.stopped.wait(drip_s) or self.server.sink.drip_s == 0:
                 break
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's signature

@@ -58,6 +58,7 @@ class OtlpSink:
         self._imposter = Imposter(0, "html", None)
         self._record_rule: RecordRule | None = None
         self.max_records: int | None = None  # more records in one request: 413 / RESOURCE_EXHAUSTED
+        self.stopped = threading.Event()
         self.drip_s = 0.0  # write each answer one byte every drip_s seconds (HTTP); hold it that long (gRPC)
         self.clear()
 
@@ -77,6 +78,7 @@ class OtlpSink:
 
     def start_listening(self) -> None:
         """Listen again, on the same ports once they are known (an endpoint that comes back)."""
+        self.stopped.clear()
         self._grpc_server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="otlp-sink-grpc"),
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", _GRPC_MAX_MESSAGE)],
@@ -92,6 +94,7 @@ class OtlpSink:
 
     def stop_listening(self) -> None:
         """Close both ports and every open connection (an endpoint that is gone, not one that refuses)."""
+        self.stopped.set()  # a dripping or held answer ends now
         if self._grpc_server is not None:
             self._grpc_server.stop(grace=None).wait()
             self._grpc_server = None
@@ -269,7 +272,7 @@ class OtlpSink:
     def _grpc_export(self, signal: str, request, context, response):
         reply = self._receive(signal, GRPC, request, dict(context.invocation_metadata()), request.ByteSize())
         if self.drip_s:
-            threading.Event().wait(self.drip_s * 50)  # a held answer: gRPC has no bytes to drip
+            self.stopped.wait(self.drip_s * 50)  # a held answer (gRPC has no bytes to drip), until stopped
         if reply.kind == "error":
             context.abort(reply.grpc_code, reply.message)
         return with_partial(response, reply)
