@@ -74,7 +74,8 @@ class BotCursor:
             else:
                 values[name] = value
         # Version 1 had no trailing window: everything up to the newest entry read was done.
-        values.setdefault("trail_start_ns", values.get("newest_created_ns") or values["since_ns"])
+        values.setdefault("trail_start_ns", (values["newest_created_ns"] + 1) if values.get("newest_created_ns")
+                          else values["since_ns"])
         try:
             date.fromisoformat(values["window_start"])
         except ValueError:

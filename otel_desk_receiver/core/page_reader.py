@@ -53,7 +53,10 @@ class PageReader:
     and never emitted is a late one (a lower id committed after a higher one was read): it is emitted.
     """
 
-    def __init__(self, bot: Bot, cursor: BotCursor, options: ReaderOptions, now_ns: int):
+    def __init__(self, bot: Bot, cursor: BotCursor, options: ReaderOptions, now_ns: int,
+                 resume_at: tuple[int, int] | None = None):
+        """``resume_at`` (position, id of the row there): go on from there, in a turn that follows one
+        that yielded; ``cursor`` is what that turn committed, its hold stays the hold."""
         self._bot, self._start, self._options, self._now_ns = bot, cursor, options, now_ns
         self._trailing_ns = int((bot.timeout_s + options.settle_grace_s) * NS_PER_S)
         self._pending = dict(cursor.pending)
@@ -65,7 +68,12 @@ class PageReader:
         self._hold: tuple[int, int | None] | None = None  # (position, id just before it) to re-read from
         self._previous: tuple[int, int | None] = (cursor.offset - 1, cursor.anchor_id)  # last row with a usable id
         self._before_previous: tuple[int, int | None] = (-2, None)
+        if resume_at is not None:
+            if cursor.offset <= resume_at[0]:
+                self._hold = (cursor.offset, cursor.anchor_id)
+            self._previous = resume_at
         self._idless_run = 0  # rows without a usable id since the last row with one
+        self._idless_counted: set[int] = set()  # positions of id-less malformed rows counted this cycle
         self._hold_from_ns = max(cursor.trail_start_ns, now_ns - self._trailing_ns)
 
     def process(self, offset: int, items: list, anchor_id: int | None) -> PageOutcome:
@@ -74,6 +82,9 @@ class PageReader:
         if anchor_id is not None and not any(entry_id_of(raw) == anchor_id for raw in items):
             raise OffsetsShiftedError
         outcome = PageOutcome([], self._start)
+        # What precedes the page's first row is known only once a row with an id is read: Desk may have
+        # repeated or inserted rows before the anchor, so an id-less row there follows nothing known.
+        self._previous = (offset - 1, None if offset > 0 or self._start.last_id else 0)
         for position, raw in enumerate(items, offset):
             record = self._one(position, raw, outcome)
             if record is not None:
@@ -125,11 +136,12 @@ class PageReader:
         return entry_id > start.last_id or created_ns >= start.trail_start_ns
 
     def _maybe_hold(self, position: int, created_ns: int, *, pending: bool) -> None:
-        """The next cycle re-reads from the first row still pending or inside the trailing window; the
-        row before it (its anchor) was identified just before this one, if it had an id."""
+        """The next cycle re-reads from the first row still pending or inside the trailing window,
+        anchored on the nearest row before it that has an id (id-less rows between are read again,
+        never counted again)."""
         if self._hold is None and (pending or created_ns >= self._hold_from_ns):
             before_position, before_id = self._before_previous
-            self._hold = (position, before_id if before_position == position - 1 else None)
+            self._hold = (before_position + 1, before_id) if before_id is not None else (position, None)
 
     def _malformed(self, position: int, raw, error: MalformedEntryError, outcome: PageOutcome) -> None:
         entry_id = entry_id_of(raw)
@@ -138,12 +150,15 @@ class PageReader:
             self._rejected.add(entry_id)
             self._identified(position, entry_id)
         else:
-            # No id to recognise it by: new if it follows an id above the highest read before this cycle,
-            # or follows that highest one beyond the id-less rows that already followed it then.
+            # No id to recognise it by: new if it follows the highest id read so far, and that is above the
+            # highest read before this cycle, or is it and this row lies beyond the id-less rows that
+            # already followed it then (a row Desk lists twice follows a lower id the second time).
             self._idless_run += 1
             before = self._previous[1] or 0
-            new = before > self._start.last_id or (
-                before == self._start.last_id and self._idless_run > self._start.rejected_after_last)
+            new = before == self._max_id and position not in self._idless_counted and (
+                before > self._start.last_id or self._idless_run > self._start.rejected_after_last)
+            if new:
+                self._idless_counted.add(position)
         if new:
             outcome.rejections.append((entry_id, error.reason))
 
@@ -152,13 +167,17 @@ class PageReader:
         if self._hold is not None:
             offset, anchor = self._hold
         else:
+            # Just past the last row with an id: id-less rows after it are read again, never counted again.
             last_position, last_id = self._previous
-            offset, anchor = end_position, last_id if last_position == end_position - 1 else None
+            offset, anchor = (last_position + 1, last_id) if last_id is not None else (end_position, None)
         trail_start = max(self._start.trail_start_ns, self._now_ns - self._trailing_ns)
         recent = {k: v for k, v in self._recent.items() if v >= trail_start}
         if len(recent) > MAX_RECENT_IDS:
-            kept = sorted(recent.items(), key=lambda item: item[1])[-MAX_RECENT_IDS:]
-            recent, trail_start = dict(kept), kept[0][1]
+            # Cut at a strict boundary: every id kept is newer than every id dropped, so a dropped one
+            # (created before the new trail start) is never taken for a late one.
+            ordered = sorted(recent.values())
+            trail_start = ordered[-MAX_RECENT_IDS - 1] + 1
+            recent = {k: v for k, v in recent.items() if v >= trail_start}
         oldest_kept_ns = self._now_ns - RETENTION_DAYS * NS_PER_DAY  # Desk no longer has older ones
         return replace(
             self._start,

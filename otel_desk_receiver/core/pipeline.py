@@ -70,13 +70,15 @@ class BotPipeline:
         self._clock_ns = clock_ns
         self._should_stop = should_stop
         self._short_pages_logged = False
+        # bot id -> ((position, id) of the row a yielded turn read last, the cursor it committed)
+        self._resume: dict[int, tuple[tuple[int, int], BotCursor]] = {}
 
     def run_cycle(self, bot: Bot, start_since_ns: int | None = None,
-                  should_yield: Callable[[], bool] = lambda: False) -> BotCycleResult:
-        """One turn over the bot: read to the end of its listing, or until ``should_yield`` says another
-        bot waits (checked after each delivered page; ``more`` is then set). ``start_since_ns``: for a bot
-        with no cursor yet that was found after the receiver started, read what it logged from then on
-        instead of starting from now."""
+                  should_yield: Callable[[int], bool] = lambda pages: False) -> BotCycleResult:
+        """One turn over the bot: read to the end of its listing, or until ``should_yield(pages)`` (asked
+        with the pages delivered in this turn) says another bot waits; ``more`` is then set, and the next
+        turn goes on from where this one stopped. ``start_since_ns``: for a bot with no cursor yet that
+        was found after the receiver started, read what it logged from then on instead of from now."""
         result = BotCycleResult()
         cursor = self._cursors.get(bot.id)
         if cursor is None or cursor.counted_since_ns is None:  # first seen (or saved by 0.1.0, without counts)
@@ -84,12 +86,17 @@ class BotPipeline:
             cursor = replace(cursor, counted_since_ns=self._clock_ns())
             self._cursors.commit(bot.id, cursor)
             self._telemetry.bot_discovered(bot.id)  # its counters exist at 0 before the first count
-        cursor = read_window.rebased_if_stale(cursor, self._clock_ns())
+        resume = self._resume.pop(bot.id, None)
+        if resume is not None and resume[1] is not cursor:
+            resume = None  # the cursor moved since (another writer, a reload): start from it
+        if resume is None:
+            cursor = read_window.rebased_if_stale(cursor, self._clock_ns())
         for rebases in range(MAX_REBASES_PER_CYCLE + 1):
             try:
-                self._read(bot, cursor, result, should_yield)
+                self._read(bot, cursor, result, should_yield, resume[0] if resume else None)
                 return result
             except OffsetsShiftedError:
+                resume = None
                 cursor = read_window.rebased(self._cursors.get(bot.id), self._clock_ns())
                 if rebases == MAX_REBASES_PER_CYCLE:
                     result.error = "the webhook log listing kept shifting during the read; read again next cycle"
@@ -116,13 +123,18 @@ class BotPipeline:
         return read_window.cursor_at_end(page.count, newest.id if newest else None,
                                          newest.created_at_ns if newest else None, now_ns)
 
-    def _read(self, bot: Bot, cursor: BotCursor, result: BotCycleResult, should_yield: Callable[[], bool]) -> None:
-        """Pages from the cursor to the end of the listing, each delivered then committed; one read ahead."""
-        progress = BackfillProgress(bot.id, cursor.offset)
-        reader = PageReader(bot, cursor, self._reader_options, self._clock_ns())
+    def _read(self, bot: Bot, cursor: BotCursor, result: BotCycleResult, should_yield: Callable[[int], bool],
+              resume_at: tuple[int, int] | None) -> None:
+        """Pages from the cursor (or ``resume_at``: the position and id of the row a yielded turn read
+        last) to the end of the listing, each delivered then committed; one page read ahead."""
+        reader = PageReader(bot, cursor, self._reader_options, self._clock_ns(), resume_at=resume_at)
         start_date = date.fromisoformat(cursor.window_start)
-        anchor = cursor.anchor_id
-        read_offset = cursor.offset - 1 if anchor is not None else cursor.offset
+        if resume_at is not None:
+            read_offset, anchor = resume_at
+        else:
+            anchor = cursor.anchor_id
+            read_offset = cursor.offset - 1 if anchor is not None else cursor.offset
+        progress = BackfillProgress(bot.id, read_offset)
 
         def fetch(offset: int):
             return self._client.get_webhook_logs_page(bot.id, offset=offset, limit=self._options.page_size,
@@ -131,33 +143,33 @@ class BotPipeline:
         # Read-ahead of one page: while a page is mapped and exported, the next is fetched (measured: it
         # lifts a backfill from about 0.5 to 0.6 of the exporter's ceiling, benchmarks/RESULTS.md). Only
         # once the cycle's first page went through, so a down endpoint costs one page read per bot; never
-        # past a stop request; a page read ahead is dropped, uncommitted, if the export before it fails.
-        # Leaving the block waits for a fetch in flight: the client is never used by two threads at once.
+        # past a stop request or the turn's end; a page read ahead is dropped, uncommitted, if the export
+        # before it fails. Leaving the block waits for a fetch in flight: the client is never used by two
+        # threads at once.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="desk-read-ahead") as read_ahead:
-            page, next_page, delivered_once = fetch(read_offset), None, False
+            page, next_page, pages = fetch(read_offset), None, 0
             result.requests += 1
             while True:
                 self._note_short_page(bot, page)
-                # Each page starts one row early, with the row read last: the proof that none moved.
-                next_offset = read_offset + len(page.results) - 1
-                # (should_yield is asked once a page, after delivery: had it said yes, the turn would be over)
-                if delivered_once and page.has_next and not self._should_stop():
+                next_offset, next_anchor = _next_read(read_offset, page.results)
+                if pages and page.has_next and not self._should_stop() and not should_yield(pages + 1):
                     next_page = read_ahead.submit(fetch, next_offset)
                     result.requests += 1
                 outcome = reader.process(read_offset, page.results, anchor)
                 if not self._deliver_page(bot, outcome, cursor, result):
                     return
-                delivered_once = True
+                pages += 1
                 cursor = self._cursors.get(bot.id)
                 progress.page_done(read_offset + len(page.results), page.count)
                 if not page.has_next or self._should_stop():
                     return
-                if should_yield():
+                if should_yield(pages):
                     result.more = True
+                    if next_anchor is not None:
+                        self._resume[bot.id] = ((next_offset, next_anchor), cursor)
                     return
-                anchor = entry_id_of(page.results[-1])  # None: no id to check against, read on past it
                 ahead, next_page = (next_page.result() if next_page is not None else None), None
-                read_offset = next_offset if anchor is not None else next_offset + 1
+                read_offset, anchor = next_offset, next_anchor
                 if ahead is not None and ahead.offset == read_offset:
                     page = ahead
                 else:
@@ -221,6 +233,18 @@ class BotPipeline:
             accepted[status] = accepted.get(status, 0) + 1
         result.exported += len(delivery.accepted)
         return accepted
+
+
+def _next_read(offset: int, results: list) -> tuple[int, int | None]:
+    """Where the page after this one is asked for, and the id it must hold: from the last row with an id
+    (each page starts with the row read last: the proof that none moved). When that is the page's first
+    row (a page size of 1), or no row has an id, no page could start there and move on: read on just
+    past this page, unchecked."""
+    for index in range(len(results) - 1, 0, -1):
+        entry_id = entry_id_of(results[index])
+        if entry_id is not None:
+            return offset + index, entry_id
+    return offset + len(results), None
 
 
 def _parsed_or_none(raw):

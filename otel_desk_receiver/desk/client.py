@@ -84,7 +84,7 @@ class DeskClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def isolate_bots(self, attempts: int = 2, max_wait_s: float = 5.0) -> None:
+    def isolate_bots(self, attempts: int = 2, max_wait_s: float = 1.0) -> None:
         """Bot requests fail after ``attempts`` tries or a retry wait over ``max_wait_s`` (the scheduler
         then delays that bot alone); see Transport.isolate_bots."""
         self._transport.isolate_bots(attempts, max_wait_s)

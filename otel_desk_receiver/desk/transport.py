@@ -146,13 +146,14 @@ class Transport:
             attempt += 1
 
     def isolate_bots(self, attempts: int, max_wait_s: float) -> None:
-        """For a loop serving many bots: a bot's request is tried at most ``attempts`` times in place, and
-        never waits longer than ``max_wait_s`` for a retry; past that it fails at once, carrying Desk's
-        hint, and the caller delays that bot alone (service/scheduler.py) instead of holding everyone."""
+        """For a loop serving many bots: a request is tried at most ``attempts`` times in place, and never
+        waits longer than ``max_wait_s`` for a retry; past that it fails at once, carrying Desk's hint, and
+        the caller delays that bot alone (service/scheduler.py), or the bot listing (polling the last
+        list meanwhile), instead of holding everyone."""
         self._isolation = (attempts, max_wait_s)
 
     def _defer_if_isolated(self, request: _Request, error: DeskRetryableError, attempt: int, delay_s: float) -> None:
-        if self._isolation is None or request.bot_id is None:
+        if self._isolation is None:
             return
         attempts, max_wait_s = self._isolation
         if attempt >= attempts or delay_s > max_wait_s:

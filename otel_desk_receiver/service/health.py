@@ -65,16 +65,19 @@ class HealthState:
         with self._lock:
             self._last_beat_ns = self._clock_ns()
 
-    def turn_done(self, *, ok: bool, export_ok: bool) -> None:
+    def turn_done(self, *, ok: bool, export_ok: bool, exported: int = 0) -> None:
         """A bot's turn ended: ``ok`` when it read (and delivered) without error; ``export_ok`` False when
-        the OTLP endpoint refused its records (not ready until an export is accepted again)."""
+        the OTLP endpoint refused its records: not ready until an export is accepted again (``exported``
+        records in a later turn; a quiet turn with nothing to send proves nothing)."""
         with self._lock:
             now = self._clock_ns()
-            self._last_beat_ns = now
-            if ok:
-                self._export_ok, self._last_success_ns = True, now
-            elif not export_ok:
+            self._last_beat_ns = self._last_cycle_ns = now
+            if not export_ok:
                 self._export_ok = False
+            elif exported:
+                self._export_ok = True
+            if ok:
+                self._last_success_ns = now
 
     def stop(self) -> None:
         with self._lock:

@@ -36,12 +36,6 @@ class CycleResult:
     export_failed: bool = False
 
 
-def _count(pages: list[int]) -> int:
-    """Called by the pipeline after each delivered page: counts it, returns the count so far."""
-    pages[0] += 1
-    return pages[0]
-
-
 class Poller:
     """Polls the watched bots; one bot's failure is logged and recorded, the others go on."""
 
@@ -68,6 +62,7 @@ class Poller:
         self._scheduler = Scheduler(interval_s, monotonic)
         self._budget = budget or SweepBudget(NoOpMeter(__name__), max_rps=1e9, interval_s=interval_s)
         self._should_stop = should_stop
+        self._listing_retry_after_s: float | None = None
 
     @property
     def bots(self) -> list[Bot]:
@@ -100,18 +95,25 @@ class Poller:
         self._health.set_bots([b.id for b in bots])
 
     def _listed_bots(self, bot_ids: list[int]) -> list[Bot]:
-        bots = []
+        """DESK_BOT_IDS read one by one. A bot that cannot be read now is kept as last known (a blip must
+        not drop it for ten minutes); only a token refused for every one of them is fatal."""
+        bots, refused = [], 0
+        known = {bot.id: bot for bot in self._bots}
         self._unreadable = []
         for bot_id in bot_ids:
             try:
                 bot = self._client.get_bot(bot_id)
             except DeskError as error:
                 self._read_health.failed(bot_id, error)
-                if isinstance(error, DeskAuthError):
-                    raise
+                refused += isinstance(error, DeskAuthError)
                 log.error("bot %s from DESK_BOT_IDS cannot be read: %s", bot_id, error)
                 self._health.record(bot_id, BotHealth(last_error=str(error)))
-                self._unreadable.append(bot_id)
+                if bot_id in known:
+                    bots.append(known[bot_id])
+                else:
+                    self._unreadable.append(bot_id)
+                if refused == len(bot_ids):
+                    raise
                 continue
             if not bot.is_custom:
                 log.warning("bot %s (%s) is a %s bot: only CUSTOM bots have webhook logs; skipped",
@@ -132,8 +134,7 @@ class Poller:
         todo, auth_failures = deque(self._bots), 0
         while todo and not self._should_stop():
             bot = todo.popleft()
-            pages = [0]
-            outcome = self._poll_one(bot, should_yield=lambda: _count(pages) >= ONCE_TURN_PAGES and bool(todo))
+            outcome = self._poll_one(bot, should_yield=lambda pages: pages >= ONCE_TURN_PAGES and bool(todo))
             result.exported += outcome.exported
             if outcome.error is not None:
                 result.bots_failed += 1
@@ -156,12 +157,19 @@ class Poller:
         """Poll forever (until ``stop``), the scheduler choosing each turn (scheduler.py): a bot's backlog,
         slowness, rate limit or errors cost that bot, never the others' turns. ``wait(s)`` sleeps up to
         s seconds (returning early on a stop). Raises DeskAuthError only when Desk refuses the token for
-        the bot list, or for every bot. ``on_sweep`` runs each time every bot has had a turn."""
+        the bot list, or for every bot. ``on_sweep`` runs once a poll interval (the receiver says then if
+        the OTLP endpoint was down, and tries it again)."""
         self._client.isolate_bots()  # a bot's long waits and retries are its own, never the loop's
         sweep_started, served, listing_retry_s = self._monotonic(), set(), 0.0
+        retry_otlp_s = self._monotonic() + self._interval_s
         while not stop():
+            if self._monotonic() >= retry_otlp_s:  # an endpoint found down is tried again once an interval
+                on_sweep()
+                retry_otlp_s = self._monotonic() + self._interval_s
             if self._monotonic() >= listing_retry_s and not self._try_refresh_bots(CycleResult()):
-                listing_retry_s = self._monotonic() + self._interval_s  # Desk cannot list: once an interval
+                # Desk cannot list now: the last list is polled, the listing tried again once an interval
+                # (or after Desk's hint, if longer).
+                listing_retry_s = self._monotonic() + max(self._interval_s, self._listing_retry_after_s or 0.0)
             self._scheduler.sync(b.id for b in self._bots)
             self._scheduler.max_stretch = 1 if self._budget.update(len(self._bots)) else IDLE_MAX_INTERVALS
             bot_id = self._scheduler.next_due()
@@ -170,7 +178,7 @@ class Poller:
                 wait(min(self._scheduler.seconds_until_due() or self._interval_s, self._interval_s))
                 continue
             bot = next(b for b in self._bots if b.id == bot_id)
-            outcome = self._poll_one(bot, should_yield=lambda: stop() or self._scheduler.others_due(bot_id))
+            outcome = self._poll_one(bot, should_yield=lambda _pages: stop() or self._scheduler.others_due(bot_id))
             # An OTLP endpoint that is down is not the bot's fault: it tries again next interval, no backoff.
             failed = outcome.error is not None and not outcome.waiting_for_otlp
             self._scheduler.served(bot_id, Turn(more=outcome.more, active=bool(outcome.exported or outcome.pending),
@@ -182,7 +190,6 @@ class Poller:
             if served >= {b.id for b in self._bots}:  # every bot had a turn: one sweep
                 self._telemetry.poll_duration(self._monotonic() - sweep_started)
                 sweep_started, served = self._monotonic(), set()
-                on_sweep()
 
     def _try_refresh_bots(self, result: CycleResult) -> bool:
         """Refresh the bot list when due; if Desk cannot list them now, go on with the last list."""
@@ -194,12 +201,13 @@ class Poller:
                 self._read_health.failed(None, error)
             if isinstance(error, DeskAuthError):
                 raise
+            self._listing_retry_after_s = getattr(error, "retry_after_s", None)
             log.error("listing the bots failed, polling the last known %d bot(s): %s", len(self._bots), error)
             result.bots_failed += 1
             result.delivered = False
             return False
 
-    def _poll_one(self, bot: Bot, should_yield: Callable[[], bool] = lambda: False) -> BotCycleResult:
+    def _poll_one(self, bot: Bot, should_yield: Callable[[int], bool] = lambda pages: False) -> BotCycleResult:
         try:
             outcome = self._pipeline.run_cycle(bot, start_since_ns=self._found_later.get(bot.id),
                                                should_yield=should_yield)
@@ -211,7 +219,8 @@ class Poller:
             # One bot's 401/403 (a token that may not read it, a gateway blip) fails that bot only.
             outcome = BotCycleResult(delivered=True, error=str(error), auth_failed=isinstance(error, DeskAuthError),
                                      retry_after_s=getattr(error, "retry_after_s", None))
-        self._health.turn_done(ok=outcome.error is None, export_ok=not outcome.waiting_for_otlp)
+        self._health.turn_done(ok=outcome.error is None, export_ok=not outcome.waiting_for_otlp,
+                               exported=outcome.exported)
         cursor = self._cursors.get(bot.id)
         lag_s = self._lag_s(cursor)
         if outcome.error and not outcome.waiting_for_otlp:  # that one is said once per cycle (receiver)

@@ -183,7 +183,12 @@ class Receiver:
 
     def _poll_until_stopped(self) -> None:
         """The scheduler's loop until a stop (a signal, or the end of a leadership term)."""
-        self.poller.run_until(self._should_stop, self.stop_event.wait, on_sweep=self._sweep_done)
+        self.poll_until(self._should_stop, self.stop_event.wait)
+
+    def poll_until(self, stop: Callable[[], bool], wait: Callable[[float], object]) -> None:
+        """The poll loop (Poller.run_until) with the receiver's once-an-interval OTLP retry; tests drive it
+        on a virtual clock through ``wait``."""
+        self.poller.run_until(stop, wait, on_sweep=self._sweep_done)
 
     def stop(self) -> None:
         self.stop_event.set()

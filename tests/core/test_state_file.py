@@ -91,7 +91,7 @@ def test_a_version_1_file_loads_and_is_rewritten_as_version_2(state_path):
     state = StateFile(state_path, DeskIdentity("app-1", "https://desk.example/platform/v1"))
     [(bot_id, loaded)] = state.load().items()
     assert (bot_id, loaded.offset, loaded.last_id, loaded.pending) == (7, 3, 14, {13: 123})
-    assert loaded.trail_start_ns == 2 * 10**18  # everything up to the newest entry read was done
+    assert loaded.trail_start_ns == 2 * 10**18 + 1  # everything up to the newest entry read was done
     state.commit({7: loaded})
     saved = json.loads(state_path.read_text())
     assert saved["version"] == STATE_VERSION

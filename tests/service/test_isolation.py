@@ -32,8 +32,8 @@ def virtual_receiver(emulator, state_path, **settings):
 def drive(receiver, emulator, until, virtual_s: float):
     """Run the receiver's loop until ``until()`` or ``virtual_s`` of emulator time passed."""
     deadline = emulator.clock.now() + timedelta(seconds=virtual_s)
-    receiver.poller.run_until(lambda: until() or emulator.clock.now() >= deadline,
-                              lambda s: emulator.clock.advance(max(s, 0.01)))
+    receiver.poll_until(lambda: until() or emulator.clock.now() >= deadline,
+                        lambda s: emulator.clock.advance(max(s, 0.01)))
 
 
 def requested_bots(emulator) -> list[int]:
