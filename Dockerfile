@@ -1,5 +1,5 @@
 # otel-desk-receiver image: build a virtualenv in one stage, copy it into a clean slim one.
-# docker build -t otel-desk-receiver:0.1.0 .
+# docker build -t otel-desk-receiver:0.2.0 .
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build

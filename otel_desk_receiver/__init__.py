@@ -1,3 +1,3 @@
 """otel-desk-receiver: Sendbird Desk bot webhook logs as OpenTelemetry logs and metrics."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

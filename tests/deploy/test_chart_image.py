@@ -19,16 +19,17 @@ def default_repository() -> str:
 def test_notes_show_how_to_build_push_and_set_the_image_while_the_repository_is_the_default(mode):
     notes = render(MINIMAL | {"mode": mode})["NOTES.txt"]
     assert HINT in notes and f'"{default_repository()}"' in notes
-    for command in ("docker build -t <registry>/otel-desk-receiver:0.1.0 .",
-                    "docker push <registry>/otel-desk-receiver:0.1.0",
+    version = yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())["appVersion"]
+    for command in (f"docker build -t <registry>/otel-desk-receiver:{version} .",
+                    f"docker push <registry>/otel-desk-receiver:{version}",
                     "--set image.repository=<registry>/otel-desk-receiver"):
         assert command in notes, command
     assert "podman" in notes and "buildah" in notes
 
 
 def test_notes_hint_follows_the_image_tag():
-    notes = render(MINIMAL | {"image": {"repository": default_repository(), "tag": "0.2.0", "pullPolicy": "Never"}})
-    assert "docker build -t <registry>/otel-desk-receiver:0.2.0 ." in notes["NOTES.txt"]
+    notes = render(MINIMAL | {"image": {"repository": default_repository(), "tag": "9.9.9", "pullPolicy": "Never"}})
+    assert "docker build -t <registry>/otel-desk-receiver:9.9.9 ." in notes["NOTES.txt"]
 
 
 @modes
