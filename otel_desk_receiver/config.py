@@ -148,6 +148,10 @@ class Settings(BaseSettings):
         10.0, gt=0, le=3600, description="Seconds a leader keeps polling without a successful renewal before it "
                                          "stops (client-go `renewDeadline`); less than the lease duration, more "
                                          "than 1.2 x the retry period")
+    otlp_headers_file: Path | None = Field(
+        None, description="A file of OTLP request headers (`key=value,...` as in `OTEL_EXPORTER_OTLP_HEADERS`, "
+                          "a mounted Secret, say), added to every OTLP request, read at start and whenever it changes"
+    )
 
     @field_validator("leader_election_renew_deadline")
     @classmethod
@@ -250,6 +254,7 @@ ACCEPTS = {
     "app_id": "the Sendbird application ID (or set DESK_API_URL)",
     "api_token": "the Desk API token",
     "api_token_file": "the path of a file holding the Desk API token",
+    "otlp_headers_file": "the path of a file of OTLP headers as key=value,key2=value2",
     "api_url": "an http:// or https:// URL",
     "bot_ids": "comma-separated positive integer bot IDs",
     "poll_interval": "a number of seconds, more than 0 and at most 86400",

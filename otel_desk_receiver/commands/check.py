@@ -14,6 +14,8 @@ from otel_desk_receiver.otel_env import MASK, sdk_disabled, shown_variables, tim
 from otel_desk_receiver.otel_env import metrics_exporters, prometheus_address
 from otel_desk_receiver.redaction import redact_url
 from otel_desk_receiver.commands.diagnostics import Finding, probe_desk, probe_otlp, probe_state
+from otel_desk_receiver.otlp import headers_file
+from otel_desk_receiver.otlp.headers_file import HeadersFile
 from otel_desk_receiver.service import budget
 
 
@@ -24,6 +26,7 @@ def add_arguments(parser) -> None:
 
 def main(args) -> int:
     settings = load_settings(args.config)
+    headers_file.use(HeadersFile(settings.otlp_headers_file) if settings.otlp_headers_file else None)
     out = sys.stdout
     print_settings(settings, out)
     warnings = config_warnings() + timeout_unit_warnings()

@@ -21,6 +21,7 @@ from opentelemetry.exporter.http.transport._base import BaseHTTPTransport
 from opentelemetry.exporter.http.transport._requests import RequestsHTTPResult
 
 from otel_desk_receiver.otlp import answer as answers
+from otel_desk_receiver.otlp import headers_file
 from otel_desk_receiver.otlp.answer import Answer, Kind
 
 _RETRY_INFO_KEY = "google.rpc.retryinfo-bin"
@@ -82,6 +83,8 @@ class DeadlineTransport(BaseHTTPTransport):
                 data: bytes | None = None):
         done, box = threading.Event(), {}
 
+        headers = {**(headers or {}), **headers_file.current()}  # DESK_OTLP_HEADERS_FILE, re-read on change
+
         def call() -> None:
             try:
                 result = self._inner.request(method, url, headers=headers, timeout=timeout, data=data)
@@ -133,6 +136,10 @@ class _RecordingStub:
     def Export(self, request, metadata=None, timeout=None):  # noqa: N802 - the gRPC method name
         import grpc
 
+        extra = tuple((key.lower(), value) for key, value in headers_file.current().items())
+        if extra:  # DESK_OTLP_HEADERS_FILE: gRPC metadata keys are lower case
+            names = {key for key, _ in extra}
+            metadata = tuple(item for item in (metadata or ()) if item[0] not in names) + extra
         try:
             response = self._inner.Export(request=request, metadata=metadata, timeout=timeout)
         except grpc.RpcError as error:

@@ -17,7 +17,8 @@ from otel_desk_receiver.otel_env import (
     sdk_disabled,
     timeout_unit_warnings,
 )
-from otel_desk_receiver.otlp import metric_export
+from otel_desk_receiver.otlp import headers_file, metric_export
+from otel_desk_receiver.otlp.headers_file import HeadersFile
 from otel_desk_receiver.otlp.counter_export import CounterExporter
 from otel_desk_receiver.otlp.log_export import EntryExporter, NullEntryExporter, build_log_exporter
 from otel_desk_receiver.otlp.resource import build_resource, counters_resource
@@ -74,6 +75,7 @@ class Receiver:
         # SDK disabled: nothing is exported, so the saved state must not move (commits in memory only).
         self.cursors = CursorStore(state_file, persist=not self._disabled)
         resource = build_resource(settings.app_id)
+        headers_file.use(HeadersFile(settings.otlp_headers_file) if settings.otlp_headers_file else None)
         self._meter_provider = None
         self._prometheus = None  # the Prometheus endpoint, with OTEL_METRICS_EXPORTER=prometheus
         self.counters: CounterExporter | None = None

@@ -47,11 +47,14 @@ VOLATILE = ("service.instance.id", "service.version", "telemetry.sdk.version")  
 
 
 def without_volatile(document: dict) -> dict:
-    """Everything is compared but the per-process and per-release resource attributes."""
-    for key in ("resourceLogs", "resourceMetrics"):
+    """Everything is compared but the per-process and per-release resource attributes, and the
+    instrumentation scope's version (the release's)."""
+    for key, scopes in (("resourceLogs", "scopeLogs"), ("resourceMetrics", "scopeMetrics")):
         for resource in document.get(key, []):
             attributes = resource["resource"]["attributes"]
             resource["resource"]["attributes"] = [a for a in attributes if a["key"] not in VOLATILE]
+            for scope in resource.get(scopes, []):
+                scope.get("scope", {}).pop("version", None)
     return document
 
 
