@@ -14,7 +14,6 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from otel_desk_receiver import __version__, names
 from otel_desk_receiver.core.records import EntryRecord
-from otel_desk_receiver.otel_env import export_timeout_s, exporter_protocol
 from otel_desk_receiver.otlp import wire
 from otel_desk_receiver.otlp.answer import Answer, Kind
 from otel_desk_receiver.otlp.delivery import Delivery, Waiting, split_and_send
@@ -34,20 +33,7 @@ def build_log_exporter(environ: Mapping[str, str] | None = None, *, timeout_s: f
     Its answers are recorded (``otlp_answers``, see wire.py) so a redirect, a non-OTLP 200 or a
     partial success is told apart from an acceptance. ``timeout_s`` overrides the export timeout
     (``check`` answers within seconds)."""
-    protocol = exporter_protocol("logs", environ)
-    timeout = export_timeout_s("logs") if timeout_s is None else timeout_s
-    if protocol == "grpc":
-        from otel_desk_receiver.otlp.grpc_options import grpc_arguments
-        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogExporter
-        exporter: LogRecordExporter = GrpcLogExporter(**{**grpc_arguments("logs"), "timeout": timeout})
-    else:
-        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogExporter
-        # No endpoint argument: only the environment variable gets /v1/logs appended (test-infra.md).
-        exporter = HttpLogExporter(timeout=timeout)
-    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
-
-    exporter.otlp_answers = AnswerRecorder(ExportLogsServiceResponse)
-    wire.attach(exporter, protocol, exporter.otlp_answers, timeout)
+    exporter, exporter.otlp_answers = wire.build_exporter("logs", environ, timeout_s)
     return exporter
 
 

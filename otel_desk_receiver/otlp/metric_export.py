@@ -17,7 +17,6 @@ from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, V
 from opentelemetry.sdk.resources import Resource
 
 from otel_desk_receiver import names
-from otel_desk_receiver.otel_env import export_timeout_s, exporter_protocol
 from otel_desk_receiver.otlp import wire
 from otel_desk_receiver.otlp.answer import Answer, Kind
 from otel_desk_receiver.otlp.wire import AnswerRecorder
@@ -40,19 +39,7 @@ def build_metric_exporter(on_failure: Callable[[], None] | None = None,
     recorded in ``otlp_answers`` (wire.py), so a redirect or a non-OTLP 200 is not taken for an
     acceptance; ``timeout_s`` overrides the export timeout.
     """
-    protocol = exporter_protocol("metrics", environ)
-    timeout = export_timeout_s("metrics") if timeout_s is None else timeout_s
-    if protocol == "grpc":
-        from otel_desk_receiver.otlp.grpc_options import grpc_arguments
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetricExporter
-        exporter: MetricExporter = GrpcMetricExporter(**{**grpc_arguments("metrics"), "timeout": timeout})
-    else:
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetricExporter
-        exporter = HttpMetricExporter(timeout=timeout)
-    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
-
-    recorder = AnswerRecorder(ExportMetricsServiceResponse)
-    wire.attach(exporter, protocol, recorder, timeout)
+    exporter, recorder = wire.build_exporter("metrics", environ, timeout_s)
     exporter = _FailureCountingExporter(exporter, recorder, on_failure)
     exporter.otlp_answers = recorder
     return exporter

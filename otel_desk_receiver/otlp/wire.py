@@ -20,6 +20,7 @@ from typing import Any
 from opentelemetry.exporter.http.transport._base import BaseHTTPTransport
 from opentelemetry.exporter.http.transport._requests import RequestsHTTPResult
 
+from otel_desk_receiver.otel_env import export_timeout_s, exporter_protocol
 from otel_desk_receiver.otlp import answer as answers
 from otel_desk_receiver.otlp import headers_file
 from otel_desk_receiver.otlp.answer import Answer, Kind
@@ -51,6 +52,44 @@ class AnswerRecorder:
         content = result.content() if result.status_code is not None else b""
         self.record(answers.from_http(result.status_code, result.headers(), content, self._response_type,
                                       result.error))
+
+
+# signal -> (gRPC exporter, HTTP exporter, the OTLP response message), imported only when built:
+# gRPC is heavy, and loaded only for a signal whose protocol is grpc.
+SDK_EXPORTERS = {
+    "logs": ("opentelemetry.exporter.otlp.proto.grpc._log_exporter:OTLPLogExporter",
+             "opentelemetry.exporter.otlp.proto.http._log_exporter:OTLPLogExporter",
+             "opentelemetry.proto.collector.logs.v1.logs_service_pb2:ExportLogsServiceResponse"),
+    "metrics": ("opentelemetry.exporter.otlp.proto.grpc.metric_exporter:OTLPMetricExporter",
+                "opentelemetry.exporter.otlp.proto.http.metric_exporter:OTLPMetricExporter",
+                "opentelemetry.proto.collector.metrics.v1.metrics_service_pb2:ExportMetricsServiceResponse"),
+}
+
+
+def build_exporter(signal: str, environ=None, timeout_s: float | None = None) -> tuple[Any, AnswerRecorder]:
+    """(the SDK's gRPC or HTTP exporter for ``signal``, the AnswerRecorder attached to it). Endpoint,
+    headers, compression and TLS come from OTEL_* as the SDK reads them; we pick the protocol (the
+    contract's default is http/protobuf) and the timeout (milliseconds, per the spec), or ``timeout_s``."""
+    protocol = exporter_protocol(signal, environ)
+    timeout = export_timeout_s(signal) if timeout_s is None else timeout_s
+    grpc_path, http_path, response_path = SDK_EXPORTERS[signal]
+    if protocol == "grpc":
+        from otel_desk_receiver.otlp.grpc_options import grpc_arguments
+
+        exporter = _load(grpc_path)(**{**grpc_arguments(signal), "timeout": timeout})
+    else:
+        # No endpoint argument: only the environment variable gets /v1/<signal> appended (test-infra.md).
+        exporter = _load(http_path)(timeout=timeout)
+    recorder = AnswerRecorder(_load(response_path))
+    attach(exporter, protocol, recorder, timeout)
+    return exporter, recorder
+
+
+def _load(path: str):
+    import importlib
+
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def attach(exporter, protocol: str, recorder: AnswerRecorder, deadline_s: float) -> None:
