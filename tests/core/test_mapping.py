@@ -1,32 +1,19 @@
 """mapping: sample Desk payload -> golden log records; redaction, uid, severity and the extra-field opt-in."""
 
 import json
-from datetime import datetime
-from pathlib import Path
 
 import pytest
 
-from otel_desk_receiver.desk.models import parse_bot, parse_webhook_log
-from otel_desk_receiver.core.mapping import body_line, record_uid, redact_url, to_log_record
-from otel_desk_receiver.core.settle import Settlement, settle
-from otel_desk_receiver.units import NS_PER_S
+from otel_desk_receiver.desk.models import parse_bot
+from otel_desk_receiver.core.mapping import body_line, record_uid, redact_url
+from otel_desk_receiver.core.settle import Settlement
+from tests.sample_payload import TESTDATA, sample_records
 
-TESTDATA = Path(__file__).parent.parent / "testdata"
-GRACE_S = 60
 
 
 def mapped_records(extra_fields=()) -> list[dict]:
-    sample = json.loads((TESTDATA / "desk" / "webhook_logs_mixed.json").read_text())
-    bot = parse_bot(sample["bot"])
-    now_ns = int(datetime.fromisoformat(sample["now"]).timestamp()) * NS_PER_S
-    records = []
-    for raw in sample["results"]:
-        entry = parse_webhook_log(raw)
-        settlement = settle(entry.status, entry.created_at_ns, timeout_s=bot.timeout_s, grace_s=GRACE_S, now_ns=now_ns)
-        if settlement is not None:
-            record = to_log_record(entry, bot, settlement, app="app-1", observed_ns=now_ns, extra_fields=extra_fields)
-            records.append({**record.__dict__, "attributes": dict(record.attributes)})
-    return records
+    _bot, records, _now_ns = sample_records(extra_fields)
+    return [{**record.__dict__, "attributes": dict(record.attributes)} for record in records]
 
 
 def test_mixed_payload_matches_golden(update_golden):

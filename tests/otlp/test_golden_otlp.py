@@ -4,18 +4,13 @@ OTLP JSON with a golden file, as the Collector's golden tests compare plogtest/p
 
 import json
 from collections import Counter
-from datetime import datetime
-from pathlib import Path
 
 import pytest
 from google.protobuf.json_format import MessageToDict
 
 from otel_desk_receiver import names
 from otel_desk_receiver.core.cursors import BotCursor, CursorStore
-from otel_desk_receiver.core.mapping import to_log_record
-from otel_desk_receiver.core.settle import settle
 from otel_desk_receiver.core.state_file import StateFile
-from otel_desk_receiver.desk.models import parse_bot, parse_webhook_log
 from otel_desk_receiver.devkit.sink.server import OtlpSink
 from otel_desk_receiver.otlp.counter_export import CounterExporter
 from otel_desk_receiver.otlp.log_export import EntryExporter, build_log_exporter
@@ -23,24 +18,12 @@ from otel_desk_receiver.otlp.metric_export import build_metric_exporter
 from otel_desk_receiver.otlp.resource import build_resource
 from otel_desk_receiver.units import NS_PER_S
 from tests.plugins.otlp import PROTOCOLS, endpoint_for
+from tests.sample_payload import TESTDATA, sample_records
 
-TESTDATA = Path(__file__).parent.parent / "testdata"
 GOLDEN = TESTDATA / "golden" / "otlp_webhook_logs_mixed.json"
-GRACE_S = 60
 SINCE_NS = 1_764_000_000 * NS_PER_S  # the counters' saved start time
 
 
-def sample_records():
-    sample = json.loads((TESTDATA / "desk" / "webhook_logs_mixed.json").read_text())
-    bot = parse_bot(sample["bot"])
-    now_ns = int(datetime.fromisoformat(sample["now"]).timestamp()) * NS_PER_S
-    records = []
-    for raw in sample["results"]:
-        entry = parse_webhook_log(raw)
-        settlement = settle(entry.status, entry.created_at_ns, timeout_s=bot.timeout_s, grace_s=GRACE_S, now_ns=now_ns)
-        if settlement is not None:
-            records.append(to_log_record(entry, bot, settlement, app="app-1", observed_ns=now_ns))
-    return bot, records, now_ns
 
 
 VOLATILE = ("service.instance.id", "service.version", "telemetry.sdk.version")  # per process, per release
