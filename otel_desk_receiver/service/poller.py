@@ -178,7 +178,7 @@ class Poller:
                 wait(min(self._scheduler.seconds_until_due() or self._interval_s, self._interval_s))
                 continue
             bot = next(b for b in self._bots if b.id == bot_id)
-            outcome = self._poll_one(bot, should_yield=lambda _pages: stop() or self._scheduler.others_due(bot_id))
+            outcome = self._poll_one(bot, should_yield=self._turn_over(bot_id, stop))
             # An OTLP endpoint that is down is not the bot's fault: it tries again next interval, no backoff.
             failed = outcome.error is not None and not outcome.waiting_for_otlp
             self._scheduler.served(bot_id, Turn(more=outcome.more, active=bool(outcome.exported or outcome.pending),
@@ -190,6 +190,14 @@ class Poller:
             if served >= {b.id for b in self._bots}:  # every bot had a turn: one sweep
                 self._telemetry.poll_duration(self._monotonic() - sweep_started)
                 sweep_started, served = self._monotonic(), set()
+
+    def _turn_over(self, bot_id: int, stop: Callable[[], bool]) -> Callable[[int], bool]:
+        """When a backlog turn yields: at a stop, when another bot is due, or after one poll interval. The
+        last holds with one bot alone: its backlog would otherwise be one turn for as long as it lasts, and
+        the loop's own duties (a sweep recorded, the bot list and its flags re-read, the OTLP endpoint
+        tried) would wait for its end."""
+        ends_s = self._monotonic() + self._interval_s
+        return lambda _pages: stop() or self._scheduler.others_due(bot_id) or self._monotonic() >= ends_s
 
     def _try_refresh_bots(self, result: CycleResult) -> bool:
         """Refresh the bot list when due; if Desk cannot list them now, go on with the last list."""

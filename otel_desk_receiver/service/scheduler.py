@@ -1,8 +1,9 @@
 """Which bot the poll loop serves next, so that Desk's request budget is shared fairly: pure, clock injected.
 
 Every bot has a due time. The loop serves the bot due earliest; a bot with a backlog reads until another
-bot falls due (the pipeline asks ``others_due`` between pages) and is then due again at once, behind
-them: one bot's backlog never holds the others' live entries for more than a page. A bot whose last
+bot falls due (the pipeline asks ``others_due`` between pages), or for one poll interval at most (the
+poller's own duties keep their schedule), and is then due again at once, behind them: one bot's backlog
+never holds the others' live entries for more than a page. A bot whose last
 turn found entries (or left some pending) is due again one poll interval later; an idle one too, unless
 the budget cannot poll every bot each interval, then idle bots are stretched to at most
 IDLE_MAX_INTERVALS intervals. A failed turn costs that bot alone: it is due again after Desk's retry hint

@@ -198,3 +198,31 @@ def test_a_bot_list_that_cannot_be_read_is_asked_for_once_an_interval(emulator, 
     listings = sum(1 for r in emulator.requests if r.path.endswith("/bots"))
     assert 5 <= listings <= 11  # about one an interval, not one a turn
     assert Counter(requested_bots(emulator))[bot["id"]] >= 5  # the last list is still polled
+
+
+def test_one_bots_long_backlog_keeps_the_loops_own_schedule(emulator, otlp_sink, state_path):
+    """One bot alone, hours behind, each page a second: its turn ends every poll interval (nobody else is due
+    to end it), so sweeps keep being recorded (DeskReceiverDown watches them) and the bot list, with its
+    unread-error flags, is still re-read every 10 minutes."""
+    backlog = emulator.add_bot(name="backlog")
+    emulator.add_entries(backlog["id"], 6_000, statuses=("RECEIVED",), start=emulator.clock.now() - timedelta(hours=5),
+                         spacing_s=3)
+    receiver = virtual_receiver(emulator, state_path, backfill_days=1, page_size=5)
+    listed_at = []
+
+    def one_second_a_page(path, _params):
+        emulator.clock.advance(1.0)
+        if path.endswith("/bots"):
+            listed_at.append(emulator.clock.now())
+    emulator.before_each_request(one_second_a_page)
+    started = emulator.clock.now()
+    try:
+        drive(receiver, emulator, until=lambda: delivered(otlp_sink, backlog["id"]) >= 6_000, virtual_s=5_000)
+    finally:
+        receiver.close()
+    took_s = (emulator.clock.now() - started).total_seconds()
+    assert delivered(otlp_sink, backlog["id"]) == 6_000 and took_s > 1_200  # 1,200 pages: a 20-minute turn before
+    sweeps = max(p.count for p in otlp_sink.metric_points(names.POLL_DURATION.name))
+    assert sweeps >= took_s / INTERVAL_S - 2
+    gaps = [(later - earlier).total_seconds() for earlier, later in zip(listed_at, listed_at[1:])]
+    assert len(listed_at) >= 2 and max(gaps) <= 600 + INTERVAL_S + 5, listed_at
