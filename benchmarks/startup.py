@@ -3,7 +3,9 @@
     python -m benchmarks.startup [--runs N]
 
 A loopback stand-in answers the bot list with no bots, so the figure is what the process costs before
-it reads anything: interpreter, imports, settings, exporters, health server. Median of N runs.
+it reads anything: interpreter, imports, settings, exporters, health server. Median of N runs. Then the
+floor under it: the peak RSS of an interpreter that only imports the libraries `run` uses with the default
+settings (http/protobuf), with and without pydantic-settings.
 """
 
 import argparse
@@ -20,6 +22,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import psutil
 
 RUN_DEADLINE_S = 30.0
+# What `run` imports from its dependencies with the default settings (OTLP over http/protobuf).
+LIBRARIES = ("requests", "pydantic.main", "pydantic.types", "opentelemetry.sdk.resources", "opentelemetry.sdk.metrics",
+             "opentelemetry.sdk._logs.export", "opentelemetry.exporter.otlp.proto.http._log_exporter",
+             "opentelemetry.exporter.otlp.proto.http.metric_exporter")
 
 
 class _EmptyDesk(BaseHTTPRequestHandler):
@@ -61,6 +67,13 @@ def measure_once(desk_url: str, state_dir: str) -> tuple[float, float]:
         process.wait(10)
 
 
+def libraries_rss_mb(*modules: str) -> float:
+    """Peak RSS in MB of a fresh interpreter that imports only ``modules``."""
+    code = (f"import resource, {', '.join(modules)}\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    return float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.startup", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -74,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"run start to first Desk request (median of {args.runs}): "
           f"{statistics.median(r[0] for r in readings):.2f} s")
     print(f"run RSS at first Desk request (median of {args.runs}): {statistics.median(r[1] for r in readings):.1f} MB")
+    print(f"its libraries alone, peak RSS: {libraries_rss_mb(*LIBRARIES, 'pydantic_settings'):.1f} MB "
+          f"({libraries_rss_mb(*LIBRARIES):.1f} MB without pydantic-settings)")
     return 0
 
 

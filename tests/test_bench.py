@@ -86,3 +86,14 @@ def test_the_freshness_benchmark_prints_every_figure():
         assert label in lines, result.stdout
     assert "backlog drained in" in result.stdout  # 3000 entries at 50 requests/s drain well within 120 s
     assert numbers(lines["best achievable lag for this budget (one sweep + one interval)"]) == [2.1]
+
+
+def test_the_startup_benchmark_prints_the_process_and_its_floor():
+    result = subprocess.run([sys.executable, "-m", "benchmarks.startup", "--runs", "1"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = dict(line.split(": ", 1) for line in result.stdout.splitlines())
+    assert numbers(lines["run start to first Desk request (median of 1)"])[0] > 0
+    (process_mb,) = numbers(lines["run RSS at first Desk request (median of 1)"])
+    floor_mb, without_mb = numbers(lines["its libraries alone, peak RSS"])
+    assert 0 < without_mb < floor_mb < process_mb, result.stdout
