@@ -1,4 +1,4 @@
-"""A real alert pipeline on loopback for tests/e2e/test_alerts.py: Debian's Prometheus scraping the receiver
+"""A real alert pipeline on loopback for tests/e2e/test_alerts.py: Debian's Prometheus scraping a receiver
 and evaluating a rule file, Debian's Alertmanager routing to a webhook receiver, and a watcher recording
 every alert state Prometheus reports. Processes are started with Popen and stopped by their PID."""
 
@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import yaml
 from tests.plugins.otlp import free_port
 
 START_DEADLINE_S = 20.0
-IGNORED_LABELS = {"alertname", "severity"}
+IGNORED_LABELS = {"alertname", "severity", "incident"}
 
 
 def binary(name: str) -> str:
@@ -71,28 +72,31 @@ def _start(name: str, command: list[str], run_dir: Path, url: str, ready_path: s
 
 
 def start_alertmanager(run_dir: Path, webhook_url: str) -> Process:
-    """Alertmanager routing every alert at once (group_wait 0s) to the webhook, resolved ones too."""
+    """Alertmanager routing every alert at once (group_wait 0s) to the webhook, resolved ones too; one group
+    per incident (the external label each Prometheus adds), alert and bot or signal."""
     config = {
-        "route": {"receiver": "webhook", "group_by": ["alertname", "sendbird_desk_bot_id", "otel_desk_receiver_signal"],
+        "route": {"receiver": "webhook",
+                  "group_by": ["incident", "alertname", "sendbird_desk_bot_id", "otel_desk_receiver_signal"],
                   "group_wait": "0s", "group_interval": "1s", "repeat_interval": "1h"},
         "receivers": [{"name": "webhook", "webhook_configs": [{"url": webhook_url, "send_resolved": True}]}],
     }
     directory = run_dir / "alertmanager"
     directory.mkdir()
     (directory / "alertmanager.yml").write_text(yaml.safe_dump(config))
-    port = free_port()
     # --cluster.listen-address empty: no gossip on all interfaces (test-infra.md).
     # prometheus-alertmanager: Debian's name for it.
-    command = [binary("prometheus-alertmanager"), f"--config.file={directory / 'alertmanager.yml'}",
-               f"--storage.path={directory / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
-               "--cluster.listen-address="]
-    return _start("alertmanager", command, directory, f"http://127.0.0.1:{port}", "/-/ready")
+    return _start_on_a_free_port("alertmanager", lambda port: [
+        binary("prometheus-alertmanager"), f"--config.file={directory / 'alertmanager.yml'}",
+        f"--storage.path={directory / 'data'}", f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+        directory)
 
 
-def start_prometheus(run_dir: Path, target: str, alertmanager: Process, rule_file: Path) -> Process:
-    """Prometheus scraping ``target`` and evaluating ``rule_file`` (as shipped) every second."""
+def start_prometheus(run_dir: Path, target: str, alertmanager: Process, rule_file: Path, incident: str) -> Process:
+    """Prometheus scraping ``target`` and evaluating ``rule_file`` (as shipped) every second; the alerts it
+    sends carry the external label ``incident``."""
     config = {
-        "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s",
+                   "external_labels": {"incident": incident}},
         "rule_files": [str(rule_file)],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager.url.removeprefix("http://")]}]}]},
         "scrape_configs": [{"job_name": "otel-desk-receiver", "static_configs": [{"targets": [target]}]}],
@@ -100,10 +104,23 @@ def start_prometheus(run_dir: Path, target: str, alertmanager: Process, rule_fil
     directory = run_dir / "prometheus"
     directory.mkdir()
     (directory / "prometheus.yml").write_text(yaml.safe_dump(config))
+    return _start_on_a_free_port("prometheus", lambda port: [
+        binary("prometheus"), f"--config.file={directory / 'prometheus.yml'}",
+        f"--storage.tsdb.path={directory / 'data'}", f"--web.listen-address=127.0.0.1:{port}"], directory)
+
+
+def _start_on_a_free_port(name: str, command_for, directory: Path, attempts: int = 5) -> Process:
+    """Started listening on a free port; a port taken between picking it and binding it (the rest of the
+    suite binds ports too) is picked again."""
+    for _ in range(attempts - 1):
+        port = free_port()
+        try:
+            return _start(name, command_for(port), directory, f"http://127.0.0.1:{port}", "/-/ready")
+        except AssertionError as error:
+            if "address already in use" not in str(error):
+                raise
     port = free_port()
-    command = [binary("prometheus"), f"--config.file={directory / 'prometheus.yml'}",
-               f"--storage.tsdb.path={directory / 'data'}", f"--web.listen-address=127.0.0.1:{port}"]
-    return _start("prometheus", command, directory, f"http://127.0.0.1:{port}", "/-/ready")
+    return _start(name, command_for(port), directory, f"http://127.0.0.1:{port}", "/-/ready")
 
 
 class PrometheusApi:
@@ -142,15 +159,16 @@ class Seen:
 
     labels: dict[str, str]
     annotations: dict[str, str]
-    first_s: float  # monotonic, first seen pending or firing
+    first_s: float  # wall clock (time.time()), first seen pending or firing
     last_s: float
     states: set[str] = field(default_factory=set)
+    active_ats: list[float] = field(default_factory=list)  # Prometheus' activeAt each time it became active
 
 
 class AlertWatcher:
     """Polls Prometheus' /api/v1/alerts on a thread and keeps every alert instance it ever saw."""
 
-    def __init__(self, api: PrometheusApi, interval_s: float = 0.25):
+    def __init__(self, api: PrometheusApi, interval_s: float = 0.5):
         self._api = api
         self._interval_s = interval_s
         self._lock = threading.Lock()
@@ -173,7 +191,7 @@ class AlertWatcher:
                 alerts = self._api.alerts()
             except (requests.RequestException, AssertionError, ValueError):
                 continue
-            now = time.monotonic()
+            now = time.time()
             with self._lock:
                 self.active = set()
                 for alert in alerts:
@@ -182,14 +200,24 @@ class AlertWatcher:
                     seen = self.seen.setdefault(key, Seen(alert["labels"], alert["annotations"], now, now))
                     seen.last_s = now
                     seen.states.add(alert["state"])
+                    active_at = _unix_s(alert["activeAt"])
+                    if not seen.active_ats or seen.active_ats[-1] != active_at:
+                        seen.active_ats.append(active_at)
 
     def snapshot(self) -> tuple[dict[tuple, Seen], set[tuple]]:
         with self._lock:
             return dict(self.seen), set(self.active)
 
 
+def _unix_s(rfc3339: str) -> float:
+    """Prometheus' timestamps (2026-12-03T11:14:18.123456789Z) in seconds since the epoch."""
+    whole, _, fraction = rfc3339.rstrip("Z").partition(".")
+    return datetime.fromisoformat(whole).replace(tzinfo=timezone.utc).timestamp() + float(f"0.{fraction or 0}")
+
+
 class WebhookSink:
-    """Alertmanager's webhook receiver: keeps every notification body."""
+    """Alertmanager's webhook receiver: keeps every notification body, with when it arrived (``received_s``,
+    time.time())."""
 
     def __init__(self):
         self.notifications: list[dict] = []
@@ -199,6 +227,7 @@ class WebhookSink:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 - http.server's name
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                body["received_s"] = time.time()
                 with sink._lock:
                     sink.notifications.append(body)
                 self.send_response(200)
@@ -219,10 +248,12 @@ class WebhookSink:
         self._server.shutdown()
         self._server.server_close()
 
-    def alerts(self, status: str) -> list[dict]:
-        """Every alert of every notification with that status (firing or resolved)."""
+    def alerts(self, status: str, incident: str | None = None) -> list[dict]:
+        """Every alert of every notification with that status (firing or resolved), each with its
+        notification's ``received_s``; ``incident`` narrows to one Prometheus' alerts."""
         with self._lock:
-            return [a for n in self.notifications for a in n["alerts"] if a["status"] == status]
+            return [{**a, "received_s": n["received_s"]} for n in self.notifications for a in n["alerts"]
+                    if a["status"] == status and (incident is None or a["labels"].get("incident") == incident)]
 
 
 def wait_for(condition, timeout_s: float, what: str, poll_s: float = 0.25):

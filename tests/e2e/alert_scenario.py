@@ -1,24 +1,43 @@
-"""The alert test's scenario: the pipeline it starts (emulator, OTLP sink, receiver process with a Prometheus
-endpoint, Alertmanager, Prometheus, webhook) and the bookkeeping of incidents and the alerts each raised."""
+"""The alert test's building blocks: an incident (what breaks, the alerts meant for it, how it ends) and the
+pipeline it runs on (its own Desk emulator, OTLP sink, receiver process with a Prometheus endpoint and
+Prometheus), alerting with the label ``incident`` to the Alertmanager every pipeline shares."""
 
-import signal
+from __future__ import annotations
+
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import requests
+import yaml
 
 from otel_desk_receiver.devkit.sink.server import OtlpSink
 from tests.deploy.chart import REPO
-from tests.e2e.alert_pipeline import (
-    AlertWatcher, PrometheusApi, WebhookSink, start_alertmanager, start_prometheus, wait_for,
-)
+from tests.e2e.alert_pipeline import AlertWatcher, PrometheusApi, WebhookSink, start_prometheus, wait_for
 from tests.e2e.receiver_process import ReceiverProcess, receiver_env
 from tests.plugins.otlp import TEST_TIMEOUT_MS, free_port
 
 RULE_FILE = REPO / "examples" / "alerts" / "otel-desk-receiver.rules.yaml"
-BOTS = ("burst", "ratio", "gone", "flagged", "steady")
-TIMINGS: list[tuple[str, float]] = []
+RULES = {rule["alert"]: rule for group in yaml.safe_load(RULE_FILE.read_text())["groups"] for rule in group["rules"]}
+# Pending while a pipeline starts, before its first poll cycle and first delivered entries: right to be true
+# for those seconds; their `for:` keeps them from firing.
+WARM_UP = frozenset({"DeskReceiverNotExporting", "DeskReceiverDown"})
+# How long after its `for:` an alert may take to reach the webhook, and an ended incident to resolve (the
+# longest: DeskApiRateLimited's 15-minute window must slide past the last 429).
+FIRING_SLACK_S = 360.0
+RESOLVE_DEADLINE_S = 20 * 60.0
+# The first seconds of a pipeline, before its first poll cycle and first delivered entries: WARM_UP
+# alerts may be pending then even in an incident whose start is the pipeline's start.
+START_UP_S = 60.0
+PORT_ATTEMPTS = 5
+
+
+def for_s(alertname: str) -> float:
+    """The rule's `for:` in seconds (0 without one)."""
+    text = RULES[alertname].get("for", "0s")
+    return float(text[:-1]) * {"s": 1, "m": 60, "h": 3600}[text[-1]]
 
 
 class Control:
@@ -32,89 +51,165 @@ class Control:
         assert answer.status_code in (200, 201), (path, answer.text)
         return answer.json()
 
-    def entries(self, bot_id: int, count: int, *statuses: str) -> None:
-        self.call("POST", f"/bots/{bot_id}/entries", {"count": count, "statuses": list(statuses), "spacing_s": 0.01})
+    def entries(self, bot_id: int, count: int, *statuses: str, spacing_s: float = 0.01) -> None:
+        self.call("POST", f"/bots/{bot_id}/entries", {"count": count, "statuses": list(statuses), "spacing_s": spacing_s})
 
 
-def matches(key, alertname: str, **labels: str) -> bool:
-    name, own = key
-    return name == alertname and all(dict(own).get(k) == v for k, v in labels.items())
+def _nothing(_pipeline: Pipeline) -> None:
+    pass
 
 
-@dataclass
+@dataclass(frozen=True)
+class Expected:
+    """An alert meant for an incident: its name, and the bot (by name) or signal it is about. ``from_start``:
+    its condition is there from the pipeline's start (set up by the incident's ``prepare``)."""
+
+    alertname: str
+    bot: str | None = None
+    signal: str | None = None
+    from_start: bool = False
+
+
+@dataclass(frozen=True)
 class Incident:
-    """What was done, when, the alerts it is meant to raise, and alerts it may raise on the way (by name)."""
+    """What breaks (``start``), the alerts meant for it, and how it ends (``stop``). ``bots``: name -> fields
+    for the emulator; ``prepare`` runs before the receiver starts; ``warm_up``: the bots that get entries
+    delivered before the incident starts (None: all); ``allowed``: alerts it may make pending on the way;
+    ``detect_s``: how long after ``start`` the receiver can first see it (the bot list is re-read every 10
+    minutes, Desk's silence counts after 2 minutes), added to the time its alerts get to fire. An incident
+    without ``start`` is there from the pipeline's start (``prepare`` set it up, or it is the absence of
+    something)."""
 
     name: str
-    start_s: float
-    expected: list[tuple[str, dict]]
-    allowed: set[str]
-    end_s: float = float("inf")
+    bots: dict[str, dict]
+    expected: tuple[Expected, ...]
+    start: Callable[[Pipeline], None] = _nothing
+    stop: Callable[[Pipeline], None] = _nothing
+    prepare: Callable[[Pipeline], None] = _nothing
+    warm_up: tuple[str, ...] | None = None
+    allowed: frozenset[str] = frozenset()
+    receiver_env: dict[str, str] = field(default_factory=dict)
+    detect_s: float = 0.0
 
 
-class Scenario:
-    """The pipeline, the incidents' bookkeeping and the checks shared by the phases."""
+class Pipeline:
+    """One deployment for one incident, and what happened on it: when the incident began and ended, and the
+    timings to print."""
 
-    def __init__(self, stack: ExitStack, tmp_path, emulator):
-        self.tmp_path = tmp_path
+    def __init__(self, incident: Incident, stack: ExitStack, run_dir: Path, emulator, alertmanager):
+        self.incident = incident
+        self.run_dir = run_dir
+        self.emulator = emulator
         self.control = Control(emulator.control_url)
-        self.bots = {name: self.control.call("POST", "/bots", {"name": name, "is_unread_error": name == "flagged"})["id"]
-                     for name in BOTS}
-        # The "gone" bot answers 404 from the start: deleted in Desk while the receiver still lists it.
-        self.control.call("POST", "/faults", {"fail_next": {"n": 100_000, "status": 404,
-                                                            "path_contains": f"/bots/{self.bots['gone']}/webhook_logs"}})
+        self.bots = {name: self.control.call("POST", "/bots", {"name": name, **fields})["id"]
+                     for name, fields in incident.bots.items()}
+        incident.prepare(self)
         self.sink = OtlpSink().start()
         stack.callback(self.sink.stop)
-        self.metrics_port = free_port()
-        self.env = receiver_env(emulator, self.sink.http_endpoint, "http/protobuf", tmp_path / "state.json",
+        self.env = receiver_env(emulator, self.sink.http_endpoint, "http/protobuf", run_dir / "state.json",
                                 poll_interval=1)
         self.env.update({"OTEL_METRICS_EXPORTER": "otlp,prometheus", "OTEL_EXPORTER_PROMETHEUS_HOST": "127.0.0.1",
-                         "OTEL_EXPORTER_PROMETHEUS_PORT": str(self.metrics_port), "OTEL_METRIC_EXPORT_INTERVAL": "1000",
-                         "OTEL_EXPORTER_OTLP_TIMEOUT": TEST_TIMEOUT_MS})
-        self.receiver = ReceiverProcess.start(self.env, tmp_path)
+                         "OTEL_METRIC_EXPORT_INTERVAL": "1000", "OTEL_EXPORTER_OTLP_TIMEOUT": TEST_TIMEOUT_MS,
+                         **incident.receiver_env})
+        self.closed = False
+        for _ in range(PORT_ATTEMPTS):  # a port picked free can be taken before the receiver binds it
+            metrics_port = free_port()
+            self.env["OTEL_EXPORTER_PROMETHEUS_PORT"] = str(metrics_port)
+            if self._start_receiver_serving():
+                break
         stack.callback(self.stop_receiver)
-        self.webhook = WebhookSink().start()
-        stack.callback(self.webhook.stop)
-        self.alertmanager = start_alertmanager(tmp_path, self.webhook.url)
-        stack.callback(self.alertmanager.stop)
-        self.prometheus = start_prometheus(tmp_path, f"127.0.0.1:{self.metrics_port}", self.alertmanager, RULE_FILE)
+        self.prometheus = start_prometheus(run_dir, f"127.0.0.1:{metrics_port}", alertmanager, RULE_FILE, incident.name)
         stack.callback(self.prometheus.stop)
         self.api = PrometheusApi(self.prometheus.url)
         self.watcher = AlertWatcher(self.api).start()
         stack.callback(self.watcher.stop)
-        self.started_s = time.monotonic()
-        self.started_unix = time.time()
-        self.incidents: list[Incident] = []
-        self.burst_at = 0.0
+        self.started_s = time.time()
+        self.began_s = self.ended_s = float("inf")
+        self.timings: list[tuple[str, float]] = []
+        self.step = "starting"  # what the incident's thread waits for, named when the test's deadline passes
 
-    def bot(self, name: str) -> str:
-        return str(self.bots[name])
+    def onset_s(self, expected: Expected) -> float:
+        """When the expected alert's condition began: at ``begin``, or at the pipeline's start for an incident
+        without ``start`` or an alert ``from_start``."""
+        return self.started_s if self.incident.start is _nothing or expected.from_start else self.began_s
 
-    def active(self, alertname: str, **labels: str) -> bool:
-        return any(matches(key, alertname, **labels) for key in self.watcher.snapshot()[1])
+    @property
+    def name(self) -> str:
+        return self.incident.name
 
-    def wait_active(self, alertname: str, timeout_s: float = 60, **labels: str) -> None:
-        wait_for(lambda: self.active(alertname, **labels), timeout_s, f"{alertname} {labels} active")
-
-    def wait_inactive(self, alertname: str, timeout_s: float = 60, **labels: str) -> None:
-        wait_for(lambda: not self.active(alertname, **labels), timeout_s, f"{alertname} {labels} inactive")
-
-    def incident(self, name: str, *expected: tuple[str, dict], allowed: tuple[str, ...] = ()) -> float:
-        self.incidents.append(Incident(name, time.monotonic(), list(expected), set(allowed)))
-        return time.monotonic()
-
-    def incident_over(self) -> None:
-        self.incidents[-1].end_s = time.monotonic()
+    def labels(self, expected: Expected) -> dict[str, str]:
+        """The labels that identify the expected alert among the pipeline's."""
+        labels = {}
+        if expected.bot is not None:
+            labels["sendbird_desk_bot_id"] = str(self.bots[expected.bot])
+        if expected.signal is not None:
+            labels["otel_desk_receiver_signal"] = expected.signal
+        return labels
 
     def timing(self, what: str, since_s: float) -> None:
-        TIMINGS.append((what, time.monotonic() - since_s))
+        """Kept for the summary, and printed as it happens (the test runs the incidents with capture off)."""
+        self.timings.append((what, time.time() - since_s))
+        print(f"{time.strftime('%H:%M:%S')} {self.name}: {what}: {self.timings[-1][1]:.0f} s", flush=True)
+
+    def begin(self) -> None:
+        self.began_s = time.time()
+        self.incident.start(self)
+
+    def end(self) -> None:
+        self.ended_s = time.time()
+        self.incident.stop(self)
+
+    def wait_firing(self, webhook: WebhookSink, expected: Expected) -> dict:
+        """The alert's firing notification at the webhook, once the incident was seen and its `for:` passed."""
+        self.step = f"{expected} firing at the webhook"
+        alert = wait_for(lambda: first_matching(webhook.alerts("firing", self.name), expected.alertname,
+                                                self.labels(expected)),
+                         self.incident.detect_s + for_s(expected.alertname) + FIRING_SLACK_S,
+                         f"{self.name}: {self.step}", poll_s=1)
+        self.timing(f"{expected.alertname} firing at the webhook (for: {RULES[expected.alertname].get('for', 'none')})",
+                    self.began_s)
+        return alert
+
+    def wait_resolved(self, webhook: WebhookSink, expected: Expected) -> dict:
+        def resolved():
+            return first_matching([a for a in webhook.alerts("resolved", self.name) if a["received_s"] >= self.ended_s],
+                                  expected.alertname, self.labels(expected))
+
+        self.step = f"{expected} resolved at the webhook"
+        alert = wait_for(resolved, RESOLVE_DEADLINE_S, f"{self.name}: {self.step}", poll_s=1)
+        self.timing(f"{expected.alertname} resolved at the webhook", self.ended_s)
+        return alert
+
+    def start_receiver(self) -> None:
+        """Started again on its port (Prometheus scrapes that one): if something took it meanwhile, tried
+        again for a minute."""
+        deadline = time.monotonic() + 60
+        while not self._start_receiver_serving():
+            assert time.monotonic() < deadline, f"{self.name}: port {self.env['OTEL_EXPORTER_PROMETHEUS_PORT']} taken"
+            time.sleep(2)
+
+    def _start_receiver_serving(self) -> bool:
+        """The receiver started, serving /metrics; False if its port was taken (it exits saying so)."""
+        assert not self.closed, f"{self.name}: the pipeline was torn down"  # set at teardown: no late start
+        self.receiver = ReceiverProcess.start(self.env, self.run_dir)
+        wait_for(lambda: self.receiver.process.poll() is not None or "Prometheus metrics on" in self.receiver.output(),
+                 60, f"{self.name}: the receiver serving /metrics or exiting")
+        return self.receiver.process.poll() is None or "Address already in use" not in self.receiver.output()
 
     def stop_receiver(self) -> None:
         if self.receiver.process.poll() is None:
             self.receiver.process.kill()
         self.receiver.process.wait(timeout=30)
 
-    def restart_receiver(self) -> None:
-        self.receiver.signal(signal.SIGTERM)
-        assert self.receiver.wait() == 0, self.receiver.output()[-3000:]
-        self.receiver = ReceiverProcess.start(self.env, self.tmp_path)
+
+def first_matching(alerts: list[dict], alertname: str, labels: dict[str, str]) -> dict | None:
+    for alert in alerts:
+        if alert["labels"]["alertname"] == alertname and all(alert["labels"].get(k) == v for k, v in labels.items()):
+            return alert
+    return None
+
+
+def matches(key, alertname: str, **labels: str) -> bool:
+    """Whether a watcher key (alertname, own labels) is that alert."""
+    name, own = key
+    return name == alertname and all(dict(own).get(k) == v for k, v in labels.items())
