@@ -51,8 +51,12 @@ def _desk_fast_again(p: Pipeline) -> None:
 
 
 INCIDENTS = (
+    # 8 calls, below the ratio rule's 10-call floor; but the bot's series are seconds old, and Prometheus's
+    # increase() extrapolates a young series (0 then 6, a second apart, reads as 12): the ratio rule may be
+    # pending for a few seconds, never firing (its `for:` is 10 minutes).
     Incident("timeout-burst", {"burst": {}}, (Expected("DeskBotWebhookTimeoutBurst", bot="burst"),),
-             start=lambda p: p.control.entries(p.bots["burst"], 6, "TIMEOUT")),
+             start=lambda p: p.control.entries(p.bots["burst"], 6, "TIMEOUT"),
+             allowed=frozenset({"DeskBotWebhookFailureRatioHigh"})),
     # 5 of 12 calls failed; the bot recovers with 40 answered calls (5 of 52).
     Incident("error-ratio", {"ratio": {}}, (Expected("DeskBotWebhookFailureRatioHigh", bot="ratio"),),
              start=lambda p: p.control.entries(p.bots["ratio"], 10, "ERROR", "RECEIVED"),
