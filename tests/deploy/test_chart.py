@@ -11,6 +11,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from otel_desk_receiver import otel_env
 from otel_desk_receiver.config import SECRET_FIELDS, Settings, env_name
 from tests.deploy.chart import (
     CHART_DIR, CI_VALUES, EXAMPLE_VALUES, KUBERNETES_VERSION, RELEASE, all_containers, documents, find,
@@ -167,11 +168,12 @@ def test_probes_use_the_health_endpoints_on_the_configured_port(values_file):
     readiness_wanted = values.get("probes", {}).get("readiness", {}).get("enabled", True) and (
         not sidecar or values.get("sidecar", {}).get("readinessProbe", False))
     for container in receiver_containers(documents(render(values))):
+        health_ports = [p for p in container.get("ports", []) if p["name"] == "desk-health"]
         if not health_addr:
-            assert "livenessProbe" not in container and "readinessProbe" not in container and "ports" not in container
+            assert "livenessProbe" not in container and "readinessProbe" not in container and not health_ports
             continue
         port = int(health_addr.rsplit(":", 1)[1])
-        assert container["ports"] == [{"name": "desk-health", "containerPort": port, "protocol": "TCP"}]
+        assert health_ports == [{"name": "desk-health", "containerPort": port, "protocol": "TCP"}]
         assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": port}
         if readiness_wanted:
             assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": port}
@@ -246,6 +248,8 @@ def test_full_scenario_passes_every_value_through():
     assert data["OTEL_RESOURCE_ATTRIBUTES"] == "deployment.environment.name=ci,k8s.cluster.name=ci-cluster"
     assert data["OTEL_EXPORTER_OTLP_TIMEOUT"] == "5000"
     assert data["OTEL_METRIC_EXPORT_INTERVAL"] == "30000"
+    assert data["OTEL_METRICS_EXPORTER"] == "otlp,prometheus"
+    assert data["OTEL_EXPORTER_PROMETHEUS_PORT"] == "9465"
     (deployment,) = find(docs, "Deployment")
     pod = deployment["spec"]["template"]["spec"]
     assert pod["tolerations"] == full["tolerations"]
@@ -316,6 +320,44 @@ def test_health_address_defaults_by_mode(mode, health_addr, expected):
     (container,) = receiver_containers(docs)
     assert [p["containerPort"] for p in container.get("ports", [])] == ([int(expected.rsplit(":", 1)[1])]
                                                                         if expected else [])
+
+
+def test_metrics_go_over_otlp_by_default_with_no_metrics_port():
+    docs = documents(render(MINIMAL))
+    (configmap,) = find(docs, "ConfigMap", RELEASE)
+    assert configmap["data"]["OTEL_METRICS_EXPORTER"] == "otlp"
+    assert not {"OTEL_EXPORTER_PROMETHEUS_HOST", "OTEL_EXPORTER_PROMETHEUS_PORT"} & set(configmap["data"])
+    (container,) = receiver_containers(docs)
+    assert [p["name"] for p in container["ports"]] == ["desk-health"]
+
+
+@pytest.mark.parametrize("mode", ["deployment", "sidecar"])
+@pytest.mark.parametrize("exporter", ["prometheus", "otlp,prometheus"])
+def test_prometheus_scrape_listens_on_the_pod_and_declares_its_port(mode, exporter):
+    docs = documents(render(MINIMAL | {"mode": mode, "metrics": {"exporter": exporter, "prometheusPort": 9500}}))
+    (configmap,) = find(docs, "ConfigMap", RELEASE)
+    assert {k: v for k, v in configmap["data"].items() if "METRICS_EXPORTER" in k or "PROMETHEUS" in k} == {
+        "OTEL_METRICS_EXPORTER": exporter, "OTEL_EXPORTER_PROMETHEUS_HOST": "0.0.0.0",
+        "OTEL_EXPORTER_PROMETHEUS_PORT": "9500"}
+    (container,) = receiver_containers(docs)  # the Deployment's container, or the sidecar snippet
+    assert {"name": "desk-metrics", "containerPort": 9500, "protocol": "TCP"} in container["ports"]
+    # What the chart sets is what the receiver accepts.
+    assert otel_env.metrics_exporter_problems(configmap["data"]) == []
+    assert otel_env.metrics_exporters(configmap["data"]) == tuple(exporter.split(","))
+    assert otel_env.prometheus_address(configmap["data"]) == ("0.0.0.0", 9500)
+
+
+def test_prometheus_port_without_health_port_is_the_only_port():
+    settings = {"appId": "app-1", "healthAddr": ""}
+    (container,) = receiver_containers(documents(render(
+        MINIMAL | {"settings": settings, "metrics": {"exporter": "prometheus", "prometheusPort": 9464}})))
+    assert container["ports"] == [{"name": "desk-metrics", "containerPort": 9464, "protocol": "TCP"}]
+    assert "livenessProbe" not in container and "readinessProbe" not in container
+
+
+def test_render_fails_when_the_metrics_port_is_the_health_port():
+    with pytest.raises(helm_python.HelmRenderError, match=r"metrics\.prometheusPort 13133 is the health port"):
+        render(MINIMAL | {"metrics": {"exporter": "prometheus", "prometheusPort": 13133}})
 
 
 def test_collector_chart_example_carries_the_rendered_snippet():
@@ -400,10 +442,12 @@ def test_notes_quiet_on_defaults():
         ({"otlp": {"protocol": "http/json"}}, "/otlp/protocol"),
         ({"otlp": {"endpoint": "collector:4317"}}, "/otlp/endpoint"),
         ({"otlp": {"metricsTemporalityPreference": "Delta"}}, "/otlp/metricsTemporalityPreference"),
+        ({"metrics": {"exporter": "otlp,jaeger", "prometheusPort": 9464}}, "/metrics/exporter"),
+        ({"metrics": {"exporter": "prometheus", "prometheusPort": 0}}, "/metrics/prometheusPort"),
         ({"securityContext": {"runAsNonRot": True}}, "runAsNonRot"),
     ],
     ids=["unknown-top", "unknown-setting", "mode", "page-size", "backfill", "log-level", "health-addr",
-         "protocol", "endpoint-scheme", "temporality", "misspelt-security"],
+         "protocol", "endpoint-scheme", "temporality", "metrics-exporter", "metrics-port", "misspelt-security"],
 )
 def test_schema_rejects_bad_values(change, message):
     with pytest.raises(helm_python.HelmValuesError, match=re.escape(message)):

@@ -8,9 +8,12 @@ from datetime import timedelta
 
 import psutil
 import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from otel_desk_receiver import names
 from otel_desk_receiver.core.state_format import STATE_VERSION
+from tests.deploy.chart import RELEASE, documents, find, render
 from tests.e2e.receiver_process import (
     ReceiverProcess,
     delivered_counter_total,
@@ -197,3 +200,42 @@ def test_sigterm_while_the_otlp_endpoint_is_down_still_exits_within_10_s(desk_em
     assert process.wait(timeout_s=20) == 0, process.output()[-3000:]
     assert time.monotonic() - sent_at < 10
     assert otlp_sink.count() == 0
+
+
+def test_the_charts_prometheus_settings_serve_the_counters_for_a_scrape(desk_emulator, otlp_sink, state_path,
+                                                                       tmp_path):
+    """The chart's metrics.* values, as its ConfigMap renders them, make a real receiver serve /metrics."""
+    port = free_port()
+    (configmap,) = find(documents(render({"token": {"value": "t"}, "settings": {"appId": "a"},
+                                          "metrics": {"exporter": "otlp,prometheus", "prometheusPort": port}})),
+                        "ConfigMap", RELEASE)
+    bot = desk_emulator.add_bot(name="scraped")
+    desk_emulator.add_entries(bot["id"], 3, statuses=("RECEIVED",),
+                              start=desk_emulator.clock.now() - timedelta(hours=1))
+    env = receiver_env(desk_emulator, otlp_sink.http_endpoint, "http/protobuf", state_path, poll_interval=1,
+                       backfill_days=1)
+    env.update({k: v for k, v in configmap["data"].items()
+                if k.startswith(("OTEL_METRICS_", "OTEL_EXPORTER_PROMETHEUS_"))})
+    receiver = ReceiverProcess.start(env, tmp_path)
+    try:
+        counted: list[float] = []
+
+        def scraped() -> bool:
+            try:
+                text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            except requests.ConnectionError:
+                return False
+            counted[:] = [sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+                          if sample.name == "sendbird_desk_bot_webhook_logs_total"
+                          and sample.labels["sendbird_desk_bot_id"] == str(bot["id"])
+                          and sample.labels["sendbird_desk_webhook_log_status"] == "RECEIVED"]
+            return counted == [3.0]
+
+        try:
+            wait_until(scraped, what="the bot's 3 RECEIVED entries counted at /metrics")
+        except AssertionError as error:
+            raise AssertionError(f"{error}; counted: {counted}; receiver log:\n{receiver.output()[-3000:]}") from None
+        assert f"Prometheus metrics on http://0.0.0.0:{port}/metrics" in receiver.output()
+    finally:
+        receiver.signal(signal.SIGTERM)
+        receiver.wait()

@@ -29,11 +29,21 @@ env:
   {{- with .Values.extraEnv }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
-{{- if $healthPort }}
+{{- $metricsPort := include "otel-desk-receiver.prometheusPort" . }}
+{{- if or $healthPort $metricsPort }}
 ports:
+  {{- if $healthPort }}
   - name: desk-health
     containerPort: {{ $healthPort }}
     protocol: TCP
+  {{- end }}
+  {{- if $metricsPort }}
+  - name: desk-metrics
+    containerPort: {{ $metricsPort }}
+    protocol: TCP
+  {{- end }}
+{{- end }}
+{{- if $healthPort }}
 {{- if .Values.probes.liveness.enabled }}
 livenessProbe:
   httpGet:

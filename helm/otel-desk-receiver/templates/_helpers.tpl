@@ -93,6 +93,16 @@ Collector's health_check extension already listens on 13133.
 {{- end }}
 {{- end }}
 
+{{/* The port of /metrics when the metrics are served for a Prometheus scrape; empty otherwise. */}}
+{{- define "otel-desk-receiver.prometheusPort" -}}
+{{- if has "prometheus" (splitList "," .Values.metrics.exporter) }}
+{{- if eq (toString .Values.metrics.prometheusPort) (include "otel-desk-receiver.healthPort" .) }}
+{{- fail (printf "otel-desk-receiver: metrics.prometheusPort %v is the health port too (settings.healthAddr): pick another" .Values.metrics.prometheusPort) }}
+{{- end }}
+{{- .Values.metrics.prometheusPort }}
+{{- end }}
+{{- end }}
+
 {{/* Where the receiver container finds the token: a Secret volume, updated in place on rotation. */}}
 {{- define "otel-desk-receiver.tokenDir" -}}
 /var/run/secrets/otel-desk-receiver
@@ -159,6 +169,12 @@ OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: {{ . | quote }}
 {{- end }}
 {{- with .Values.otlp.metricExportIntervalMs | toString }}
 OTEL_METRIC_EXPORT_INTERVAL: {{ . | quote }}
+{{- end }}
+OTEL_METRICS_EXPORTER: {{ .Values.metrics.exporter | quote }}
+{{- with include "otel-desk-receiver.prometheusPort" . }}
+{{- /* Scraped at the pod's address, not only from inside the container. */}}
+OTEL_EXPORTER_PROMETHEUS_HOST: "0.0.0.0"
+OTEL_EXPORTER_PROMETHEUS_PORT: {{ . | quote }}
 {{- end }}
 {{- with .Values.otlp.resourceAttributes }}
 {{- $pairs := list }}
