@@ -1,9 +1,13 @@
 """Shared pieces for receiver tests: settings aimed at the emulator, a receiver on the emulator's clock,
-and what the sink received, grouped the way assertions need it."""
+and what the sink received or a scrape of /metrics read, grouped the way assertions need it."""
 
 import time
 from collections import Counter
 from datetime import timedelta
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 from otel_desk_receiver import names
 from otel_desk_receiver.config import Settings
@@ -59,3 +63,9 @@ def counter_by_bot_and_status(sink) -> Counter:
 
 def days_ago(emulator, days: float):
     return emulator.clock.now() - timedelta(days=days)
+
+
+def scrape(port: int) -> list[Sample]:
+    """The samples of the receiver's /metrics on loopback, as a Prometheus scrape reads them."""
+    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    return [sample for family in text_string_to_metric_families(text) for sample in family.samples]

@@ -9,7 +9,6 @@ from datetime import timedelta
 import psutil
 import pytest
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 
 from otel_desk_receiver import names
 from otel_desk_receiver.core.state_format import STATE_VERSION
@@ -23,7 +22,7 @@ from tests.e2e.receiver_process import (
     wait_until,
 )
 from tests.plugins.otlp import free_port
-from tests.receiver_harness import by_bot_and_status, counter_by_bot_and_status, uids
+from tests.receiver_harness import by_bot_and_status, counter_by_bot_and_status, scrape, uids
 
 PAGE = 200
 
@@ -222,10 +221,10 @@ def test_the_charts_prometheus_settings_serve_the_counters_for_a_scrape(desk_emu
 
         def scraped() -> bool:
             try:
-                text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+                samples = scrape(port)
             except requests.ConnectionError:
                 return False
-            counted[:] = [sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+            counted[:] = [sample.value for sample in samples
                           if sample.name == "sendbird_desk_bot_webhook_logs_total"
                           and sample.labels["sendbird_desk_bot_id"] == str(bot["id"])
                           and sample.labels["sendbird_desk_webhook_log_status"] == "RECEIVED"]

@@ -6,16 +6,14 @@ import json
 import re
 
 import pytest
-import requests
 import yaml
-from prometheus_client.parser import text_string_to_metric_families
 
 from otel_desk_receiver import names
 from otel_desk_receiver.otel_env import metrics_exporter_problems, metrics_exporters, prometheus_address
 from tests.deploy.chart import REPO
 from tests.deploy.telemetry_names import collector_series, promql_names, prometheus_series
 from tests.plugins.otlp import free_port
-from tests.receiver_harness import make_receiver
+from tests.receiver_harness import make_receiver, scrape
 
 
 @pytest.mark.parametrize(("label", "env", "expected"), [
@@ -64,7 +62,7 @@ def test_a_bad_exporter_stops_the_receiver_with_exit_2(tmp_path):
 
 @pytest.fixture
 def scraped(desk_emulator, otlp_sink, otlp_env, state_path, monkeypatch):
-    """One cycle of a receiver exporting to a sink and to a Prometheus endpoint; its /metrics text."""
+    """One cycle of a receiver exporting to a sink and to a Prometheus endpoint; the samples of its /metrics."""
     otlp_env(otlp_sink, "http/protobuf")
     port = free_port()
     monkeypatch.setenv("OTEL_METRICS_EXPORTER", "otlp,prometheus")
@@ -78,48 +76,44 @@ def scraped(desk_emulator, otlp_sink, otlp_env, state_path, monkeypatch):
         desk_emulator.add_entries(bot["id"], 3, statuses=("RECEIVED", "TIMEOUT", "RECEIVED"))
         desk_emulator.faults.fail_next(10, status=404, path_contains=f"/bots/{gone['id']}/")
         receiver.run_once()
-        text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        samples = scrape(port)
     finally:
         receiver.close()
-    return text, bot["id"], gone["id"]
-
-
-def samples(text):
-    return [s for family in text_string_to_metric_families(text) for s in family.samples]
+    return samples, bot["id"], gone["id"]
 
 
 def test_metrics_carry_the_readme_s_names_and_the_committed_counts(scraped):
-    text, bot_id, gone_id = scraped
-    series = {s.name for s in samples(text)}
+    samples, bot_id, gone_id = scraped
+    series = {s.name for s in samples}
     # What this scenario exports (nothing was rejected, no export failed, no leader election).
     for spec in (names.WEBHOOK_LOGS, names.WEBHOOK_LOGS_PENDING, names.UNREAD_ERROR, names.HTTP_CLIENT_DURATION,
                  names.LAG, names.POLL_DURATION, names.READ_FAILURES, names.LAST_READ):
         wanted = spec.prometheus_name + ("_count" if spec.instrument == "histogram" else "")
         assert wanted in series, wanted
-    counted = {s.labels["sendbird_desk_webhook_log_status"]: s.value for s in samples(text)
+    counted = {s.labels["sendbird_desk_webhook_log_status"]: s.value for s in samples
                if s.name == "sendbird_desk_bot_webhook_logs_total" and s.labels["sendbird_desk_bot_id"] == str(bot_id)}
     assert counted == {"INITIALIZED": 0, "SENT": 0, "RECEIVED": 2, "ERROR": 0, "TIMEOUT": 1}
 
 
 def test_the_sdk_exporter_adds_no_ratio_suffix_and_labels_the_scope(scraped):
-    text, _, _ = scraped
-    series = {s.name for s in samples(text)}
+    samples, _, _ = scraped
+    series = {s.name for s in samples}
     assert "sendbird_desk_bot_unread_error" in series and "sendbird_desk_bot_unread_error_ratio" not in series
-    for sample in samples(text):
+    for sample in samples:
         if sample.name != "target_info":
             assert sample.labels.get("otel_scope_name") == names.SCOPE_NAME, sample
 
 
 def test_read_health_counts_each_failure_type_from_zero(scraped):
-    text, bot_id, gone_id = scraped
+    samples, bot_id, gone_id = scraped
     # The listing has no bot id: the exporter writes the label empty, which Prometheus reads as absent.
-    failures = {(s.labels.get("sendbird_desk_bot_id") or None, s.labels["error_type"]): s.value for s in samples(text)
+    failures = {(s.labels.get("sendbird_desk_bot_id") or None, s.labels["error_type"]): s.value for s in samples
                 if s.name == "otel_desk_receiver_read_failures_total"}
     for who in (None, str(bot_id), str(gone_id)):
         assert {error_type for bot, error_type in failures if bot == who} == set(names.READ_ERROR_TYPES)
     assert failures[(str(gone_id), "not_found")] == 1
     assert sum(failures.values()) == 1
-    last = {s.labels["sendbird_desk_bot_id"] for s in samples(text) if s.name == "otel_desk_receiver_read_last_success_seconds"}
+    last = {s.labels["sendbird_desk_bot_id"] for s in samples if s.name == "otel_desk_receiver_read_last_success_seconds"}
     assert str(bot_id) in last
 
 
@@ -142,8 +136,8 @@ def translated_series() -> set[str]:
 
 @pytest.mark.parametrize("path", ["sdk exporter", "translation"])
 def test_rules_and_dashboards_find_their_series_on_both_paths(path, scraped):
-    text, _, _ = scraped
-    available = {s.name for s in samples(text)} | {"sendbird_desk_bot_webhook_logs_total", "otel_desk_receiver_entries_rejected_total",
+    samples, _, _ = scraped
+    available = {s.name for s in samples} | {"sendbird_desk_bot_webhook_logs_total", "otel_desk_receiver_entries_rejected_total",
                                                    "otel_desk_receiver_export_failures_total"} \
         if path == "sdk exporter" else translated_series()
     for expr in shipped_queries():

@@ -49,11 +49,8 @@ def test_every_error_type_exists_at_zero_from_discovery_and_counts_from_there():
 
 def scrape_failures(emulator, state_path, monkeypatch, **settings) -> dict:
     """One cycle of a receiver with a Prometheus endpoint; its read-failure series, by (bot id or None, error.type)."""
-    import requests
-    from prometheus_client.parser import text_string_to_metric_families
-
     from tests.plugins.otlp import free_port
-    from tests.receiver_harness import make_receiver
+    from tests.receiver_harness import make_receiver, scrape
 
     port = free_port()
     for name, value in {"OTEL_METRICS_EXPORTER": "prometheus", "OTEL_EXPORTER_PROMETHEUS_HOST": "127.0.0.1",
@@ -62,12 +59,11 @@ def scrape_failures(emulator, state_path, monkeypatch, **settings) -> dict:
     receiver = make_receiver(emulator, state_path, **settings)
     try:
         receiver.run_once()
-        text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        samples = scrape(port)
     finally:
         receiver.close()
     return {(s.labels.get("sendbird_desk_bot_id") or None, s.labels["error_type"]): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples
-            if s.name == "otel_desk_receiver_read_failures_total"}
+            for s in samples if s.name == "otel_desk_receiver_read_failures_total"}
 
 
 def test_a_desk_bot_ids_bot_that_does_not_exist_counts_as_not_found(desk_emulator, state_path, monkeypatch):
