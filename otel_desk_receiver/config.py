@@ -90,9 +90,14 @@ class Settings(BaseSettings):
         None, description=f"Desk Platform API base URL; default `{DEFAULT_API_URL.replace('{app_id}', '{DESK_APP_ID}')}`"
     )
     bot_ids: Annotated[list[int] | None, NoDecode] = Field(
-        None, description="Comma-separated bot IDs to watch; default every CUSTOM bot, listed again every 10 minutes"
+        None, description="Comma-separated bot IDs to watch; default every CUSTOM bot, listed again every `DESK_BOT_LIST_INTERVAL`"
     )
     poll_interval: float = Field(30.0, gt=0, le=86400, description="Seconds between poll cycles")
+    bot_list_interval: Annotated[float, BeforeValidator(_duration_s)] = Field(
+        600.0, ge=1, le=86_400,
+        description="How often the bot list (each bot's name, `timeoutSeconds` and unread-error flag, and which "
+                    "bots exist) is read again, as a duration: `10m`, `600s` (1 s to `1d`)",
+    )
     page_size: int = Field(MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="Entries per Desk request, 1..500")
     backfill_days: int = Field(
         0, ge=0, le=MAX_BACKFILL_DAYS,
@@ -258,6 +263,7 @@ ACCEPTS = {
     "api_url": "an http:// or https:// URL",
     "bot_ids": "comma-separated positive integer bot IDs",
     "poll_interval": "a number of seconds, more than 0 and at most 86400",
+    "bot_list_interval": "a duration such as 10m, 90s or 1h, from 1s to 1d",
     "page_size": "an integer from 1 to 500",
     "backfill_days": "an integer from 0 to 30",
     "backfill": "a duration such as 18h, 7d, 90m or 3600s, from 0 to 30d",

@@ -29,6 +29,9 @@ PRECEDENCE = [
     ("empty bot ids means all", {"DESK_BOT_IDS": ""}, None, {"bot_ids": None}),
     ("extra fields star", {"DESK_EXPORT_EXTRA_FIELDS": "*"}, None, {"export_extra_fields": ["*"]}),
     ("health off", {"DESK_HEALTH_ADDR": ""}, None, {"health_addr": ""}),
+    ("bot list every 10 minutes", {}, None, {"bot_list_interval": 600.0}),
+    ("bot list interval as a duration", {"DESK_BOT_LIST_INTERVAL": "90s"}, None, {"bot_list_interval": 90.0}),
+    ("bot list interval in yaml", {}, "bot_list_interval: 1h\n", {"bot_list_interval": 3600.0}),
 ]
 
 
@@ -47,6 +50,10 @@ INVALID = [
     ("backfill too far", {"DESK_BACKFILL_DAYS": "31"}, "DESK_BACKFILL_DAYS: expected an integer from 0 to 30 (got '31')"),
     ("interval zero", {"DESK_POLL_INTERVAL": "0"},
      "DESK_POLL_INTERVAL: expected a number of seconds, more than 0 and at most 86400 (got '0')"),
+    ("bot list interval too short", {"DESK_BOT_LIST_INTERVAL": "0.5s"},
+     "DESK_BOT_LIST_INTERVAL: expected a duration such as 10m, 90s or 1h, from 1s to 1d (got '0.5s')"),
+    ("bot list interval not a duration", {"DESK_BOT_LIST_INTERVAL": "soon"},
+     "DESK_BOT_LIST_INTERVAL: expected a duration such as 10m, 90s or 1h, from 1s to 1d (got 'soon')"),
     ("bot ids not ints", {"DESK_BOT_IDS": "1,x"},
      "DESK_BOT_IDS: expected comma-separated positive integer bot IDs (got '1,x')"),
     ("log level", {"DESK_LOG_LEVEL": "LOUD"},

@@ -21,7 +21,6 @@ from otel_desk_receiver.core.cursors import BotCursor, CursorStore
 
 log = logging.getLogger(__name__)
 
-BOT_LIST_REFRESH_S = 600.0  # contract.md: every CUSTOM bot, re-listed every 10 minutes
 ONCE_TURN_PAGES = 8  # run --once: pages a bot reads before the next bot's turn
 
 
@@ -42,7 +41,7 @@ class Poller:
     def __init__(self, client, cursors: CursorStore, pipeline: BotPipeline, telemetry: SelfTelemetry,
                  health: HealthState, *, bot_ids: list[int] | None, clock_ns: Callable[[], int] = time.time_ns,
                  monotonic: Callable[[], float] = time.monotonic, read_health: ReadHealth | None = None,
-                 interval_s: float = 30.0, budget: SweepBudget | None = None,
+                 interval_s: float = 30.0, bot_list_interval_s: float = 600.0, budget: SweepBudget | None = None,
                  should_stop: Callable[[], bool] = lambda: False):
         self._client = client
         self._read_health = read_health or ReadHealth(NoOpMeter(__name__))
@@ -59,6 +58,7 @@ class Poller:
         self._listed_at_ns: int | None = None  # wall clock when the last successful listing began
         self._found_later: dict[int, int] = {}  # bot id -> since when to read it (a bot that appeared while running)
         self._interval_s = interval_s
+        self._bot_list_interval_s = bot_list_interval_s  # DESK_BOT_LIST_INTERVAL
         self._scheduler = Scheduler(interval_s, monotonic)
         self._budget = budget or SweepBudget(NoOpMeter(__name__), max_rps=1e9, interval_s=interval_s)
         self._should_stop = should_stop
@@ -69,7 +69,7 @@ class Poller:
         return list(self._bots)
 
     def refresh_bots(self, force: bool = False) -> None:
-        due = self._bots_listed_at is None or self._monotonic() - self._bots_listed_at >= BOT_LIST_REFRESH_S
+        due = self._bots_listed_at is None or self._monotonic() - self._bots_listed_at >= self._bot_list_interval_s
         if not (due or force):
             return
         listing_ns = self._clock_ns()

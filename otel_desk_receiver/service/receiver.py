@@ -127,6 +127,7 @@ class Receiver:
         self.poller = Poller(self.client, self.cursors, pipeline, self.telemetry, self.health,
                              bot_ids=settings.bot_ids, clock_ns=clock_ns, monotonic=monotonic,
                              read_health=ReadHealth(meter, clock_ns), interval_s=settings.poll_interval,
+                             bot_list_interval_s=settings.bot_list_interval,
                              budget=SweepBudget(meter, settings.max_rps, settings.poll_interval),
                              should_stop=self._should_stop)
         self._health_server: HealthServer | None = None

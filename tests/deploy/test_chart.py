@@ -244,6 +244,7 @@ def test_full_scenario_passes_every_value_through():
     assert data["DESK_BOT_IDS"] == "101,202"
     assert data["DESK_EXPORT_EXTRA_FIELDS"] == "requestId,responseCode"
     assert data["DESK_SETTLE_GRACE"] == "90.5"
+    assert data["DESK_BOT_LIST_INTERVAL"] == "5m"
     assert data["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"] == "delta"
     assert data["OTEL_RESOURCE_ATTRIBUTES"] == "deployment.environment.name=ci,k8s.cluster.name=ci-cluster"
     assert data["OTEL_EXPORTER_OTLP_TIMEOUT"] == "5000"

@@ -222,19 +222,24 @@ def test_malformed_entries_are_skipped_counted_and_do_not_stall(desk_emulator, s
     assert dict(next(iter(rejected))) == {names.ATTR_BOT_ID: bot["id"], names.ATTR_ERROR_TYPE: "bad_created_at"}
 
 
-def test_bot_list_refreshed_every_10_minutes_new_bots_picked_up_removed_dropped(desk_emulator, sink, state_path):
+@pytest.mark.parametrize("overrides, interval_s", [
+    pytest.param({}, 600, id="every-10-minutes-by-default"),
+    pytest.param({"bot_list_interval": "90s"}, 90, id="DESK_BOT_LIST_INTERVAL"),
+])
+def test_bot_list_refreshed_on_its_interval_new_bots_picked_up_removed_dropped(desk_emulator, sink, state_path,
+                                                                              overrides, interval_s):
     first = desk_emulator.add_bot(name="first")
     desk_emulator.add_bot(name="faq", type="FAQ")
     now = [1000.0]
-    receiver = make_receiver(desk_emulator, state_path, monotonic=lambda: now[0])
+    receiver = make_receiver(desk_emulator, state_path, monotonic=lambda: now[0], **overrides)
     try:
         receiver.run_once()
         assert [b.name for b in receiver.poller.bots] == ["first"]
         second = desk_emulator.add_bot(name="second", is_unread_error=True)
         desk_emulator.remove_bot(first["id"])
-        now[0] += 599
+        now[0] += interval_s - 1
         receiver.run_once()
-        assert [b.name for b in receiver.poller.bots] == ["first"]  # not re-listed before 10 minutes
+        assert [b.name for b in receiver.poller.bots] == ["first"]  # not re-listed before its interval
         now[0] += 1
         desk_emulator.reset_requests()
         receiver.run_once()
