@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-pytest_plugins = ["tests.plugins.emulator", "tests.plugins.otlp", "tests.plugins.kube_api"]
+pytest_plugins = ["tests.harness.fixtures.emulator", "tests.harness.fixtures.otlp", "tests.harness.fixtures.kube_api"]
 
 
 def pytest_addoption(parser):

@@ -6,7 +6,7 @@ import socket
 import pytest
 
 from tests.e2e.receiver_process import ReceiverProcess, http_status, receiver_env, run_command, wait_until
-from tests.plugins.otlp import free_port
+from tests.harness.ports import free_port
 
 
 @pytest.fixture

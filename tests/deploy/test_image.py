@@ -17,7 +17,8 @@ import pytest
 
 from tests.deploy.container import WorkingContainer
 from tests.deploy.image import ensure_image
-from tests.plugins.otlp import TEST_TIMEOUT_MS, endpoint_for, free_port
+from tests.harness.fixtures.otlp import TEST_TIMEOUT_MS, endpoint_for
+from tests.harness.ports import free_port
 
 UID = 10001
 STATE_DIR = "/var/lib/otel-desk-receiver"  # the image's VOLUME, where its DESK_STATE_PATH points

@@ -4,7 +4,7 @@ import pytest
 import requests
 
 from otel_desk_receiver.devkit.kube_api import Grant
-from tests.plugins.kube_api import KUBE_TOKEN, NAMESPACE
+from tests.harness.fixtures.kube_api import KUBE_TOKEN, NAMESPACE
 
 CM = f"/api/v1/namespaces/{NAMESPACE}/configmaps"
 LEASES = f"/apis/coordination.k8s.io/v1/namespaces/{NAMESPACE}/leases"

@@ -29,7 +29,7 @@ from otel_desk_receiver.otlp.log_export import EntryExporter, build_log_exporter
 from otel_desk_receiver.otlp.metric_export import build_meter_provider, build_metric_exporter, shutdown_meter_provider
 from otel_desk_receiver.otlp.resource import build_resource
 from otel_desk_receiver.core.records import EntryRecord
-from tests.plugins.otlp import PROTOCOLS
+from tests.harness.fixtures.otlp import PROTOCOLS
 
 WAIT_S = 10.0
 

@@ -14,7 +14,8 @@ import requests
 from otel_desk_receiver import names
 from tests.deploy.chart import REPO
 from tests.e2e.receiver_process import ReceiverProcess, receiver_env
-from tests.plugins.otlp import TEST_TIMEOUT_MS, free_port
+from tests.harness.fixtures.otlp import TEST_TIMEOUT_MS
+from tests.harness.ports import free_port
 
 AGENT = REPO / ".cache" / "ddapm-test-agent" / "bin" / "ddapm-test-agent"
 START_DEADLINE_S = 30.0

@@ -11,8 +11,8 @@ import requests
 
 from otel_desk_receiver.kube.lease import LeaseRecord
 from tests.e2e.receiver_process import ReceiverProcess, delivered_counter_total, receiver_env, run_command, wait_until
-from tests.plugins.kube_api import NAMESPACE, write_kubeconfig
-from tests.plugins.otlp import free_port
+from tests.harness.fixtures.kube_api import NAMESPACE, write_kubeconfig
+from tests.harness.ports import free_port
 from tests.receiver_harness import uids
 
 PAGE = 200

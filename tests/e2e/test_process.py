@@ -21,7 +21,7 @@ from tests.e2e.receiver_process import (
     run_command,
     wait_until,
 )
-from tests.plugins.otlp import free_port
+from tests.harness.ports import free_port
 from tests.receiver_harness import by_bot_and_status, counter_by_bot_and_status, scrape, uids
 
 PAGE = 200

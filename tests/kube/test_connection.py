@@ -10,7 +10,7 @@ from otel_desk_receiver.errors import KubeError
 from otel_desk_receiver.kube import connection
 from otel_desk_receiver.kube.client import KubeClient
 from otel_desk_receiver.kube.connection import KubeConnection
-from tests.plugins.kube_api import NAMESPACE, write_kubeconfig
+from tests.harness.fixtures.kube_api import NAMESPACE, write_kubeconfig
 
 
 def service_account(tmp_path: Path, token: str = "sa-token-1") -> Path:

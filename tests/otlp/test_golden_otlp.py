@@ -17,7 +17,7 @@ from otel_desk_receiver.otlp.log_export import EntryExporter, build_log_exporter
 from otel_desk_receiver.otlp.metric_export import build_metric_exporter
 from otel_desk_receiver.otlp.resource import build_resource
 from otel_desk_receiver.units import NS_PER_S
-from tests.plugins.otlp import PROTOCOLS, endpoint_for
+from tests.harness.fixtures.otlp import PROTOCOLS, endpoint_for
 from tests.sample_payload import TESTDATA, sample_records
 
 GOLDEN = TESTDATA / "golden" / "otlp_webhook_logs_mixed.json"

@@ -9,7 +9,7 @@ import pytest
 from otel_desk_receiver.errors import ConfigError
 from otel_desk_receiver.otlp import headers_file
 from otel_desk_receiver.otlp.headers_file import HeadersFile, parse_headers
-from tests.plugins.otlp import PROTOCOLS
+from tests.harness.fixtures.otlp import PROTOCOLS
 from tests.receiver_harness import make_receiver
 
 

@@ -20,7 +20,7 @@ from otel_desk_receiver.otlp.metric_export import (
 from otel_desk_receiver.otlp.resource import build_resource
 from otel_desk_receiver.errors import ConfigError
 from otel_desk_receiver.core.records import EntryRecord
-from tests.plugins.otlp import PROTOCOLS
+from tests.harness.fixtures.otlp import PROTOCOLS
 
 SECRET = "s3cr3t-header-value"
 RESOURCE_CASES = [

@@ -3,7 +3,7 @@
 import pytest
 
 from otel_desk_receiver.commands.diagnostics import probe_otlp
-from tests.plugins.otlp import free_port
+from tests.harness.ports import free_port
 
 
 def closed_port(_sink) -> str:

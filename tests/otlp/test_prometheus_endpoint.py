@@ -12,7 +12,7 @@ from otel_desk_receiver import names
 from otel_desk_receiver.otel_env import metrics_exporter_problems, metrics_exporters, prometheus_address
 from tests.deploy.chart import REPO
 from tests.deploy.telemetry_names import collector_series, promql_names, prometheus_series
-from tests.plugins.otlp import free_port
+from tests.harness.ports import free_port
 from tests.receiver_harness import make_receiver, scrape
 
 

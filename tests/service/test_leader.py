@@ -7,7 +7,7 @@ import pytest
 
 from otel_desk_receiver.kube.lease import LeaseRecord, micro_time, parse_micro_time
 from otel_desk_receiver.service.leader import ElectionConfig, LeaderElector, Term
-from tests.plugins.kube_api import KUBE_TOKEN, NAMESPACE
+from tests.harness.fixtures.kube_api import KUBE_TOKEN, NAMESPACE
 
 CONFIG = ElectionConfig(lease_duration_s=15, renew_deadline_s=10, retry_period_s=2)
 T0_NS = 1_764_633_600_123_456_789  # 2025-12-02T00:00:00.123456789Z

@@ -15,7 +15,7 @@ from otel_desk_receiver.service import kubernetes_setup
 from otel_desk_receiver.service.health import HealthState
 from otel_desk_receiver.service.leader import ElectionConfig, LeaderElector
 from otel_desk_receiver.service.leadership import Leadership
-from tests.plugins.kube_api import NAMESPACE
+from tests.harness.fixtures.kube_api import NAMESPACE
 
 FAST = ElectionConfig(lease_duration_s=3, renew_deadline_s=1, retry_period_s=0.05)
 

@@ -7,7 +7,7 @@ from otel_desk_receiver.core.state_format import DeskIdentity, encode_state
 from otel_desk_receiver.errors import FencedError, StateError
 from otel_desk_receiver.service.leader import Term
 from otel_desk_receiver.service.state_kubernetes import HOLDER_ANNOTATION, TRANSITIONS_ANNOTATION, KubernetesState
-from tests.plugins.kube_api import KUBE_TOKEN, NAMESPACE
+from tests.harness.fixtures.kube_api import KUBE_TOKEN, NAMESPACE
 
 DESK = DeskIdentity("app-1", "https://desk.example/platform/v1")
 
