@@ -7,11 +7,11 @@ import math
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.harness.paths import REPO
+
 ENTRIES, BOTS, PAGE_SIZE = 3000, 3, 500
 LABELS = ("machine", "setup", "entries delivered", "end to end", "receiver cpu", "receiver peak rss",
           "desk requests", "otlp requests", "ceiling", "ratio", "quiet cycle", "emulator cpu", "sink cpu")
@@ -22,7 +22,7 @@ def report() -> dict[str, str]:
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--entries", str(ENTRIES), "--bots", str(BOTS),
          "--page-size", str(PAGE_SIZE)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=REPO, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     lines = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
@@ -77,7 +77,7 @@ def test_the_freshness_benchmark_prints_every_figure():
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks.freshness", "--bots", "5", "--backlog", "3000", "--max-rps", "50",
          "--interval", "2", "--extra-s", "4", "--max-s", "120"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=REPO, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     lines = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
@@ -90,7 +90,7 @@ def test_the_freshness_benchmark_prints_every_figure():
 
 def test_the_startup_benchmark_prints_the_process_and_its_floor():
     result = subprocess.run([sys.executable, "-m", "benchmarks.startup", "--runs", "1"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = dict(line.split(": ", 1) for line in result.stdout.splitlines())
     assert numbers(lines["run start to first Desk request (median of 1)"])[0] > 0

@@ -5,8 +5,9 @@ import socket
 
 import pytest
 
-from tests.e2e.receiver_process import ReceiverProcess, http_status, receiver_env, run_command, wait_until
 from tests.harness.ports import free_port
+from tests.harness.receiver_process import ReceiverProcess, http_status, receiver_env, run_command
+from tests.harness.wait import wait_until
 
 
 @pytest.fixture

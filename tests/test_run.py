@@ -3,8 +3,9 @@
 import dataclasses
 import signal
 
-from tests.e2e.receiver_process import ReceiverProcess, receiver_env, run_command, wait_until
-from tests.secret_volume import SecretVolume
+from tests.harness.receiver_process import ReceiverProcess, receiver_env, run_command
+from tests.harness.secret_volume import SecretVolume
+from tests.harness.wait import wait_until
 
 
 def test_run_logs_a_warning_per_misspelt_variable_and_still_runs(desk_emulator, otlp_sink, state_path):

@@ -9,8 +9,8 @@ import pytest
 from otel_desk_receiver import names
 from otel_desk_receiver.config import load_settings
 from otel_desk_receiver.errors import ConfigError
-from tests.e2e.receiver_process import receiver_env, run_command
-from tests.receiver_harness import days_ago, make_receiver
+from tests.harness.receiver import days_ago, make_receiver
+from tests.harness.receiver_process import receiver_env, run_command
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from otel_desk_receiver import names
-from tests.receiver_harness import make_receiver, uids
+from tests.harness.receiver import make_receiver, uids
 
 FROZEN_AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ import pytest
 from otel_desk_receiver.desk.models import parse_bot
 from otel_desk_receiver.core.mapping import body_line, record_uid, redact_url
 from otel_desk_receiver.core.settle import Settlement
-from tests.sample_payload import TESTDATA, sample_records
+from tests.harness.sample_payload import TESTDATA, sample_records
 
 
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.receiver_harness import make_receiver, uids
+from tests.harness.receiver import make_receiver, uids
 
 # 05:00 UTC: for a Desk whose day starts at UTC-11 (11:00 UTC), "today" began 6 hours after this instant.
 FROZEN_AT = datetime(2024, 3, 10, 5, 0, tzinfo=UTC)

@@ -16,7 +16,7 @@ from otel_desk_receiver.core.read_window import cursor_from
 from otel_desk_receiver.core.state_file import StateFile
 from otel_desk_receiver.desk.models import parse_bot, parse_timestamp_ns
 from otel_desk_receiver.desk.throttle import RetryPolicy
-from tests.receiver_harness import make_receiver
+from tests.harness.receiver import make_receiver
 
 FROZEN_AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 NS = 10**9

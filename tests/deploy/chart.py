@@ -7,7 +7,8 @@ from typing import Any
 import helm_python
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.harness.paths import REPO
+
 CHART_DIR = REPO / "helm" / "otel-desk-receiver"
 CI_VALUES = sorted((CHART_DIR / "ci").glob("*-values.yaml"))
 EXAMPLE_VALUES = sorted((CHART_DIR / "examples").glob("*/values.yaml"))

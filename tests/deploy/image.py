@@ -38,7 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.harness.paths import REPO
+
 CACHE_DIR = REPO / ".cache" / "image"
 IMAGE_REPOSITORY = "localhost/otel-desk-receiver"
 BASE_REPOSITORY = "localhost/otel-desk-receiver-base"

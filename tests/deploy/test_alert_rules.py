@@ -8,8 +8,8 @@ import subprocess
 import pytest
 import yaml
 
-from tests.deploy.chart import REPO
 from tests.deploy.telemetry_names import collector_series, prometheus_labels, prometheus_series, promql_problems
+from tests.harness.paths import REPO
 
 ALERTS_DIR = REPO / "examples" / "alerts"
 RULES = ALERTS_DIR / "otel-desk-receiver.rules.yaml"

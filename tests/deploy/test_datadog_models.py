@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.deploy.chart import REPO
 from tests.deploy.datadog_models import dashboard_problems, monitor_problems
+from tests.harness.paths import REPO
 
 DATADOG = REPO / "examples" / "datadog"
 DASHBOARD = json.loads((DATADOG / "dashboard.json").read_text())

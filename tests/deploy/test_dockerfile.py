@@ -15,7 +15,8 @@ import yaml
 
 from otel_desk_receiver.cli import COMMANDS
 from otel_desk_receiver.config import Settings
-from tests.deploy.chart import CHART_DIR, REPO
+from tests.deploy.chart import CHART_DIR
+from tests.harness.paths import REPO
 
 DOCKERFILE = REPO / "Dockerfile"
 

@@ -14,11 +14,12 @@ import yaml
 
 from otel_desk_receiver import names
 from otel_desk_receiver.config import Settings, env_name, load_settings
-from tests.deploy.chart import CHART_DIR, KUBERNETES_VERSION, REPO, documents, load_values, render, sidecar_snippet
+from tests.deploy.chart import CHART_DIR, KUBERNETES_VERSION, documents, load_values, render, sidecar_snippet
 from tests.deploy.telemetry_names import (
     datadog_metrics, datadog_names, datadog_tags, log_labels, logql_labels, prometheus_labels, prometheus_series,
     promql_problems,
 )
+from tests.harness.paths import REPO
 
 EXAMPLES = REPO / "examples"
 COMPOSE_FILES = sorted(EXAMPLES.glob("*/compose*.yaml"))

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from tests.deploy.chart import REPO
 from tests.deploy.grafana_schema import UNTYPED_FIELDS, logql_errors, strip_untyped, type_check
+from tests.harness.paths import REPO
 
 DASHBOARDS = sorted((REPO / "examples" / "grafana" / "dashboards").glob("*.json"))
 VARIABLE_REF = re.compile(r"\$\{(\w+)\}")

@@ -4,11 +4,11 @@ the package's version or an Unreleased one."""
 
 import re
 import tomllib
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.harness.paths import REPO
+
 PACKAGE = REPO / "otel_desk_receiver"
 CHANGELOG = REPO / "CHANGELOG.md"
 # Keep a Changelog headings: "## [Unreleased]" and "## [1.2.3] - YYYY-MM-DD".

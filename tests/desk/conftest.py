@@ -1,18 +1,15 @@
 """Desk client fixtures: a fake clock whose sleeps return at once, clients aimed at a frozen-clock emulator."""
 
 import random
-import socket
 import threading
-from datetime import datetime, timezone
 
 import pytest
 
 from otel_desk_receiver.desk.client import DeskClient
 from otel_desk_receiver.desk.throttle import RetryPolicy
-
-EMULATOR_TOKEN = "emulator-token"
-FROZEN_AT = datetime(2024, 3, 10, 12, 0, tzinfo=timezone.utc)
-LOGS_PATH = "/webhook_logs"
+from tests.harness.clock import FROZEN_AT
+from tests.harness.fixtures.emulator import EMULATOR_TOKEN
+from tests.harness.ports import free_port
 
 
 class FakeClock:
@@ -74,7 +71,4 @@ def custom_bot(desk_emulator) -> int:
 @pytest.fixture
 def closed_port_url() -> str:
     """A loopback URL on a port nothing listens on (bound, then closed)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/platform/v1"
+    return f"http://127.0.0.1:{free_port()}/platform/v1"

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from tests.desk.conftest import FROZEN_AT
+from tests.harness.clock import FROZEN_AT
 
 
 def test_page_fields(desk_emulator, custom_bot, make_desk_client):

@@ -9,7 +9,7 @@ import pytest
 
 from otel_desk_receiver.desk.token import FileToken
 from otel_desk_receiver.errors import ConfigError, DeskAuthError
-from tests.secret_volume import SecretVolume
+from tests.harness.secret_volume import SecretVolume
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from otel_desk_receiver.desk.client import DeskClient
 from otel_desk_receiver.desk.throttle import RetryPolicy
 from otel_desk_receiver.errors import ConfigError, DeskAuthError, DeskError, DeskResponseError, DeskRetryableError
-from tests.desk.conftest import EMULATOR_TOKEN, LOGS_PATH
+from tests.harness.fixtures.emulator import EMULATOR_TOKEN, LOGS_PATH
 
 
 def test_headers_sent(desk_emulator, custom_bot, make_desk_client):

@@ -21,7 +21,7 @@ from otel_desk_receiver.devkit.demo.view import (
     BotRow, RecentRecord, SinkTally, ViewData, by_hand_lines, counter_line, fit, format_lag, render,
 )
 from otel_desk_receiver.devkit.sink.server import SinkLogRecord, SinkMetricPoint
-from tests.e2e.receiver_process import run_command
+from tests.harness.receiver_process import run_command
 
 DEADLINE_S = 120.0  # generous: a slow 2-core CI starts Python, gRPC and the SDK in a few seconds
 COLUMNS = ("RECEIVED", "ERROR", "TIMEOUT", "BY AGE", "OTHER", "TOTAL")

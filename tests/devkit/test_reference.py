@@ -1,13 +1,13 @@
 """The README's reference tables are what the code says: settings from Settings, telemetry from names."""
 
 import re
-from pathlib import Path
 
 from otel_desk_receiver import names
 from otel_desk_receiver.config import Settings, env_name
 from otel_desk_receiver.devkit.reference import GENERATED, render, section_pattern
+from tests.harness.paths import REPO
 
-README = Path(__file__).parents[2] / "README.md"
+README = REPO / "README.md"
 CONTRACT_VARIABLES = [
     "DESK_APP_ID", "DESK_API_TOKEN", "DESK_API_TOKEN_FILE", "DESK_API_URL", "DESK_BOT_IDS", "DESK_POLL_INTERVAL", "DESK_BOT_LIST_INTERVAL", "DESK_PAGE_SIZE",
     "DESK_BACKFILL_DAYS", "DESK_BACKFILL", "DESK_SETTLE_GRACE", "DESK_STATE_PATH", "DESK_MAX_RPS", "DESK_HEALTH_ADDR",

@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 
 from otel_desk_receiver import names
-from tests.e2e.receiver_process import receiver_env, run_command, wait_until
+from tests.harness.receiver_process import receiver_env, run_command
+from tests.harness.wait import wait_until
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])

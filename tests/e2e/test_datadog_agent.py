@@ -3,8 +3,6 @@ virtualenv under .cache/, made by `make deps`) accepts OTLP over HTTP and gRPC a
 /test/session/logs and /test/session/metrics on its OTLP HTTP port. With delta temporality, as the Datadog
 example sets it, the log records and counters arrive as examples/datadog/README.md says."""
 
-import subprocess
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -12,33 +10,28 @@ import pytest
 import requests
 
 from otel_desk_receiver import names
-from tests.deploy.chart import REPO
-from tests.e2e.receiver_process import ReceiverProcess, receiver_env
 from tests.harness.fixtures.otlp import TEST_TIMEOUT_MS
+from tests.harness.paths import REPO
 from tests.harness.ports import free_port
+from tests.harness.process import ServerProcess
+from tests.harness.receiver_process import ReceiverProcess, receiver_env
 
 AGENT = REPO / ".cache" / "ddapm-test-agent" / "bin" / "ddapm-test-agent"
 START_DEADLINE_S = 30.0
 STATUSES = ("RECEIVED", "ERROR", "TIMEOUT", "RECEIVED", "RECEIVED")
 
 
-class DatadogTestAgent:
-    """The test agent on loopback ports; stopped by its PID."""
+class DatadogTestAgent(ServerProcess):
+    """The test agent on loopback ports, answering its session API once started."""
 
     def __init__(self, run_dir: Path):
         assert AGENT.is_file(), f"{AGENT} missing: run `make deps` (Datadog's test agent in its own virtualenv)"
         self.http_port, self.grpc_port, apm_port = free_port(), free_port(), free_port()
-        self.log_path = run_dir / "ddapm-test-agent.log"
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [str(AGENT), "--host", "127.0.0.1", "--port", str(apm_port), "--otlp-http-port", str(self.http_port),
-                 "--otlp-grpc-port", str(self.grpc_port)], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.url = f"http://127.0.0.1:{self.http_port}"
-        deadline = time.monotonic() + START_DEADLINE_S
-        while not self._answers():
-            assert self.process.poll() is None, self.log_path.read_text()[-3000:]
-            assert time.monotonic() < deadline, f"test agent not ready:\n{self.log_path.read_text()[-3000:]}"
-            time.sleep(0.1)
+        super().__init__("test agent", [str(AGENT), "--host", "127.0.0.1", "--port", str(apm_port),
+                                        "--otlp-http-port", str(self.http_port), "--otlp-grpc-port",
+                                        str(self.grpc_port)], run_dir / "ddapm-test-agent.log")
+        self.wait_ready(self._answers, START_DEADLINE_S)
 
     def _answers(self) -> bool:
         try:
@@ -51,14 +44,6 @@ class DatadogTestAgent:
 
     def session(self, kind: str) -> list[dict]:
         return requests.get(f"{self.url}/test/session/{kind}", timeout=10).json()
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
 
 
 @pytest.fixture

@@ -10,10 +10,11 @@ from datetime import timedelta
 import requests
 
 from otel_desk_receiver.kube.lease import LeaseRecord
-from tests.e2e.receiver_process import ReceiverProcess, delivered_counter_total, receiver_env, run_command, wait_until
 from tests.harness.fixtures.kube_api import NAMESPACE, write_kubeconfig
 from tests.harness.ports import free_port
-from tests.receiver_harness import uids
+from tests.harness.receiver import uids
+from tests.harness.receiver_process import ReceiverProcess, delivered_counter_total, receiver_env, run_command
+from tests.harness.wait import wait_until
 
 PAGE = 200
 LEASE_S, RENEW_S, RETRY_S = 3, 2, 0.5

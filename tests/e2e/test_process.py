@@ -13,16 +13,16 @@ import requests
 from otel_desk_receiver import names
 from otel_desk_receiver.core.state_format import STATE_VERSION
 from tests.deploy.chart import RELEASE, documents, find, render
-from tests.e2e.receiver_process import (
+from tests.harness.ports import free_port
+from tests.harness.receiver import by_bot_and_status, counter_by_bot_and_status, scrape, uids
+from tests.harness.receiver_process import (
     ReceiverProcess,
     delivered_counter_total,
     http_status,
     receiver_env,
     run_command,
-    wait_until,
 )
-from tests.harness.ports import free_port
-from tests.receiver_harness import by_bot_and_status, counter_by_bot_and_status, scrape, uids
+from tests.harness.wait import wait_until
 
 PAGE = 200
 

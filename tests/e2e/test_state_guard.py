@@ -4,8 +4,9 @@ hand-edited state is exit 2 naming the file and the field, never a traceback."""
 
 import json
 
-from tests.e2e.receiver_process import ReceiverProcess, receiver_env, run_command, wait_until
-from tests.receiver_harness import uids
+from tests.harness.receiver import uids
+from tests.harness.receiver_process import ReceiverProcess, receiver_env, run_command
+from tests.harness.wait import wait_until
 
 
 def test_a_second_receiver_on_the_same_state_exits_2_naming_the_first(desk_emulator, otlp_sink, state_path,

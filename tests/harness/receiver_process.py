@@ -1,19 +1,21 @@
-"""Run `otel-desk-receiver` as a real child process aimed at an in-test emulator and OTLP endpoint."""
+"""`otel-desk-receiver` as a real child process aimed at an in-test emulator and OTLP endpoint: its
+environment, the long-running ``run`` (``ReceiverProcess``), a command to completion (``run_command``), and
+what a test reads of it (a health status, the settled counter)."""
+
+from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
 from otel_desk_receiver import names
-
-WAIT_S = 60.0
+from tests.harness.process import ServerProcess
+from tests.harness.wait import WAIT_S
 
 
 def receiver_env(emulator, otlp_endpoint: str, protocol: str, state_path: Path, **desk) -> dict[str, str]:
@@ -33,49 +35,18 @@ def receiver_env(emulator, otlp_endpoint: str, protocol: str, state_path: Path, 
     return env
 
 
-@dataclass
-class ReceiverProcess:
-    process: subprocess.Popen
-    log_path: Path
+class ReceiverProcess(ServerProcess):
+    """`otel-desk-receiver run` with its output in a log file under the test's directory."""
 
     @classmethod
-    def start(cls, env: dict[str, str], tmp_path: Path, *args: str) -> "ReceiverProcess":
+    def start(cls, env: dict[str, str], tmp_path: Path, *args: str) -> ReceiverProcess:
         log_path = tmp_path / f"receiver-{time.monotonic_ns()}.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen([sys.executable, "-m", "otel_desk_receiver", "run", *args], env=env,
-                                       stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        return cls(process, log_path)
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait(self, timeout_s: float = WAIT_S) -> int:
-        try:
-            return self.process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            raise AssertionError(f"receiver did not exit within {timeout_s}s:\n{self.output()[-3000:]}") from None
-
-    def signal(self, signum: int) -> None:
-        self.process.send_signal(signum)
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
+        return cls("receiver", [sys.executable, "-m", "otel_desk_receiver", "run", *args], log_path, env=env)
 
 
 def run_command(env: dict[str, str], *args: str, timeout_s: float = WAIT_S) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "otel_desk_receiver", *args], env=env, capture_output=True,
                           text=True, timeout=timeout_s)
-
-
-def wait_until(predicate, timeout_s: float = WAIT_S, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def http_status(url: str) -> int | None:

@@ -8,7 +8,7 @@ from otel_desk_receiver.otlp.answer import REASON_PARTIAL, REASON_REFUSED, REASO
 from otel_desk_receiver.otlp.log_export import EntryExporter, build_log_exporter
 from otel_desk_receiver.otlp.metric_export import build_metric_exporter, probe_metrics
 from otel_desk_receiver.otlp.resource import build_resource
-from tests.otlp.test_log_export import entry
+from tests.harness.entries import entry
 from tests.harness.fixtures.otlp import PROTOCOLS
 
 UID = names.ATTR_LOG_RECORD_UID

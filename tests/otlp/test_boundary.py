@@ -10,7 +10,7 @@ import pytest
 from otel_desk_receiver import names
 from otel_desk_receiver.otlp.answer import REASON_PARTIAL, REASON_REFUSED
 from otel_desk_receiver.otlp.counter_export import KNOWN_STATUSES
-from tests.receiver_harness import by_bot_and_status, counter_by_bot_and_status, days_ago, make_receiver, run_once, uids
+from tests.harness.receiver import by_bot_and_status, counter_by_bot_and_status, days_ago, make_receiver, run_once, uids
 
 STATUSES = ("RECEIVED", "ERROR", "TIMEOUT", "RECEIVED", "RECEIVED")
 

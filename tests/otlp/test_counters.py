@@ -9,7 +9,7 @@ import pytest
 
 from otel_desk_receiver import names
 from otel_desk_receiver.errors import StateError
-from tests.receiver_harness import by_bot_and_status, counter_by_bot_and_status, days_ago, make_receiver, run_once
+from tests.harness.receiver import by_bot_and_status, counter_by_bot_and_status, days_ago, make_receiver, run_once
 
 STATUSES = ("RECEIVED", "ERROR", "TIMEOUT", "RECEIVED")
 TEMPORALITIES = ["cumulative", "delta"]

@@ -18,7 +18,7 @@ from otel_desk_receiver.otlp.metric_export import build_metric_exporter
 from otel_desk_receiver.otlp.resource import build_resource
 from otel_desk_receiver.units import NS_PER_S
 from tests.harness.fixtures.otlp import PROTOCOLS, endpoint_for
-from tests.sample_payload import TESTDATA, sample_records
+from tests.harness.sample_payload import TESTDATA, sample_records
 
 GOLDEN = TESTDATA / "golden" / "otlp_webhook_logs_mixed.json"
 SINCE_NS = 1_764_000_000 * NS_PER_S  # the counters' saved start time

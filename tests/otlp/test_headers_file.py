@@ -10,7 +10,7 @@ from otel_desk_receiver.errors import ConfigError
 from otel_desk_receiver.otlp import headers_file
 from otel_desk_receiver.otlp.headers_file import HeadersFile, parse_headers
 from tests.harness.fixtures.otlp import PROTOCOLS
-from tests.receiver_harness import make_receiver
+from tests.harness.receiver import make_receiver
 
 
 @pytest.fixture(autouse=True)

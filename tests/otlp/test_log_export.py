@@ -19,7 +19,7 @@ from otel_desk_receiver.otlp.metric_export import (
 )
 from otel_desk_receiver.otlp.resource import build_resource
 from otel_desk_receiver.errors import ConfigError
-from otel_desk_receiver.core.records import EntryRecord
+from tests.harness.entries import entry
 from tests.harness.fixtures.otlp import PROTOCOLS
 
 SECRET = "s3cr3t-header-value"
@@ -45,17 +45,6 @@ PROTOCOL_CASES = [
      {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "grpc"},
      HttpLogExporter, GrpcMetricExporter),
 ]
-
-
-def entry(i: int = 0) -> EntryRecord:
-    return EntryRecord(
-        timestamp_ns=1_700_000_000_123_456_789 + i, observed_timestamp_ns=1_700_000_060_000_000_000 + i,
-        severity_number=13, severity_text="WARN", event_name="sendbird.desk.bot.webhook",
-        body=f"SENT bot 7 to hooks.example.com #{i}",
-        attributes={"sendbird.desk.bot.id": 7, "sendbird.desk.webhook_log.id": 10_000_000_000 + i,
-                    "sendbird.desk.bot.name": "helper", "log.record.uid": f"app:7:{i}", "x.ratio": 0.25,
-                    "x.flag": False},
-    )
 
 
 @pytest.mark.parametrize(("env", "app_id", "expected"), [case[1:] for case in RESOURCE_CASES],

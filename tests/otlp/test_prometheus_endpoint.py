@@ -10,10 +10,10 @@ import yaml
 
 from otel_desk_receiver import names
 from otel_desk_receiver.otel_env import metrics_exporter_problems, metrics_exporters, prometheus_address
-from tests.deploy.chart import REPO
 from tests.deploy.telemetry_names import collector_series, promql_names, prometheus_series
+from tests.harness.paths import REPO
 from tests.harness.ports import free_port
-from tests.receiver_harness import make_receiver, scrape
+from tests.harness.receiver import make_receiver, scrape
 
 
 @pytest.mark.parametrize(("label", "env", "expected"), [
@@ -149,7 +149,7 @@ def test_rules_and_dashboards_find_their_series_on_both_paths(path, scraped):
 
 @pytest.fixture
 def check_env(desk_emulator, otlp_sink, state_path):
-    from tests.e2e.receiver_process import receiver_env
+    from tests.harness.receiver_process import receiver_env
     desk_emulator.add_bot(name="order-helper")
     values = receiver_env(desk_emulator, otlp_sink.http_endpoint, "http/protobuf", state_path)
     values.update({"OTEL_EXPORTER_OTLP_TIMEOUT": "700", "OTEL_METRICS_EXPORTER": "prometheus",
@@ -158,7 +158,7 @@ def check_env(desk_emulator, otlp_sink, state_path):
 
 
 def test_check_reports_the_prometheus_endpoint_instead_of_otlp_metrics(check_env):
-    from tests.e2e.receiver_process import run_command
+    from tests.harness.receiver_process import run_command
     check_env["OTEL_EXPORTER_PROMETHEUS_PORT"] = str(free_port())
     done = run_command(check_env, "check")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -171,7 +171,7 @@ def test_check_reports_the_prometheus_endpoint_instead_of_otlp_metrics(check_env
 def test_check_fails_on_a_prometheus_port_in_use(check_env):
     import socket
 
-    from tests.e2e.receiver_process import run_command
+    from tests.harness.receiver_process import run_command
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -185,7 +185,7 @@ def test_check_fails_on_a_prometheus_port_in_use(check_env):
 def test_run_exits_2_naming_the_variables_when_the_port_is_taken(check_env):
     import socket
 
-    from tests.e2e.receiver_process import run_command
+    from tests.harness.receiver_process import run_command
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

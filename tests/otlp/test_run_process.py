@@ -10,8 +10,9 @@ import grpc
 import pytest
 
 from otel_desk_receiver import names
-from tests.e2e.receiver_process import WAIT_S, ReceiverProcess, receiver_env, wait_until
-from tests.receiver_harness import by_bot_and_status, counter_by_bot_and_status
+from tests.harness.receiver import by_bot_and_status, counter_by_bot_and_status
+from tests.harness.receiver_process import ReceiverProcess, receiver_env
+from tests.harness.wait import WAIT_S, wait_until
 
 SECRET = 'k3y;with"quotes'
 
@@ -90,7 +91,7 @@ def test_secrets_never_reach_the_output(desk_emulator, otlp_sink, state_path, tm
 
 
 def test_check_shows_no_user_info(desk_emulator, otlp_sink, state_path):
-    from tests.e2e.receiver_process import run_command
+    from tests.harness.receiver_process import run_command
 
     url = desk_emulator.url.replace("http://", "http://desk-user:url-pa55word@")
     endpoint = otlp_sink.http_endpoint.replace("http://", "http://otlp-user:otlp-pa55word@")
@@ -120,7 +121,7 @@ def test_one_line_per_cycle_while_the_endpoint_is_down(desk_emulator, otlp_sink,
 
 
 def test_check_warns_about_a_timeout_that_looks_like_seconds(desk_emulator, otlp_sink, state_path):
-    from tests.e2e.receiver_process import run_command
+    from tests.harness.receiver_process import run_command
 
     env = env_for(desk_emulator, otlp_sink, state_path, OTEL_EXPORTER_OTLP_LOGS_TIMEOUT="5")
     output = run_command(env, "check").stdout

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from otel_desk_receiver import names
-from tests.receiver_harness import make_receiver
+from tests.harness.receiver import make_receiver
 
 
 @pytest.mark.parametrize("entry_model", ["in_place", "per_status"])

@@ -11,7 +11,7 @@ import pytest
 from otel_desk_receiver import names
 from otel_desk_receiver.desk.throttle import RetryPolicy
 from otel_desk_receiver.errors import DeskAuthError
-from tests.receiver_harness import make_receiver
+from tests.harness.receiver import make_receiver
 
 INTERVAL_S = 30
 

@@ -165,7 +165,7 @@ def test_check_describes_the_state_configmap_and_the_lease_without_writing(kube_
 
 def test_file_backend_with_election_polls_only_while_leading_and_releases_on_stop(
         desk_emulator, otlp_sink, otlp_env, kube_api, kubeconfig, state_path, monkeypatch):
-    from tests.receiver_harness import make_receiver, uids
+    from tests.harness.receiver import make_receiver, uids
 
     otlp_env(otlp_sink, "http/protobuf")
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))

@@ -50,7 +50,7 @@ def test_every_error_type_exists_at_zero_from_discovery_and_counts_from_there():
 def scrape_failures(emulator, state_path, monkeypatch, **settings) -> dict:
     """One cycle of a receiver with a Prometheus endpoint; its read-failure series, by (bot id or None, error.type)."""
     from tests.harness.ports import free_port
-    from tests.receiver_harness import make_receiver, scrape
+    from tests.harness.receiver import make_receiver, scrape
 
     port = free_port()
     for name, value in {"OTEL_METRICS_EXPORTER": "prometheus", "OTEL_EXPORTER_PROMETHEUS_HOST": "127.0.0.1",

@@ -7,7 +7,7 @@ import pytest
 
 from otel_desk_receiver import names
 from otel_desk_receiver.desk.models import parse_webhook_log
-from tests.receiver_harness import (
+from tests.harness.receiver import (
     by_bot_and_status,
     counter_by_bot_and_status,
     days_ago,

@@ -1,19 +1,17 @@
-"""Shared pieces of the emulator tests: an authenticated session and a fixed instant."""
-
-from datetime import datetime, timezone
+"""Shared pieces of the emulator tests: an authenticated session and an emulator frozen at NOON."""
 
 import pytest
 import requests
 
-# A fixed instant for frozen clocks: deterministic dates, noon UTC so day edges are far away.
-NOON = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
+from tests.harness.clock import NOON
+from tests.harness.fixtures.emulator import EMULATOR_TOKEN
 
 
 @pytest.fixture
 def desk_session():
     """A requests.Session sending the emulator token, closed afterwards."""
     with requests.Session() as session:
-        session.headers["SENDBIRDDESKAPITOKEN"] = "emulator-token"
+        session.headers["SENDBIRDDESKAPITOKEN"] = EMULATOR_TOKEN
         yield session
 
 

@@ -5,7 +5,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
-from tests.devkit.emulator.conftest import NOON
+from tests.harness.clock import NOON
 
 
 def query_of(url: str) -> list[tuple[str, str]]:

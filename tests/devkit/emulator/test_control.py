@@ -4,7 +4,7 @@ faults and stats as JSON."""
 import pytest
 import requests
 
-from tests.devkit.emulator.conftest import NOON
+from tests.harness.clock import NOON
 
 
 @pytest.fixture

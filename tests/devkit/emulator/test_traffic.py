@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from otel_desk_receiver.devkit.emulator import BotProfile, DeskEmulator, EmulatorConfig
-from tests.devkit.emulator.conftest import NOON
+from tests.harness.clock import NOON
 
 TERMINAL = {"RECEIVED", "ERROR", "TIMEOUT"}
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.devkit.emulator.conftest import NOON
+from tests.harness.clock import NOON
 
 
 @pytest.fixture
