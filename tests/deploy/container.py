@@ -16,13 +16,13 @@ import json
 import os
 import signal
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
 from tests.deploy.image import Image, buildah
+from tests.harness.process import ServerProcess
 
 START_DEADLINE_S = 20.0
 NAME_PREFIX = "otel-desk-receiver-test-"
@@ -61,10 +61,8 @@ class WorkingContainer:
                               timeout=timeout_s, stdin=subprocess.DEVNULL)
 
     def start(self, args: list[str], env: dict[str, str], volumes: dict[Path, str], log_path: Path) -> ContainerProcess:
-        with log_path.open("wb") as log:
-            runner = subprocess.Popen(self.command(args, env, volumes), stdout=log, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL)
-        process = ContainerProcess(runner, log_path)
+        runner = ServerProcess("buildah run", self.command(args, env, volumes), log_path)
+        process = ContainerProcess(runner)
         process.inside = process.find_inside(args[0])
         return process
 
@@ -73,50 +71,52 @@ class WorkingContainer:
 class ContainerProcess:
     """`buildah run` in the background (runner) and the command it runs inside the image (inside)."""
 
-    runner: subprocess.Popen
-    log_path: Path
+    runner: ServerProcess
     inside: psutil.Process | None = None
 
     def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        return self.runner.output()
 
     def find_inside(self, program: str) -> psutil.Process:
         """The command's own process: the descendant of `buildah run` that is not one of buildah's
         helpers (buildah-chroot-runtime, buildah-chroot-exec) and whose arguments name the program."""
-        deadline = time.monotonic() + START_DEADLINE_S
-        while time.monotonic() < deadline and self.runner.poll() is None:
-            try:
-                for child in psutil.Process(self.runner.pid).children(recursive=True):
-                    argv = child.cmdline()
-                    if argv and not argv[0].startswith("buildah") and any(program in arg for arg in argv):
-                        return child
-            except psutil.Error:
-                pass  # a helper exited between listing and reading: look again
-            time.sleep(0.02)
-        self.stop()
-        raise AssertionError(f"{program} did not start in the container (rc {self.runner.returncode}):\n"
-                             f"{self.output()[-3000:]}")
+        try:
+            return self.runner.wait_for(lambda: self._descendant_running(program), START_DEADLINE_S,
+                                        f"running {program} in the container")
+        except AssertionError:
+            self.stop()
+            raise
+
+    def _descendant_running(self, program: str) -> psutil.Process | None:
+        try:
+            for child in psutil.Process(self.runner.pid).children(recursive=True):
+                argv = child.cmdline()
+                if argv and not argv[0].startswith("buildah") and any(program in arg for arg in argv):
+                    return child
+        except psutil.Error:
+            pass  # a helper exited between listing and reading: look again
+        return None
 
     def signal(self, signum: int) -> None:
         self.inside.send_signal(signum)
 
     def wait(self, timeout_s: float = 60) -> int:
         try:
-            return self.runner.wait(timeout=timeout_s)
+            return self.runner.process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             self.stop()
-            raise AssertionError(f"not finished within {timeout_s} s:\n{self.output()[-3000:]}") from None
+            raise AssertionError(f"not finished within {timeout_s} s:\n{self.runner.tail()}") from None
 
     def stop(self) -> None:
-        """Kill what is still running, by PID: the process inside first, then `buildah run`."""
+        """Kill what is still running, by PID: the process inside first, then `buildah run`. No SIGTERM to
+        `buildah run`: it does not forward it, and ends by itself once the process inside is gone."""
         if self.inside is not None and self.inside.is_running():
             self.inside.send_signal(signal.SIGKILL)
-        if self.runner.poll() is None:
+        if self.runner.alive():
             try:
-                self.runner.wait(timeout=5)
+                self.runner.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.runner.kill()
-                self.runner.wait(timeout=5)
 
 
 def remove_leftovers() -> None:

@@ -19,6 +19,7 @@ from tests.deploy.container import WorkingContainer
 from tests.deploy.image import ensure_image
 from tests.harness.fixtures.otlp import TEST_TIMEOUT_MS, endpoint_for
 from tests.harness.ports import free_port
+from tests.harness.wait import wait_until
 
 UID = 10001
 STATE_DIR = "/var/lib/otel-desk-receiver"  # the image's VOLUME, where its DESK_STATE_PATH points
@@ -107,14 +108,6 @@ def healthz_status(port: int) -> int | None:
         return None
 
 
-def wait_until(predicate, what: str, timeout_s: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def healthcheck_command(image) -> list[str]:
     """The HEALTHCHECK test from the docker-format image config, as the engine would run it."""
     kind, *command = image.config["Healthcheck"]["Test"]
@@ -147,7 +140,7 @@ def test_healthcheck_from_the_image_config_passes_against_a_running_receiver(ima
     port = free_port()
     env = receiver_env(desk_emulator, otlp_sink, health_addr=f"127.0.0.1:{port}", poll_interval=1)
     receiver = start_receiver(env)
-    wait_until(lambda: healthz_status(port) == 200, "/healthz 200")
+    wait_until(lambda: healthz_status(port) == 200, WAIT_S, "/healthz 200")
     assert receiver.inside.cmdline()[0].startswith("/opt/otel-desk-receiver/")  # the image's, not ours
     assert receiver.inside.uids() == (UID, UID, UID)
     # As the engine runs it: inside the container, with the container's environment.

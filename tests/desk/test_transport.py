@@ -12,6 +12,7 @@ from otel_desk_receiver.desk.client import DeskClient
 from otel_desk_receiver.desk.throttle import RetryPolicy
 from otel_desk_receiver.errors import ConfigError, DeskAuthError, DeskError, DeskResponseError, DeskRetryableError
 from tests.harness.fixtures.emulator import EMULATOR_TOKEN, LOGS_PATH
+from tests.harness.wait import wait_until
 
 
 def test_headers_sent(desk_emulator, custom_bot, make_desk_client):
@@ -203,11 +204,10 @@ def test_shutdown_wakes_a_real_wait(desk_emulator, custom_bot):
 
     worker = threading.Thread(target=call)
     worker.start()
-    deadline = threading.Event()
-    for _ in range(500):  # until the first 429 went out, at most 5 s
-        if desk_emulator.request_count() >= 1 or deadline.wait(0.01):
-            break
-    stop.set()
+    try:
+        wait_until(lambda: desk_emulator.request_count() >= 1, 5, "the first 429 to go out", poll_s=0.01)
+    finally:
+        stop.set()  # the client's wait ends: no thread left waiting 300 s if the test fails
     worker.join(timeout=10)
     client.close()
     assert not worker.is_alive()

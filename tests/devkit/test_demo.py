@@ -11,7 +11,6 @@ import struct
 import subprocess
 import sys
 import termios
-import time
 
 import pytest
 
@@ -21,7 +20,9 @@ from otel_desk_receiver.devkit.demo.view import (
     BotRow, RecentRecord, SinkTally, ViewData, by_hand_lines, counter_line, fit, format_lag, render,
 )
 from otel_desk_receiver.devkit.sink.server import SinkLogRecord, SinkMetricPoint
+from tests.harness.process import ServerProcess
 from tests.harness.receiver_process import run_command
+from tests.harness.wait import wait_until
 
 DEADLINE_S = 120.0  # generous: a slow 2-core CI starts Python, gRPC and the SDK in a few seconds
 COLUMNS = ("RECEIVED", "ERROR", "TIMEOUT", "BY AGE", "OTHER", "TOTAL")
@@ -71,37 +72,31 @@ def test_headless_demo_shows_every_status_and_the_latest_records():
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_stops_everything_with_exit_0_and_the_printed_run_line_works(signum, tmp_path, otlp_sink):
-    out = tmp_path / "demo.out"
-    with out.open("wb") as sink_file:
-        demo = subprocess.Popen([sys.executable, "-m", "otel_desk_receiver", "demo", "--duration", "600"],
-                                env=demo_env(), stdout=sink_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    demo = ServerProcess("demo", [sys.executable, "-m", "otel_desk_receiver", "demo", "--duration", "600"],
+                         tmp_path / "demo.out", env=demo_env())
     try:
-        run_line = wait_for_run_line(out, demo)
+        run_line = demo.wait_for(lambda: printed_run_line(demo.output()), DEADLINE_S, "printing its run line")
         env = demo_env() | dict(token.split("=", 1) for token in shlex.split(run_line)[:-2])
         env |= {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_sink.http_endpoint, "DESK_STATE_PATH": str(tmp_path / "s.json"),
                 "DESK_HEALTH_ADDR": ""}
         once = run_command(env, "run", "--once", timeout_s=DEADLINE_S)
         assert once.returncode == 0, once.stderr[-3000:]
         assert otlp_sink.count() > 0
-        demo.send_signal(signum)
-        assert demo.wait(timeout=30) == 0, out.read_text()
+        demo.signal(signum)
+        assert demo.wait(timeout_s=30) == 0, demo.output()
     finally:
-        if demo.poll() is None:
-            demo.kill()
-            demo.wait()
-    output = out.read_text()
+        demo.kill()
+    output = demo.output()
     assert "--- final" in output and "demo stopped" in output, output[-3000:]
     assert "Traceback" not in output, output[-3000:]
 
 
-def wait_for_run_line(out, process) -> str:
-    deadline = time.monotonic() + DEADLINE_S
-    while time.monotonic() < deadline and process.poll() is None:
-        for line in out.read_text().splitlines():
-            if line.endswith(" otel-desk-receiver run"):
-                return line.strip()
-        time.sleep(0.1)
-    raise AssertionError(f"no run line printed (rc {process.poll()}):\n{out.read_text()[-3000:]}")
+def printed_run_line(output: str) -> str | None:
+    """The demo's "... otel-desk-receiver run" line, once printed."""
+    for line in output.splitlines():
+        if line.endswith(" otel-desk-receiver run"):
+            return line.strip()
+    return None
 
 
 def test_otlp_endpoint_flag_sends_to_that_endpoint_and_shows_the_receivers_gauges(otlp_sink):
@@ -308,23 +303,31 @@ def run_demo_in_a_terminal(columns: int, rows: int) -> tuple[int, str]:
     if pid == 0:  # the child: becomes the demo
         os.execve(sys.executable, [sys.executable, "-m", "otel_desk_receiver", "demo"], demo_env())
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    output, interrupted = b"", False
-    deadline = time.monotonic() + DEADLINE_S
+    output, interrupted, closed = b"", False, False
+
+    def read_until_closed() -> bool:
+        """Read what the demo printed (up to 0.2 s); Ctrl-C once its table shows gauges; True once it closed
+        the terminal."""
+        nonlocal output, interrupted, closed
+        if not interrupted and re.search(rb"all bots\s+(\d+\s+){6}\d+", output):
+            os.kill(pid, signal.SIGINT)
+            interrupted = True
+        if select.select([fd], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # the child closed the terminal
+                chunk = b""
+            closed = not chunk
+            output += chunk
+        return closed
+
     try:
-        while time.monotonic() < deadline:
-            if not interrupted and re.search(rb"all bots\s+(\d+\s+){6}\d+", output):
-                os.kill(pid, signal.SIGINT)
-                interrupted = True
-            if select.select([fd], [], [], 0.2)[0]:
-                try:
-                    chunk = os.read(fd, 65536)
-                except OSError:  # the child closed the terminal
-                    break
-                if not chunk:
-                    break
-                output += chunk
+        # select waits up to 0.2 s for output: that is the poll interval
+        wait_until(read_until_closed, DEADLINE_S, "the demo to stop and close its terminal", poll_s=0)
+    except AssertionError as error:
+        raise AssertionError(f"{error}:\n{output.decode(errors='replace')[-3000:]}") from None
     finally:
-        if not interrupted:
+        if not closed:
             os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         os.close(fd)

@@ -6,10 +6,8 @@ import os
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 
@@ -30,6 +28,8 @@ from otel_desk_receiver.otlp.metric_export import build_meter_provider, build_me
 from otel_desk_receiver.otlp.resource import build_resource
 from otel_desk_receiver.core.records import EntryRecord
 from tests.harness.fixtures.otlp import PROTOCOLS
+from tests.harness.process import ServerProcess
+from tests.harness.wait import wait_until
 
 WAIT_S = 10.0
 
@@ -195,10 +195,8 @@ def test_a_vanishing_client_prints_nothing(otlp_sink, capfd):
     with socket.create_connection(("127.0.0.1", otlp_sink.http_port)) as client:
         client.sendall(b"POST /v1/logs HTTP/1.1\r\nContent-Length: 100\r\n\r\npartial")
         client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with RST
-    deadline = time.monotonic() + WAIT_S
-    while any("process_request_thread" in t.name for t in threading.enumerate()):  # its handler is done
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    wait_until(lambda: not any("process_request_thread" in t.name for t in threading.enumerate()), WAIT_S,
+               "its handler to be done", poll_s=0.01)
     assert post(otlp_sink.http_endpoint + "/v1/logs", raw_logs_request())[0] == 200
     assert capfd.readouterr().err == ""
 
@@ -233,22 +231,23 @@ def test_counter_totals_sum_deltas_and_cumulative_series(otlp_sink):
     assert otlp_sink.counter_totals("c") == {frozenset({("a", 1)}): 5}
 
 
-def test_separate_process_counts_and_reports_on_sigterm():
-    process = subprocess.Popen(
-        [sys.executable, "-m", "otel_desk_receiver.devkit.sink.server", "--count-only"],
-        stdout=subprocess.PIPE, text=True, cwd=os.getcwd(),
-    )
+def first_line(output: str) -> str | None:
+    """The first line once it is whole (ends with a newline)."""
+    line, newline, _ = output.partition("\n")
+    return line if newline else None
+
+
+def test_separate_process_counts_and_reports_on_sigterm(tmp_path):
+    process = ServerProcess("sink", [sys.executable, "-m", "otel_desk_receiver.devkit.sink.server", "--count-only"],
+                            tmp_path / "sink.log", cwd=os.getcwd())
     try:
-        ready = json.loads(process.stdout.readline())
+        ready = json.loads(process.wait_for(lambda: first_line(process.output()), WAIT_S, "printing its endpoints"))
         status, _, _ = post(ready["http_endpoint"] + "/v1/logs", raw_logs_request())
         assert status == 200
-        process.send_signal(signal.SIGTERM)
-        out, _ = process.communicate(timeout=WAIT_S)
+        process.signal(signal.SIGTERM)
+        assert process.wait(WAIT_S) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    report = json.loads(out)
-    assert process.returncode == 0
+        process.kill()
+    report = json.loads(process.output().splitlines()[-1])  # the line it prints on SIGTERM, after the ready line
     assert report["logs"] == 1 and report["stats"]["logs"]["http"]["requests"] == 1
     assert ready["grpc_endpoint"].startswith("http://127.0.0.1:")

@@ -16,8 +16,10 @@ from otel_desk_receiver.service.health import HealthState
 from otel_desk_receiver.service.leader import ElectionConfig, LeaderElector
 from otel_desk_receiver.service.leadership import Leadership
 from tests.harness.fixtures.kube_api import NAMESPACE
+from tests.harness.wait import wait_until
 
 FAST = ElectionConfig(lease_duration_s=3, renew_deadline_s=1, retry_period_s=0.05)
+WAIT_S = 5.0  # a leadership change here takes a few retry periods of 50 ms
 
 
 def metric_values(reader) -> dict:
@@ -51,13 +53,13 @@ def test_standby_is_ready_names_the_leader_and_takes_over_on_release(kube_client
                                                        lambda: cycles.append("cycle"), 0.01))
     terms.start()
     try:
-        _wait(lambda: health_b.snapshot().get("leader") == "a")
+        wait_until(lambda: health_b.snapshot().get("leader") == "a", WAIT_S, "b naming a the leader", poll_s=0.01)
         assert health_b.ready() and health_b.alive() and health_b.snapshot()["role"] == "standby"
         assert cycles == []  # a standby never polls
         assert metric_values(reader)[(names.LEADER.name, ())] in (0, 1)
         stop_a.set()
         a.stop()  # SIGTERM: release, b takes over at its next retry, not after the 3 s lease
-        _wait(lambda: "cycle" in cycles, timeout_s=2)
+        wait_until(lambda: "cycle" in cycles, 2, "b's first cycle", poll_s=0.01)
         assert cycles[0] == "start" and health_b.snapshot()["role"] == "leader"
         changes = metric_values(reader)
         assert changes[(names.LEADER_CHANGES.name, ((names.ATTR_LEADER_CHANGE, "acquired"),))] == 2
@@ -77,26 +79,18 @@ def test_a_term_ends_when_the_lease_cannot_be_renewed(kube_api, kube_client, rea
     terms = threading.Thread(target=leadership.run_terms, args=(stop, lambda: None, lambda: cycles.append(1), 0.01))
     terms.start()
     try:
-        _wait(lambda: len(cycles) > 3)
+        wait_until(lambda: len(cycles) > 3, WAIT_S, "four cycles", poll_s=0.01)
         kube_api.set_down(True)
-        _wait(lambda: not leadership.is_leading(), timeout_s=3)
+        wait_until(lambda: not leadership.is_leading(), 3, "the term to end", poll_s=0.01)
         ran = len(cycles)
-        _wait(lambda: (names.LEADER_CHANGES.name, ((names.ATTR_LEADER_CHANGE, "lost"),)) in metric_values(reader))
+        wait_until(lambda: (names.LEADER_CHANGES.name, ((names.ATTR_LEADER_CHANGE, "lost"),)) in metric_values(reader),
+                   WAIT_S, "the lost leadership counted", poll_s=0.01)
         assert len(cycles) <= ran + 1  # at most the cycle that was running
     finally:
         stop.set()
         terms.join(5)
         kube_api.set_down(False)
         leadership.stop()
-
-
-def _wait(predicate, timeout_s: float = 5.0) -> None:
-    done = threading.Event()
-    for _ in range(int(timeout_s / 0.01)):
-        if predicate():
-            return
-        done.wait(0.01)
-    raise AssertionError("timed out")
 
 
 BASE = {"DESK_API_URL": "http://desk.example", "DESK_API_TOKEN": "t"}
@@ -178,7 +172,7 @@ def test_file_backend_with_election_polls_only_while_leading_and_releases_on_sto
     loop = threading.Thread(target=receiver.run_forever)
     loop.start()
     try:
-        _wait(lambda: len(set(uids(otlp_sink))) == 50)
+        wait_until(lambda: len(set(uids(otlp_sink))) == 50, WAIT_S, "50 entries delivered", poll_s=0.01)
         assert receiver.health.snapshot()["role"] == "leader"
     finally:
         receiver.stop()

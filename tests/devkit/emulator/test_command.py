@@ -3,15 +3,15 @@ until SIGTERM, exiting 0."""
 
 import os
 import signal
-import subprocess
 import sys
-import time
 
 import pytest
 import requests
 
 from otel_desk_receiver.cli import build_parser, main
 from otel_desk_receiver.devkit.emulator.command import build_emulator, config_from_args
+from tests.harness.process import ServerProcess
+from tests.harness.wait import wait_until
 
 OPTIONS = ["--host", "--port", "--token", "--bots", "--faq-bots", "--seed", "--rate", "--error-ratio",
            "--timeout-ratio", "--reply-delay", "--history-days", "--history-per-bot", "--entry-model",
@@ -56,33 +56,34 @@ def test_bad_options_exit_2_naming_each_problem(capsys):
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
-def test_command_serves_until_stopped_and_exits_0(stop_signal):
+def test_command_serves_until_stopped_and_exits_0(stop_signal, tmp_path):
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DESK_", "OTEL_"))}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "otel_desk_receiver", "emulator", "--port", "0", "--token", "t0k",
-         "--bots", "3", "--history-per-bot", "20"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )
+    process = ServerProcess("emulator", [sys.executable, "-m", "otel_desk_receiver", "emulator", "--port", "0",
+                                         "--token", "t0k", "--bots", "3", "--history-per-bot", "20"],
+                            tmp_path / "emulator.log", env=env)
     try:
-        line = process.stdout.readline()  # printed once the socket listens
-        assert "DESK_API_URL=" in line and "DESK_API_TOKEN=t0k" in line, line + process.stderr.read()
+        line = process.wait_for(lambda: printed_url_line(process.output()), what="printing its URL")  # once it listens
+        assert "DESK_API_URL=" in line and "DESK_API_TOKEN=t0k" in line, process.output()
         url = line.split("DESK_API_URL=")[1].split()[0]
         response = poll_until_up(url + "/bots/1/webhook_logs", {"SENDBIRDDESKAPITOKEN": "t0k"})
         assert response.status_code == 200 and response.json()["count"] >= 20
-        process.send_signal(stop_signal)
-        assert process.wait(timeout=10) == 0
+        process.signal(stop_signal)
+        assert process.wait(timeout_s=10) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        process.stdout.close()
-        process.stderr.close()
+        process.kill()
+
+
+def printed_url_line(output: str) -> str | None:
+    """The line the command prints once its socket listens (DESK_API_URL=... DESK_API_TOKEN=...)."""
+    return next((line for line in output.splitlines() if "DESK_API_URL=" in line), None)
 
 
 def poll_until_up(url: str, headers: dict, deadline_s: float = 10.0) -> requests.Response:
-    deadline = time.monotonic() + deadline_s
-    while True:
+    def answer() -> list[requests.Response] | None:
+        # In a list: a Response is falsy when its status is an error, and any answer will do here.
         try:
-            return requests.get(url, headers=headers, timeout=2)
+            return [requests.get(url, headers=headers, timeout=2)]
         except requests.ConnectionError:
-            assert time.monotonic() < deadline, "emulator never answered"
+            return None
+
+    return wait_until(answer, deadline_s, "the emulator to answer")[0]
