@@ -11,6 +11,14 @@ def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true", help="rewrite golden files from current output")
 
 
+def pytest_collection_modifyitems(items):
+    """The alert proofs first. `make test` runs the suite on two workers, handing out whole files in
+    collection order (pytest-xdist's --dist loadfile): the alert test, the longest by far and mostly
+    waiting on Prometheus, then takes one worker while the other runs the rest, and ends no later than it.
+    A stable sort: every other test keeps its place, the same in every worker (xdist requires it)."""
+    items.sort(key=lambda item: item.get_closest_marker("alert_pipeline") is None)
+
+
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
     """No DESK_* or OTEL_* variable of the developer's shell leaks into a test."""

@@ -1,9 +1,9 @@
 """The incidents of the alert test, one per shipped alert rule, each scripted through the Desk emulator's
 control surface, the OTLP sink or the receiver process, and each on a pipeline of its own (the rules'
-receiver-wide alerts sum over everything one Prometheus scrapes)."""
+receiver-wide alerts sum over everything one Prometheus scrapes). Durations here (``detect_s``) are in the
+shipped rules' time; a scaled pipeline scales them with its rules."""
 
-from otel_desk_receiver.service.poller import BOT_LIST_REFRESH_S
-from tests.e2e.alert_scenario import Expected, Incident, Pipeline
+from tests.e2e.alert_scenario import BOT_LIST_INTERVAL_S, Expected, Incident, Pipeline
 
 STEADY = {"steady": {}}
 
@@ -40,7 +40,8 @@ def _otlp_up(p: Pipeline) -> None:
 
 def _slow_desk_with_backlog(p: Pipeline) -> None:
     """Three hours of entries, one every 5 s, and Desk taking 4 s a request: with 5-entry pages the receiver
-    reads about 4 s of history a second, so its lag stays above 15 minutes for about 40 minutes."""
+    reads about 4 s of history a second, so its lag stays above 15 minutes for about 40 minutes. (The lag
+    threshold is the age of Desk's entries and is not scaled: the entries are as old on a scaled pipeline.)"""
     p.control.entries(p.bots["backlog"], 2160, "RECEIVED", spacing_s=5)
     p.control.call("POST", "/faults", {"configure": {"latency_s": 4}})
 
@@ -51,19 +52,22 @@ def _desk_fast_again(p: Pipeline) -> None:
 
 
 INCIDENTS = (
-    # 8 calls, below the ratio rule's 10-call floor; but the bot's series are seconds old, and Prometheus's
-    # increase() extrapolates a young series (0 then 6, a second apart, reads as 12): the ratio rule may be
-    # pending for a few seconds, never firing (its `for:` is 10 minutes).
+    # On the shipped file unchanged (scaled=False): the window lengths themselves matter here. 8 calls, below
+    # the ratio rule's 10-call floor; but the bot's series are seconds old, and Prometheus's increase()
+    # extrapolates a young series (0 then 6, a second apart, reads as 12): the ratio rule may be pending for
+    # a few seconds, never firing (its `for:` is 10 minutes), and the burst resolves only once the real
+    # 5-minute window has slid past the last timeout.
     Incident("timeout-burst", {"burst": {}}, (Expected("DeskBotWebhookTimeoutBurst", bot="burst"),),
              start=lambda p: p.control.entries(p.bots["burst"], 6, "TIMEOUT"),
-             allowed=frozenset({"DeskBotWebhookFailureRatioHigh"})),
+             allowed=frozenset({"DeskBotWebhookFailureRatioHigh"}), scaled=False),
     # 5 of 12 calls failed; the bot recovers with 40 answered calls (5 of 52).
     Incident("error-ratio", {"ratio": {}}, (Expected("DeskBotWebhookFailureRatioHigh", bot="ratio"),),
              start=lambda p: p.control.entries(p.bots["ratio"], 10, "ERROR", "RECEIVED"),
              stop=lambda p: p.control.entries(p.bots["ratio"], 40, "RECEIVED")),
-    # The flag goes both ways through the bot list, re-read every 10 minutes.
+    # The flag goes both ways through the bot list, re-read every 10 minutes (scaled: the receiver's
+    # DESK_BOT_LIST_INTERVAL with the rules).
     Incident("unread-flag", {"flagged": {}}, (Expected("DeskBotUnreadError", bot="flagged"),),
-             start=_set_unread_flag(True), stop=_set_unread_flag(False), detect_s=BOT_LIST_REFRESH_S),
+             start=_set_unread_flag(True), stop=_set_unread_flag(False), detect_s=BOT_LIST_INTERVAL_S),
     # Both ways a bot is unreadable: "never" answers 404 from the start (never read), "gone" once it was
     # read (its last successful read grows older than 5 minutes).
     Incident("bot-unreadable", {**STEADY, "never": {}, "gone": {}},

@@ -1,12 +1,11 @@
 """A real alert pipeline on loopback for tests/e2e/test_alerts.py: Debian's Prometheus scraping a receiver
 and evaluating a rule file, Debian's Alertmanager routing to a webhook receiver, and a watcher recording
-every alert state Prometheus reports. Processes are started with Popen and stopped by their PID."""
+every alert state Prometheus reports. The servers are harness ServerProcesses."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from pathlib import Path
 import requests
 import yaml
 
-from tests.plugins.otlp import free_port
+from tests.harness.process import ServerProcess, start_on_free_port
 
 START_DEADLINE_S = 20.0
 IGNORED_LABELS = {"alertname", "severity", "incident"}
@@ -30,48 +29,20 @@ def binary(name: str) -> str:
     return path
 
 
-@dataclass
-class Process:
-    """A started server process and where it logs; stop() ends it by PID."""
-
-    name: str
-    process: subprocess.Popen
-    log_path: Path
-    url: str
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-
-
-def _start(name: str, command: list[str], run_dir: Path, url: str, ready_path: str) -> Process:
-    log_path = run_dir / f"{name}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=run_dir)
-    started = Process(name, process, log_path, url)
-    deadline = time.monotonic() + START_DEADLINE_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"{name} exited with {process.returncode}:\n{started.output()[-3000:]}")
+def _start(name: str, command: list[str], run_dir: Path, url: str, ready_path: str) -> ServerProcess:
+    """Started, and answering 200 at ``ready_path``."""
+    def ready() -> bool:
         try:
-            if requests.get(url + ready_path, timeout=1).status_code == 200:
-                return started
+            return requests.get(url + ready_path, timeout=1).status_code == 200
         except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    started.stop()
-    raise AssertionError(f"{name} not ready within {START_DEADLINE_S}s:\n{started.output()[-3000:]}")
+            return False
+
+    server = ServerProcess(name, command, run_dir / f"{name}.log", cwd=run_dir)
+    server.url = url
+    return server.wait_ready(ready, START_DEADLINE_S)
 
 
-def start_alertmanager(run_dir: Path, webhook_url: str) -> Process:
+def start_alertmanager(run_dir: Path, webhook_url: str) -> ServerProcess:
     """Alertmanager routing every alert at once (group_wait 0s) to the webhook, resolved ones too; one group
     per incident (the external label each Prometheus adds), alert and bot or signal."""
     config = {
@@ -91,8 +62,9 @@ def start_alertmanager(run_dir: Path, webhook_url: str) -> Process:
         directory)
 
 
-def start_prometheus(run_dir: Path, target: str, alertmanager: Process, rule_file: Path, incident: str) -> Process:
-    """Prometheus scraping ``target`` and evaluating ``rule_file`` (as shipped) every second; the alerts it
+def start_prometheus(run_dir: Path, target: str, alertmanager: ServerProcess, rule_file: Path,
+                     incident: str) -> ServerProcess:
+    """Prometheus scraping ``target`` and evaluating ``rule_file`` every second; the alerts it
     sends carry the external label ``incident``."""
     config = {
         "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s",
@@ -109,18 +81,9 @@ def start_prometheus(run_dir: Path, target: str, alertmanager: Process, rule_fil
         f"--storage.tsdb.path={directory / 'data'}", f"--web.listen-address=127.0.0.1:{port}"], directory)
 
 
-def _start_on_a_free_port(name: str, command_for, directory: Path, attempts: int = 5) -> Process:
-    """Started listening on a free port; a port taken between picking it and binding it (the rest of the
-    suite binds ports too) is picked again."""
-    for _ in range(attempts - 1):
-        port = free_port()
-        try:
-            return _start(name, command_for(port), directory, f"http://127.0.0.1:{port}", "/-/ready")
-        except AssertionError as error:
-            if "address already in use" not in str(error):
-                raise
-    port = free_port()
-    return _start(name, command_for(port), directory, f"http://127.0.0.1:{port}", "/-/ready")
+def _start_on_a_free_port(name: str, command_for, directory: Path) -> ServerProcess:
+    return start_on_free_port(lambda port: _start(name, command_for(port), directory, f"http://127.0.0.1:{port}",
+                                                  "/-/ready"))
 
 
 class PrometheusApi:
@@ -254,15 +217,3 @@ class WebhookSink:
         with self._lock:
             return [{**a, "received_s": n["received_s"]} for n in self.notifications for a in n["alerts"]
                     if a["status"] == status and (incident is None or a["labels"].get("incident") == incident)]
-
-
-def wait_for(condition, timeout_s: float, what: str, poll_s: float = 0.25):
-    """Poll ``condition`` until it returns something truthy; fail naming ``what`` at the deadline."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
-        time.sleep(poll_s)

@@ -14,30 +14,28 @@ import requests
 import yaml
 
 from otel_desk_receiver.devkit.sink.server import OtlpSink
-from tests.deploy.chart import REPO
-from tests.e2e.alert_pipeline import AlertWatcher, PrometheusApi, WebhookSink, start_prometheus, wait_for
+from tests.e2e.alert_pipeline import AlertWatcher, PrometheusApi, WebhookSink, start_prometheus
 from tests.e2e.receiver_process import ReceiverProcess, receiver_env
-from tests.plugins.otlp import TEST_TIMEOUT_MS, free_port
+from tests.e2e.scaled_rules import FACTOR, RULE_FILE, duration_s, format_duration, rules_by_alert, write_scaled_rules
+from tests.harness.ports import free_port
+from tests.harness.wait import wait_until
+from tests.harness.fixtures.otlp import TEST_TIMEOUT_MS
 
-RULE_FILE = REPO / "examples" / "alerts" / "otel-desk-receiver.rules.yaml"
-RULES = {rule["alert"]: rule for group in yaml.safe_load(RULE_FILE.read_text())["groups"] for rule in group["rules"]}
+RULES = rules_by_alert(yaml.safe_load(RULE_FILE.read_text()))  # as shipped
+BOT_LIST_INTERVAL_S = 600.0  # the receiver's default DESK_BOT_LIST_INTERVAL, scaled with the rules
 # Pending while a pipeline starts, before its first poll cycle and first delivered entries: right to be true
 # for those seconds; their `for:` keeps them from firing.
 WARM_UP = frozenset({"DeskReceiverNotExporting", "DeskReceiverDown"})
 # How long after its `for:` an alert may take to reach the webhook, and an ended incident to resolve (the
-# longest: DeskApiRateLimited's 15-minute window must slide past the last 429).
+# longest: DeskApiRateLimited's 15-minute window must slide past the last 429), in the rules' time (scaled
+# with them), plus what does not scale: starting processes, scrapes and evaluations, a loaded machine.
 FIRING_SLACK_S = 360.0
 RESOLVE_DEADLINE_S = 20 * 60.0
+UNSCALED_SLACK_S = 60.0
 # The first seconds of a pipeline, before its first poll cycle and first delivered entries: WARM_UP
 # alerts may be pending then even in an incident whose start is the pipeline's start.
 START_UP_S = 60.0
 PORT_ATTEMPTS = 5
-
-
-def for_s(alertname: str) -> float:
-    """The rule's `for:` in seconds (0 without one)."""
-    text = RULES[alertname].get("for", "0s")
-    return float(text[:-1]) * {"s": 1, "m": 60, "h": 3600}[text[-1]]
 
 
 class Control:
@@ -78,7 +76,10 @@ class Incident:
     ``detect_s``: how long after ``start`` the receiver can first see it (the bot list is re-read every 10
     minutes, Desk's silence counts after 2 minutes), added to the time its alerts get to fire. An incident
     without ``start`` is there from the pipeline's start (``prepare`` set it up, or it is the absence of
-    something)."""
+    something). ``scaled``: its Prometheus evaluates the rules with every duration scaled by
+    scaled_rules.FACTOR, and the receiver re-reads the bot list as much sooner (durations in the incident,
+    ``detect_s`` and the deadlines, are in the rules' time and scaled with them); False: the shipped file
+    unchanged, for an incident where the window's real length matters."""
 
     name: str
     bots: dict[str, dict]
@@ -90,6 +91,7 @@ class Incident:
     allowed: frozenset[str] = frozenset()
     receiver_env: dict[str, str] = field(default_factory=dict)
     detect_s: float = 0.0
+    scaled: bool = True
 
 
 class Pipeline:
@@ -104,10 +106,13 @@ class Pipeline:
         self.bots = {name: self.control.call("POST", "/bots", {"name": name, **fields})["id"]
                      for name, fields in incident.bots.items()}
         incident.prepare(self)
+        self.factor = FACTOR if incident.scaled else 1.0
+        rule_file = write_scaled_rules(run_dir / "rules.yaml") if incident.scaled else RULE_FILE
+        self.rules = rules_by_alert(yaml.safe_load(rule_file.read_text()))
         self.sink = OtlpSink().start()
         stack.callback(self.sink.stop)
         self.env = receiver_env(emulator, self.sink.http_endpoint, "http/protobuf", run_dir / "state.json",
-                                poll_interval=1)
+                                poll_interval=1, bot_list_interval=format_duration(self.scaled(BOT_LIST_INTERVAL_S)))
         self.env.update({"OTEL_METRICS_EXPORTER": "otlp,prometheus", "OTEL_EXPORTER_PROMETHEUS_HOST": "127.0.0.1",
                          "OTEL_METRIC_EXPORT_INTERVAL": "1000", "OTEL_EXPORTER_OTLP_TIMEOUT": TEST_TIMEOUT_MS,
                          **incident.receiver_env})
@@ -118,7 +123,7 @@ class Pipeline:
             if self._start_receiver_serving():
                 break
         stack.callback(self.stop_receiver)
-        self.prometheus = start_prometheus(run_dir, f"127.0.0.1:{metrics_port}", alertmanager, RULE_FILE, incident.name)
+        self.prometheus = start_prometheus(run_dir, f"127.0.0.1:{metrics_port}", alertmanager, rule_file, incident.name)
         stack.callback(self.prometheus.stop)
         self.api = PrometheusApi(self.prometheus.url)
         self.watcher = AlertWatcher(self.api).start()
@@ -127,6 +132,14 @@ class Pipeline:
         self.began_s = self.ended_s = float("inf")
         self.timings: list[tuple[str, float]] = []
         self.step = "starting"  # what the incident's thread waits for, named when the test's deadline passes
+
+    def scaled(self, rule_time_s: float) -> float:
+        """A duration of the shipped rules' time in this pipeline's."""
+        return rule_time_s * self.factor
+
+    def for_s(self, alertname: str) -> float:
+        """The rule's `for:` on this pipeline, in seconds (0 without one)."""
+        return duration_s(self.rules[alertname].get("for", "0s"))
 
     def onset_s(self, expected: Expected) -> float:
         """When the expected alert's condition began: at ``begin``, or at the pipeline's start for an incident
@@ -162,11 +175,11 @@ class Pipeline:
     def wait_firing(self, webhook: WebhookSink, expected: Expected) -> dict:
         """The alert's firing notification at the webhook, once the incident was seen and its `for:` passed."""
         self.step = f"{expected} firing at the webhook"
-        alert = wait_for(lambda: first_matching(webhook.alerts("firing", self.name), expected.alertname,
-                                                self.labels(expected)),
-                         self.incident.detect_s + for_s(expected.alertname) + FIRING_SLACK_S,
-                         f"{self.name}: {self.step}", poll_s=1)
-        self.timing(f"{expected.alertname} firing at the webhook (for: {RULES[expected.alertname].get('for', 'none')})",
+        alert = wait_until(lambda: first_matching(webhook.alerts("firing", self.name), expected.alertname,
+                                                  self.labels(expected)),
+                           self.scaled(self.incident.detect_s + FIRING_SLACK_S) + self.for_s(expected.alertname)
+                           + UNSCALED_SLACK_S, f"{self.name}: {self.step}", poll_s=0.5)
+        self.timing(f"{expected.alertname} firing at the webhook (for: {self.rules[expected.alertname].get('for', 'none')})",
                     self.began_s)
         return alert
 
@@ -176,30 +189,27 @@ class Pipeline:
                                   expected.alertname, self.labels(expected))
 
         self.step = f"{expected} resolved at the webhook"
-        alert = wait_for(resolved, RESOLVE_DEADLINE_S, f"{self.name}: {self.step}", poll_s=1)
+        alert = wait_until(resolved, self.scaled(RESOLVE_DEADLINE_S) + UNSCALED_SLACK_S, f"{self.name}: {self.step}",
+                           poll_s=0.5)
         self.timing(f"{expected.alertname} resolved at the webhook", self.ended_s)
         return alert
 
     def start_receiver(self) -> None:
         """Started again on its port (Prometheus scrapes that one): if something took it meanwhile, tried
         again for a minute."""
-        deadline = time.monotonic() + 60
-        while not self._start_receiver_serving():
-            assert time.monotonic() < deadline, f"{self.name}: port {self.env['OTEL_EXPORTER_PROMETHEUS_PORT']} taken"
-            time.sleep(2)
+        wait_until(self._start_receiver_serving, 60,
+                   f"{self.name}: port {self.env['OTEL_EXPORTER_PROMETHEUS_PORT']} free again", poll_s=2)
 
     def _start_receiver_serving(self) -> bool:
         """The receiver started, serving /metrics; False if its port was taken (it exits saying so)."""
         assert not self.closed, f"{self.name}: the pipeline was torn down"  # set at teardown: no late start
         self.receiver = ReceiverProcess.start(self.env, self.run_dir)
-        wait_for(lambda: self.receiver.process.poll() is not None or "Prometheus metrics on" in self.receiver.output(),
-                 60, f"{self.name}: the receiver serving /metrics or exiting")
+        wait_until(lambda: self.receiver.process.poll() is not None or "Prometheus metrics on" in self.receiver.output(),
+                   60, f"{self.name}: the receiver serving /metrics or exiting")
         return self.receiver.process.poll() is None or "Address already in use" not in self.receiver.output()
 
     def stop_receiver(self) -> None:
-        if self.receiver.process.poll() is None:
-            self.receiver.process.kill()
-        self.receiver.process.wait(timeout=30)
+        self.receiver.kill()
 
 
 def first_matching(alerts: list[dict], alertname: str, labels: dict[str, str]) -> dict | None:

@@ -3,10 +3,14 @@
 Each incident (tests/e2e/alert_incidents.py) runs on a pipeline of its own: the Desk emulator (its control
 surface scripts the incident), an OTLP sink, the receiver as a real process serving /metrics
 (OTEL_METRICS_EXPORTER=otlp,prometheus) and Debian's Prometheus scraping it every second, evaluating
-examples/alerts/otel-desk-receiver.rules.yaml unchanged. Every Prometheus alerts to one Debian Alertmanager,
-which routes to a webhook receiver on loopback. The incidents run side by side, so the test lasts as long
-as the slowest (DeskReceiverNotExporting's 30-minute `for:`, DeskApiRateLimited's 15 minutes of `for:` then
-15 of window): about 35 minutes. `make test` runs it beside the rest of the suite (marker alert_pipeline).
+examples/alerts/otel-desk-receiver.rules.yaml with every duration scaled by 1/20 (tests/e2e/scaled_rules.py:
+`for:`, range windows, `time() - x < N`; the receiver re-reads the bot list as much sooner). The real
+durations are proven in promtool's virtual time (examples/alerts/otel-desk-receiver.rules.test.yaml). One
+incident runs on the file unchanged: the timeout burst, where a bot's seconds-old series meets the real
+5- and 15-minute windows (increase() extrapolates a young series; see alert_incidents.py). Every
+Prometheus alerts to one Debian Alertmanager, which routes to a webhook receiver on loopback. The incidents
+run side by side, so the test lasts as long as the slowest: the unscaled burst, resolved 5 minutes after its
+last timeout (about 6 minutes in all).
 
 Shown for every shipped alert: it reaches the webhook firing, no sooner than its `for:` after Prometheus
 found its expression true, with its labels and annotations; it reaches the webhook resolved once its
@@ -24,16 +28,18 @@ from contextlib import ExitStack
 import pytest
 import yaml
 
-from tests.deploy.chart import REPO
 from tests.e2e.alert_incidents import INCIDENTS
-from tests.e2e.alert_pipeline import WebhookSink, start_alertmanager, wait_for
-from tests.e2e.alert_scenario import RULES, START_UP_S, WARM_UP, Pipeline, first_matching, for_s, matches
+from tests.e2e.alert_pipeline import WebhookSink, start_alertmanager
+from tests.e2e.alert_scenario import RULES, START_UP_S, WARM_UP, Pipeline, first_matching, matches
+from tests.e2e.scaled_rules import scale_expr
+from tests.harness.paths import REPO
+from tests.harness.wait import wait_until
 
 pytestmark = pytest.mark.alert_pipeline
 
 DASHBOARD = REPO / "examples" / "grafana" / "dashboards" / "otel-desk-receiver.json"
 GRAFANA_ALERTING = REPO / "examples" / "grafana" / "provisioning" / "alerting" / "otel-desk-receiver.yaml"
-SCENARIO_DEADLINE_S = 50 * 60.0
+SCENARIO_DEADLINE_S = 15 * 60.0
 # Panels no incident gives data: no entry is malformed here.
 NO_DATA = {"panel Export failures and rejected entries B"}
 
@@ -97,7 +103,7 @@ def play(p: Pipeline, webhook: WebhookSink) -> None:
     p.end()
     for expected in p.incident.expected:
         p.wait_resolved(webhook, expected)
-    wait_for(lambda: not p.watcher.snapshot()[1], 120, f"{p.name}: no alert active at the end", poll_s=1)
+    wait_until(lambda: not p.watcher.snapshot()[1], 120, f"{p.name}: no alert active at the end", poll_s=0.5)
 
 
 def warm_up(p: Pipeline) -> None:
@@ -106,16 +112,16 @@ def warm_up(p: Pipeline) -> None:
     fed = tuple(p.bots) if p.incident.warm_up is None else p.incident.warm_up
     p.step = "the warm-up"
     for name in fed:
-        wait_for(lambda: p.api.query(f'sendbird_desk_bot_webhook_logs_total{{sendbird_desk_bot_id="{p.bots[name]}"}}'),
-                 60, f"{p.name}: bot {name}'s zero series in Prometheus")
+        wait_until(lambda: p.api.query(f'sendbird_desk_bot_webhook_logs_total{{sendbird_desk_bot_id="{p.bots[name]}"}}'),
+                   60, f"{p.name}: bot {name}'s zero series in Prometheus", poll_s=0.25)
         p.control.entries(p.bots[name], 2, "RECEIVED")
     for name in fed:
-        wait_for(lambda: p.api.query(f'increase(sendbird_desk_bot_webhook_logs_total{{sendbird_desk_bot_id="{p.bots[name]}"}}[2h]) > 0'),
-                 60, f"{p.name}: bot {name}'s first entries counted")
+        wait_until(lambda: p.api.query(f'increase(sendbird_desk_bot_webhook_logs_total{{sendbird_desk_bot_id="{p.bots[name]}"}}[2h]) > 0'),
+                   60, f"{p.name}: bot {name}'s first entries counted", poll_s=0.25)
     if fed:
         for alertname in WARM_UP:
-            wait_for(lambda: not any(key[0] == alertname for key in p.watcher.snapshot()[1]), 60,
-                     f"{p.name}: {alertname} inactive after the warm-up")
+            wait_until(lambda: not any(key[0] == alertname for key in p.watcher.snapshot()[1]), 60,
+                       f"{p.name}: {alertname} inactive after the warm-up", poll_s=0.25)
         p.timing("warm-up (first entries delivered and counted)", p.started_s)
 
 
@@ -131,9 +137,9 @@ def check_alerts(p: Pipeline, webhook: WebhookSink) -> None:
         # The expression held from its latest activation before the notification for at least `for:`, and
         # that was no sooner than the incident's onset.
         active_at = max(a for a in item.active_ats if a <= alert["received_s"])
-        assert alert["received_s"] - active_at >= for_s(expected.alertname) - 1, (p.name, expected, active_at, alert)
+        assert alert["received_s"] - active_at >= p.for_s(expected.alertname) - 1, (p.name, expected, active_at, alert)
         onset_s = p.onset_s(expected)
-        assert alert["received_s"] >= onset_s + for_s(expected.alertname) - 1, (p.name, expected, onset_s, alert)
+        assert alert["received_s"] >= onset_s + p.for_s(expected.alertname) - 1, (p.name, expected, onset_s, alert)
     unexpected = [a["labels"] for a in fired
                   if not any(first_matching([a], e.alertname, p.labels(e)) for e in p.incident.expected)]
     assert not unexpected, f"{p.name} fired alerts not meant for it: {unexpected}"
@@ -173,12 +179,12 @@ def shipped_expressions() -> dict[str, str]:
 
 
 def check_every_query_returns_data(pipelines: list[Pipeline]) -> None:
-    """Each expression runs on every pipeline's Prometheus (so each is valid PromQL); each returns a value
-    other than 0 on at least one. A rule's own expression is already proven by the alert Prometheus raised
-    from it (it may hold for a few seconds only)."""
+    """Each expression runs on every pipeline's Prometheus (so each is valid PromQL), its durations scaled as
+    that pipeline's rules are; each returns a value other than 0 on at least one. A rule's own expression is
+    already proven by the alert Prometheus raised from it (it may hold for a few seconds only)."""
     end = time.time()
     for where, expr in shipped_expressions().items():
-        results = [p.api.query_range(expr, p.started_s, end, step_s=5) for p in pipelines]
+        results = [p.api.query_range(scale_expr(expr, p.factor), p.started_s, end, step_s=1) for p in pipelines]
         if where in NO_DATA or where.startswith("rule "):
             continue
         values = [float(value) for result in results for series in result for _, value in series["values"]]

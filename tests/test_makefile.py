@@ -1,0 +1,36 @@
+"""`make test`'s suite run (the Makefile's `suite` target): a run that collects nothing fails, the 15
+slowest tests are printed, and the alert proofs are collected first so that one worker takes them while
+the other runs the rest."""
+
+import subprocess
+import sys
+
+from tests.harness.paths import REPO
+
+QUICK_FILE = "tests/e2e/test_scaled_rules.py"  # milliseconds of tests: what is checked is the run around them
+
+
+def make_suite(pytest_args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "--no-print-directory", "suite", f"PYTEST_ARGS=-p no:cacheprovider {pytest_args}"],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+
+
+def test_a_run_that_collects_no_tests_fails_and_says_so():
+    result = make_suite(f"-k no_test_is_named_like_this {QUICK_FILE}")
+    assert result.returncode != 0, result.stdout
+    assert "make test: pytest collected no tests" in result.stderr
+
+
+def test_a_run_on_two_workers_prints_its_15_slowest_tests():
+    result = make_suite(QUICK_FILE)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "created: 2/2 workers" in result.stdout
+    assert "slowest 15 durations" in result.stdout
+
+
+def test_the_alert_proofs_are_collected_first():
+    result = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:]
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("tests/e2e/test_alerts.py::"), first
