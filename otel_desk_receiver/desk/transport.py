@@ -259,7 +259,7 @@ class Transport:
                 check: BodyCheck | None) -> tuple[Any, DeskError | None, str | None]:
         where = f"{request.label}: HTTP {response.status_code}"
         try:
-            body = json.loads(response.content)
+            body = _json_body(response)
         except ValueError:
             excerpt = self._redact(_excerpt(response.text, BODY_EXCERPT_CHARS))
             return None, DeskRetryableError(
@@ -282,7 +282,7 @@ class Transport:
 def _error_detail(response: requests.Response) -> str:
     """Desk's ``message`` or DRF's ``detail`` (desk-api.md, "Errors and limits"), else the raw text."""
     try:
-        body = json.loads(response.content)
+        body = _json_body(response)
     except ValueError:
         body = None
     if isinstance(body, dict):
@@ -292,6 +292,16 @@ def _error_detail(response: requests.Response) -> str:
                 prefix = f"{code}: " if isinstance(code, str) and code else ""
                 return _excerpt(prefix + body[key])
     return _excerpt(response.text) or response.reason or "no details"
+
+
+def _json_body(response: requests.Response) -> Any:
+    """The decoded body; ValueError when it is not JSON, or is nested deeper than the decoder's recursion
+    limit (json raises RecursionError for that: a page of 200,000 "[" would otherwise escape the retries
+    and end the process)."""
+    try:
+        return json.loads(response.content)
+    except RecursionError:
+        raise ValueError("JSON nested too deep to decode") from None
 
 
 def _excerpt(text: str, max_chars: int = DETAIL_MAX_CHARS) -> str:

@@ -65,3 +65,21 @@ def test_bot_fields_read(desk_emulator, make_desk_client):
     assert (bot.name, bot.type, bot.timeout_s, bot.is_unread_error, bot.webhook_url) == (
         "Slow", "CUSTOM", 120.0, True, "https://bots.example/hook")
     assert bot.is_custom
+
+
+# JSON nested deeper than the decoder's recursion limit: json.loads raises RecursionError, not ValueError.
+DEEP_JSON = "[" * 200_000
+
+
+@pytest.mark.parametrize("plan, first_error", [
+    pytest.param(lambda faults: faults.malformed_next(2, body=DEEP_JSON), "malformed_response", id="200"),
+    pytest.param(lambda faults: faults.fail_next(2, status=503, body=DEEP_JSON), "503", id="503-error-body"),
+])
+def test_json_nested_too_deep_is_an_unusable_answer_retried(desk_emulator, custom_bot, make_desk_client, plan,
+                                                            first_error):
+    plan(desk_emulator.faults)
+    seen = []
+    page = make_desk_client(desk_emulator.url, on_request=seen.append).get_webhook_logs_page(custom_bot, offset=0,
+                                                                                             limit=5)
+    assert page.results == []
+    assert [info.error_type for info in seen] == [first_error, first_error, None]

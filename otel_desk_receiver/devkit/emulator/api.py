@@ -58,8 +58,10 @@ def fault_response(fault: Fault) -> Response | None:
     if fault.kind == "drop":
         return Response(0, drop=True)
     if fault.kind == "malformed":
-        return Response(200, MALFORMED_BODY)
+        return Response(200, MALFORMED_BODY if fault.body is None else fault.body)
     if fault.kind == "status":
+        if fault.body is not None:
+            return Response(fault.status, fault.body, list(fault.headers))
         detail = "Request was throttled." if fault.status == 429 else "Service temporarily unavailable."
         return json_response(fault.status, {"detail": detail}, list(fault.headers))
     return None  # latency only

@@ -5,19 +5,22 @@ import math
 import random
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
 class Fault:
     """What to do instead of (or before) answering: ``kind`` is status, malformed, drop or repeat
-    (serve the page from ``rows`` rows earlier, as an offset race repeats rows across pages)."""
+    (serve the page from ``rows`` rows earlier, as an offset race repeats rows across pages). A malformed
+    answer is a 200 with ``body``, or with a cut-off envelope when ``body`` is None; a status one carries
+    ``body`` instead of a DRF-style detail when it is given."""
 
     kind: str
     status: int = 200
     headers: tuple[tuple[str, str], ...] = ()
     delay_s: float = 0.0
     rows: int = 0
+    body: bytes | None = None
 
 
 @dataclass
@@ -54,12 +57,16 @@ class Faults:
         self.configure()
 
     def fail_next(self, n: int = 1, status: int = 503, retry_after: float | None = None,
-                  header: str = "Retry-After", path_contains: str | None = None) -> None:
+                  header: str = "Retry-After", path_contains: str | None = None,
+                  body: str | bytes | None = None) -> None:
+        """The next ``n`` matching requests answer ``status`` with a DRF-style detail, or ``body`` as given."""
         headers = ((header, _hint_text(retry_after)),) if retry_after is not None else ()
-        self._add(n, Fault("status", status, headers), path_contains)
+        self._add(n, Fault("status", status, headers, body=_raw(body)), path_contains)
 
-    def malformed_next(self, n: int = 1, path_contains: str | None = None) -> None:
-        self._add(n, Fault("malformed"), path_contains)
+    def malformed_next(self, n: int = 1, path_contains: str | None = None, body: str | bytes | None = None) -> None:
+        """The next ``n`` matching requests answer 200 with a body that is not the JSON expected: a cut-off
+        envelope, or ``body`` exactly as given (JSON nested too deep to decode, an HTML error page...)."""
+        self._add(n, Fault("malformed", body=_raw(body)), path_contains)
 
     def drop_next(self, n: int = 1, path_contains: str | None = None) -> None:
         self._add(n, Fault("drop"), path_contains)
@@ -110,7 +117,7 @@ class Faults:
         if fault is None and self.latency_s > 0:
             return Fault("delay", delay_s=self.latency_s)
         if fault is not None and self.latency_s > 0:
-            return Fault(fault.kind, fault.status, fault.headers, self.latency_s, fault.rows)
+            return replace(fault, delay_s=self.latency_s)
         return fault
 
     def _random_fault(self) -> Fault | None:
@@ -139,6 +146,10 @@ class Faults:
             self._tokens -= 1.0
             return 0.0
         return (1.0 - self._tokens) / self.rate_limit_rps
+
+
+def _raw(body: str | bytes | None) -> bytes | None:
+    return body.encode() if isinstance(body, str) else body
 
 
 def _seconds_text(seconds: float) -> str:

@@ -1,0 +1,47 @@
+"""What a Desk answer the receiver cannot trust may not do to it: a page nested too deep to decode stops
+that bot's read for the cycle (retried, logged, counted) and no other; an entry dated years ahead does not
+hold the trailing window open; a clock ahead of Desk's does not settle SENT entries early."""
+
+import logging
+from datetime import UTC, datetime
+
+import pytest
+
+from otel_desk_receiver import names
+from tests.harness.receiver import make_receiver
+
+FROZEN_AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+DEEP_JSON = "[" * 200_000  # deeper than any JSON decoder's recursion limit
+
+
+@pytest.fixture
+def emulator(make_desk_emulator, otlp_sink, otlp_env):
+    otlp_env(otlp_sink, "http/protobuf")
+    return make_desk_emulator(frozen_at=FROZEN_AT)
+
+
+def entry_ids(sink) -> list[int]:
+    return [r.attributes[names.ATTR_WEBHOOK_LOG_ID] for r in sink.log_records()]
+
+
+def test_a_page_nested_too_deep_is_that_bots_unusable_answer_and_the_others_go_on(emulator, otlp_sink, state_path,
+                                                                                  caplog):
+    deep, fine = emulator.add_bot(name="deep"), emulator.add_bot(name="fine")
+    for bot in (deep, fine):
+        emulator.add_entry(bot["id"], status="RECEIVED", created_at=FROZEN_AT.replace(hour=10))
+    emulator.faults.malformed_next(100, path_contains=f"/bots/{deep['id']}/webhook_logs", body=DEEP_JSON)
+    receiver = make_receiver(emulator, state_path, backfill_days=1)
+    try:
+        result = receiver.run_once()
+    finally:
+        receiver.close()
+    assert not result.delivered and result.bots_failed == 1
+    deep_reads = emulator.request_count(f"/bots/{deep['id']}/webhook_logs")
+    assert deep_reads == 8  # every attempt of FAST_RETRY, then the next bot
+    assert entry_ids(otlp_sink) == [emulator.entries(fine["id"])[0]["id"]]
+    failures = {frozenset(dict(key).items()): value
+                for key, value in otlp_sink.counter_totals(names.READ_FAILURES.name).items() if value}
+    assert failures == {frozenset({names.ATTR_BOT_ID: deep["id"],
+                                   names.ATTR_ERROR_TYPE: names.READ_ERROR_BAD_RESPONSE}.items()): 1}
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any(f"bot {deep['id']}" in line and "not valid JSON" in line for line in said), said
