@@ -15,11 +15,11 @@ import yaml
 
 from otel_desk_receiver.devkit.sink.server import OtlpSink
 from tests.e2e.alert_pipeline import AlertWatcher, PrometheusApi, WebhookSink, start_prometheus
-from tests.e2e.receiver_process import ReceiverProcess, receiver_env
 from tests.e2e.scaled_rules import FACTOR, RULE_FILE, duration_s, format_duration, rules_by_alert, write_scaled_rules
 from tests.harness.ports import free_port
 from tests.harness.wait import wait_until
 from tests.harness.fixtures.otlp import TEST_TIMEOUT_MS
+from tests.harness.receiver_process import ReceiverProcess, receiver_env
 
 RULES = rules_by_alert(yaml.safe_load(RULE_FILE.read_text()))  # as shipped
 BOT_LIST_INTERVAL_S = 600.0  # the receiver's default DESK_BOT_LIST_INTERVAL, scaled with the rules

@@ -16,17 +16,6 @@ from tests.harness.wait import wait_until
 TESTS = REPO / "tests"
 HARNESS = TESTS / "harness"
 
-# Not moved onto the harness yet: the alert test and the suite runner's test, migrated separately, and the
-# two shims that keep them importing until then. The rules skip them; empty this once they are migrated.
-NOT_YET_MIGRATED = {
-    "tests/e2e/alert_pipeline.py",
-    "tests/e2e/alert_scenario.py",
-    "tests/e2e/test_alerts.py",
-    "tests/test_run_suite.py",
-    "tests/plugins/otlp.py",
-    "tests/e2e/receiver_process.py",
-}
-
 # Tests that need a raw subprocess.Popen, not a ServerProcess: path -> why. None does today.
 RAW_POPEN_ALLOWED: dict[str, str] = {}
 
@@ -48,7 +37,7 @@ def checked_files() -> list[str]:
     files = []
     for path in sorted(TESTS.rglob("*.py")):
         relative = path.relative_to(REPO).as_posix()
-        if path.is_relative_to(HARNESS) or "node_modules" in path.parts or relative in NOT_YET_MIGRATED:
+        if path.is_relative_to(HARNESS) or "node_modules" in path.parts:
             continue
         files.append(relative)
     return files
@@ -78,10 +67,6 @@ def test_the_rules_report_each_forbidden_line_with_file_and_line():
              "from tests.deploy.chart import CHART_DIR"]
     found = broken_rules("tests/e2e/sample.py", "\n".join(lines))
     assert [entry.split("\n")[0] for entry in found] == [f"tests/e2e/sample.py:{n}: {lines[n - 1]}" for n in range(1, 8)]
-
-
-def test_not_yet_migrated_lists_only_files_outside_the_harness():
-    assert all(not name.startswith("tests/harness/") for name in NOT_YET_MIGRATED)
 
 
 def test_wait_until_returns_the_first_truthy_result():
