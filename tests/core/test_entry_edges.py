@@ -130,10 +130,12 @@ def test_bot_ids_must_be_positive(monkeypatch, value):
 
 
 def test_check_says_when_the_budget_cannot_meet_the_interval(desk_emulator, otlp_sink, state_path):
-    for n in range(12):
+    # check reads every bot at the budget it judges: 60 bots at 100 requests/s take it 0.6 s, not the 6 s of
+    # 12 bots at 2 requests/s.
+    for n in range(60):
         desk_emulator.add_bot(name=f"bot-{n}")
-    env = receiver_env(desk_emulator, otlp_sink.http_endpoint, "http/protobuf", state_path, max_rps=2,
-                       poll_interval=5)
+    env = receiver_env(desk_emulator, otlp_sink.http_endpoint, "http/protobuf", state_path, max_rps=100,
+                       poll_interval=0.5)
     done = run_command(env, "check", timeout_s=120)
-    assert "12 bot(s) at DESK_MAX_RPS=2: one sweep takes at least 6.0 s against DESK_POLL_INTERVAL=5 s" in done.stdout
+    assert "60 bot(s) at DESK_MAX_RPS=100: one sweep takes at least 0.6 s against DESK_POLL_INTERVAL=0.5 s" in done.stdout
     assert "[warn] DESK_MAX_RPS" in done.stdout
