@@ -28,6 +28,15 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
+def without_user_info(url: str) -> str:
+    """The URL, or a bare ``host[:port]`` authority, with any ``user:password@`` removed: what identifies a
+    Desk (log.record.uid's app, the state's identity) never holds a credential, nor changes when it rotates."""
+    if "://" not in url:
+        return url.rpartition("@")[2]
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 def redact_text(text: str, secrets: Iterable[str]) -> str:
     """``text`` with URL user info and every secret replaced; a secret is matched as a whole word, so
     even a short one is masked without garbling ordinary words that contain it."""

@@ -1,8 +1,12 @@
 """`run` as a user starts it: the configuration warnings it logs at start, the token from a file and its rotation."""
 
 import dataclasses
+import json
 import signal
+from datetime import timedelta
+from urllib.parse import urlsplit
 
+from tests.harness.receiver import uids
 from tests.harness.receiver_process import ReceiverProcess, receiver_env, run_command
 from tests.harness.secret_volume import SecretVolume
 from tests.harness.wait import wait_until
@@ -76,3 +80,33 @@ def test_a_rotated_secret_is_used_without_a_restart(desk_emulator, otlp_sink, st
     finally:
         receiver.signal(signal.SIGTERM)
         assert receiver.wait() == 0, receiver.output()
+
+
+def test_user_info_in_the_desk_url_is_never_part_of_the_app_identity(desk_emulator, otlp_sink, state_path):
+    """The app part of log.record.uid (and the state's identity) is the API host without user:password@; a
+    state an older release wrote with the user info in it is the same app: it loads, nothing is sent again."""
+    bot = desk_emulator.add_bot(name="order-helper")["id"]
+    desk_emulator.add_entries(bot, 3, ("RECEIVED",), start=desk_emulator.clock.now() - timedelta(hours=1))
+    env = receiver_env(desk_emulator, otlp_sink.http_endpoint, "http/protobuf", state_path, backfill_days=1)
+    host = urlsplit(desk_emulator.url).netloc
+    env["DESK_API_URL"] = desk_emulator.url.replace("http://", "http://desk-user:url-pa55word@")
+    done = run_command(env, "run", "--once")
+    assert done.returncode == 0, done.stderr
+    assert sorted(uids(otlp_sink)) == sorted(f"{host}:{bot}:{entry['id']}" for entry in desk_emulator.entries(bot))
+    saved = json.loads(state_path.read_text())
+    assert saved["desk"] == {"app": host, "url": desk_emulator.url}
+    # The state as 0.x wrote it: the user info in the app and the URL.
+    saved["desk"] = {"app": f"desk-user:url-pa55word@{host}", "url": env["DESK_API_URL"]}
+    state_path.write_text(json.dumps(saved))
+    otlp_sink.clear()
+    again = run_command(env, "run", "--once")
+    assert again.returncode == 0, again.stderr
+    assert otlp_sink.count() == 0  # the same app: its cursors hold, nothing is sent again
+    assert "pa55word" not in state_path.read_text() and "desk-user" not in state_path.read_text()
+    # Such a state met by another app is refused with a line that does not quote its user info either.
+    saved["desk"] = {"app": f"desk-user:url-pa55word@{host}", "url": env["DESK_API_URL"]}
+    state_path.write_text(json.dumps(saved))
+    other = run_command(env | {"DESK_APP_ID": "other-app"}, "run", "--once")
+    assert other.returncode == 2 and f"belongs to Desk app '{host}'" in other.stderr, other.stderr
+    for output in (done.stderr, again.stderr, other.stderr):
+        assert "pa55word" not in output and "desk-user" not in output

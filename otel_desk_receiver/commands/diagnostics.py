@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 
 from otel_desk_receiver.config import Settings, token_source
 from otel_desk_receiver.core.state_file import StateFile, StateLockedError
-from otel_desk_receiver.core.state_format import DeskIdentity
 from otel_desk_receiver.desk.client import DeskClient
 from otel_desk_receiver.desk.models import Bot
 from otel_desk_receiver.desk.throttle import RetryPolicy
@@ -100,15 +99,15 @@ def probe_otlp(signal: str) -> Finding:
 
 
 def probe_state(settings: Settings) -> Finding:
-    from otel_desk_receiver.service.receiver import app_label
+    from otel_desk_receiver.service.receiver import desk_identity
 
     from otel_desk_receiver.service import kubernetes_setup
 
     if kubernetes_setup.needs_kubernetes(settings):  # the ConfigMap state and/or the Lease (issue 13)
-        ok, detail = kubernetes_setup.describe(settings, DeskIdentity(app_label(settings), settings.base_url))
+        ok, detail = kubernetes_setup.describe(settings, desk_identity(settings))
         if settings.state_backend.value == "kubernetes" or not ok:
             return Finding("State", ok, detail)
-    store = StateFile(settings.state_path, DeskIdentity(app_label(settings), settings.base_url))
+    store = StateFile(settings.state_path, desk_identity(settings))
     try:
         store.check_writable()
         cursors = store.load()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from otel_desk_receiver.core.cursors import BotCursor, CursorFormatError, json_type
 from otel_desk_receiver.errors import StateError
+from otel_desk_receiver.redaction import without_user_info
 
 STATE_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -67,7 +68,9 @@ def _check_desk(data: dict, where: str, desk: DeskIdentity | None) -> None:
         return
     if not isinstance(saved, dict) or not isinstance(saved.get("app"), str):
         raise StateError(f"{where}: desk: expected an object with app and url; {RESET_HINT}")
-    if saved["app"] != desk.app:
-        raise StateError(f"{where} belongs to Desk app {saved['app']!r} ({saved.get('url')}), not to "
+    # Releases up to 0.2.0 saved the API host with the URL's user info as the app: the same app.
+    app, url = without_user_info(saved["app"]), without_user_info(str(saved.get("url")))
+    if app != desk.app:
+        raise StateError(f"{where} belongs to Desk app {app!r} ({url}), not to "
                          f"{desk.app!r} ({desk.url}): its cursors would skip entries there; point "
                          f"DESK_STATE_PATH at another file, or {RESET_HINT}")

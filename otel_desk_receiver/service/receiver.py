@@ -18,6 +18,7 @@ from otel_desk_receiver.otel_env import (
     timeout_unit_warnings,
 )
 from otel_desk_receiver.otlp import headers_file, metric_export
+from otel_desk_receiver.redaction import without_user_info
 from otel_desk_receiver.otlp.headers_file import HeadersFile
 from otel_desk_receiver.otlp.counter_export import CounterExporter
 from otel_desk_receiver.otlp.log_export import EntryExporter, NullEntryExporter, build_log_exporter
@@ -45,8 +46,14 @@ log = logging.getLogger(__name__)
 
 
 def app_label(settings: Settings) -> str:
-    """The app part of log.record.uid: DESK_APP_ID, or the API host when only a URL is given."""
-    return settings.app_id or urlsplit(settings.base_url).netloc
+    """The app part of log.record.uid: DESK_APP_ID, or the API host[:port] when only a URL is given, never
+    with the URL's user info (a credential, which would also change the uid when it rotates)."""
+    return settings.app_id or without_user_info(urlsplit(settings.base_url).netloc)
+
+
+def desk_identity(settings: Settings) -> DeskIdentity:
+    """Which Desk the state belongs to, as saved in it: the app label and the base URL, without user info."""
+    return DeskIdentity(app_label(settings), without_user_info(settings.base_url))
 
 
 class Receiver:
@@ -59,13 +66,13 @@ class Receiver:
         self.stop_event = threading.Event()
         self._disabled = sdk_disabled()
         # --- High availability (issue 13): the state in a ConfigMap and/or leader election on a Lease.
-        self._kube = (kubernetes_setup.build(settings, DeskIdentity(app_label(settings), settings.base_url))
+        self._kube = (kubernetes_setup.build(settings, desk_identity(settings))
                       if kubernetes_setup.needs_kubernetes(settings) else None)
         self.leadership: Leadership | None = None
         if self._kube is not None and self._kube.state is not None:
             state_file = self._kube.state
         else:
-            state_file = StateFile(settings.state_path, DeskIdentity(app_label(settings), settings.base_url))
+            state_file = StateFile(settings.state_path, desk_identity(settings))
         # --- end of the high-availability block
         state_file.check_writable()
         self._state_lock = state_file if isinstance(state_file, StateFile) else None
