@@ -5,6 +5,7 @@ import requests
 
 from otel_desk_receiver.devkit.kube_api import Grant
 from tests.harness.fixtures.kube_api import KUBE_TOKEN, NAMESPACE
+from tests.harness.wait import wait_until
 
 CM = f"/api/v1/namespaces/{NAMESPACE}/configmaps"
 LEASES = f"/apis/coordination.k8s.io/v1/namespaces/{NAMESPACE}/leases"
@@ -102,3 +103,63 @@ def test_a_stale_version_is_a_conflict_before_the_object_is_validated(kube_api):
     call(kube_api, "PUT", f"{LEASES}/leader", lease())
     stale_and_invalid = {**lease(leaseDurationSeconds=0), "metadata": {"name": "leader", "resourceVersion": "1"}}
     assert call(kube_api, "PUT", f"{LEASES}/leader", stale_and_invalid)[1]["reason"] == "Conflict"
+
+
+@pytest.mark.parametrize(("code", "reason"), [(500, "InternalError"), (503, "ServiceUnavailable"),
+                                              (504, "Timeout"), (429, "TooManyRequests")],
+                         ids=["500", "503", "504", "429"])
+def test_an_error_fault_answers_the_api_s_status_for_the_next_n_matching_requests(kube_api, code, reason):
+    kube_api.inject("status", code=code, method="PUT", resource="configmaps", count=2)
+    call(kube_api, "POST", CM, configmap())
+    assert call(kube_api, "GET", f"{CM}/state")[0] == 200  # not a PUT: untouched
+    for _ in range(2):
+        status, answer = call(kube_api, "PUT", f"{CM}/state", configmap())
+        assert (status, answer["kind"], answer["reason"], answer["code"]) == (code, "Status", reason, code)
+    assert call(kube_api, "PUT", f"{CM}/state", configmap())[0] == 200  # the two are spent
+
+
+def test_a_fault_for_some_seconds_ends_by_itself(kube_api):
+    kube_api.inject("status", code=500, seconds=0.3)
+    assert call(kube_api, "GET", f"{CM}/state")[0] == 500
+    wait_until(lambda: call(kube_api, "GET", f"{CM}/state")[0] == 404, 5, "the fault to end", poll_s=0.05)
+
+
+@pytest.mark.parametrize("applied", [False, True], ids=["never carried out", "carried out, answer lost"])
+@pytest.mark.parametrize("kind", ["timeout", "drop"])
+def test_timeouts_and_dropped_connections_give_no_answer(kube_api, kind, applied):
+    call(kube_api, "POST", CM, configmap())
+    version = kube_api.store.get("configmaps", NAMESPACE, "state")["metadata"]["resourceVersion"]
+    kube_api.inject(kind, method="PUT", count=1, applied=applied)
+    headers = {"Authorization": f"Bearer {KUBE_TOKEN}"}
+    expected = requests.ReadTimeout if kind == "timeout" else requests.ConnectionError
+    with pytest.raises(expected):
+        requests.put(f"{kube_api.url}{CM}/state", json=configmap(), headers=headers, timeout=0.5)
+    after = kube_api.store.get("configmaps", NAMESPACE, "state")["metadata"]["resourceVersion"]
+    assert (after != version) is applied
+    assert kube_api.served[-1].status == 0
+    assert call(kube_api, "PUT", f"{CM}/state", configmap())[0] == 200
+
+
+def test_dry_run_checks_rbac_the_object_and_the_version_and_stores_nothing(kube_api):
+    kube_api.add_service_account("chart-role", NAMESPACE, "receiver", [
+        Grant("configmaps", frozenset({"get", "update"}), frozenset({"state"}))])
+    assert call(kube_api, "POST", f"{CM}?dryRun=All", configmap(), token="chart-role")[0] == 403
+    status, answer = call(kube_api, "POST", f"{CM}?dryRun=All", configmap())
+    assert status == 201 and answer["metadata"]["uid"] and "resourceVersion" not in answer["metadata"]
+    assert call(kube_api, "GET", f"{CM}/state")[0] == 404  # nothing stored
+    call(kube_api, "POST", CM, configmap())
+    read = call(kube_api, "GET", f"{CM}/state")[1]
+    status, answer = call(kube_api, "PUT", f"{CM}/state?dryRun=All", {**read, "data": {"k": "changed"}},
+                          token="chart-role")
+    assert status == 200 and answer["metadata"]["resourceVersion"] == read["metadata"]["resourceVersion"]
+    assert call(kube_api, "GET", f"{CM}/state")[1] == read
+    stale = {**read, "metadata": {**read["metadata"], "resourceVersion": "1"}}
+    call(kube_api, "PUT", f"{CM}/state", read)
+    assert call(kube_api, "PUT", f"{CM}/state?dryRun=All", stale)[1]["reason"] == "Conflict"
+    assert call(kube_api, "POST", f"{CM}?dryRun=Yes", configmap("x"))[0] == 400
+
+
+def test_delete_as_kubectl_does(kube_api):
+    call(kube_api, "POST", LEASES, lease())
+    kube_api.store.delete("leases", NAMESPACE, "leader")
+    assert call(kube_api, "GET", f"{LEASES}/leader")[0] == 404

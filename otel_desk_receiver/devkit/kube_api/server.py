@@ -14,10 +14,17 @@ It serves exactly the two resources the receiver uses, as the real API server an
   durations, MicroTime parsing): 422 Invalid with causes, or 400 BadRequest;
 - errors as Status objects (kind Status, reason, message, details, code).
 
-What it does not do: TLS, any other resource or verb (LIST, WATCH, PATCH, DELETE), field selectors,
-managedFields, admission, generation, finalizers, server-side apply, persistence across restarts.
+- ``?dryRun=All`` on POST and PUT: authorized, validated and checked against the stored version as
+  a real write, nothing stored (the answer is the object as it would be, without a new version).
+
+What it does not do: TLS, any other resource or verb (LIST, WATCH, PATCH, DELETE over HTTP; tests
+delete with ``store.delete``, as ``kubectl delete`` would), field selectors, managedFields, admission,
+generation, finalizers, server-side apply, persistence across restarts.
 Tests can count requests, read what was answered to whom and when (``served``), take a verb away
-from a token (``store.revoke``) and make the API unavailable (``set_down``: 503 for every request).
+from a token (``store.revoke``), make the API unavailable (``set_down``: 503 for every request) and
+inject faults (``inject``): error answers (500, 503, 504, 429 with Retry-After), requests that hang
+until the client gives up (a timeout), and connections closed without an answer, for the next N
+matching requests or for some seconds, optionally after the request was carried out (its answer lost).
 """
 
 import json
@@ -26,6 +33,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from otel_desk_receiver.devkit.kube_api.store import KINDS, ApiStatus, Grant, ObjectStore
@@ -43,7 +51,49 @@ class Served:
     token: str | None
     method: str
     resource: str
-    status: int
+    status: int  # 0: no answer (a fault held the request or closed the connection)
+    dry_run: bool = False
+
+
+# The Status the API server sends with each error code a fault may use (apimachinery's StatusReason).
+FAULT_REASONS = {500: ("InternalError", "Internal error occurred: etcdserver: request timed out"),
+                 503: ("ServiceUnavailable", "the server is currently unable to handle the request"),
+                 504: ("Timeout", "the server was unable to return a response in the time allotted"),
+                 429: ("TooManyRequests", "the server has received too many requests and has asked us to try "
+                                          "again later")}
+FAULT_KINDS = ("status", "timeout", "drop")
+
+
+@dataclass
+class Fault:
+    """Injected trouble for the requests it matches (``method`` and ``resource``, None for any): ``status``
+    answers ``code`` with the API's Status (429 with Retry-After: 1); ``timeout`` holds the request without
+    an answer for ``hold_s`` (longer than any client waits), then closes; ``drop`` closes the connection
+    at once. With ``applied`` a timeout or drop comes after the request was carried out: a write lands,
+    its answer is lost. Active for ``count`` matching requests and/or until ``until`` (monotonic)."""
+
+    kind: str
+    code: int = 500
+    method: str | None = None
+    resource: str | None = None
+    count: int | None = None
+    until: float | None = None
+    applied: bool = False
+    hold_s: float = 30.0
+    hits: int = 0
+
+    def matches(self, method: str, resource: str, now: float) -> bool:
+        if self.count is not None and self.hits >= self.count or self.until is not None and now >= self.until:
+            return False
+        return self.method in (None, method) and self.resource in (None, resource)
+
+
+class _NoAnswer(Exception):
+    """The handler sends nothing: the connection is closed after ``hold_s``."""
+
+    def __init__(self, hold_s: float):
+        super().__init__()
+        self.hold_s = hold_s
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -63,6 +113,9 @@ class KubeApiServer:
         self.requests: Counter = Counter()  # (method, resource) -> count
         self.served: list[Served] = []
         self.down = False
+        self.faults: list[Fault] = []
+        self._faults_lock = threading.Lock()
+        self._stopping = threading.Event()  # ends held (timed-out) requests at stop()
         handler = type("Handler", (_Handler,), {"api": self})
         self._server = _QuietServer((host, port), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -78,6 +131,7 @@ class KubeApiServer:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -90,13 +144,50 @@ class KubeApiServer:
     def set_down(self, down: bool) -> None:
         self.down = down
 
+    def inject(self, kind: str, *, code: int = 500, method: str | None = None, resource: str | None = None,
+               count: int | None = None, seconds: float | None = None, applied: bool = False,
+               hold_s: float = 30.0) -> Fault:
+        """Add a Fault (see its docstring); without ``count`` or ``seconds`` it lasts until ``clear_faults``."""
+        if kind not in FAULT_KINDS or kind == "status" and code not in FAULT_REASONS:
+            raise ValueError(f"fault {kind!r} {code}: expected one of {FAULT_KINDS}, codes {sorted(FAULT_REASONS)}")
+        fault = Fault(kind, code, method, resource, count, None if seconds is None else time.monotonic() + seconds,
+                      applied, hold_s)
+        with self._faults_lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self._faults_lock:
+            self.faults.clear()
+
+    def _fault_for(self, method: str, resource: str) -> Fault | None:
+        now = time.monotonic()
+        with self._faults_lock:
+            fault = next((f for f in self.faults if f.matches(method, resource, now)), None)
+            if fault is not None:
+                fault.hits += 1
+            return fault
+
     def handle(self, method: str, path: str, token: str | None, body: bytes | None) -> tuple[int, dict]:
         resource, namespace, name = _route(path)
         self.requests[(method, resource)] += 1
         if self.down:
             raise ApiStatus(503, "ServiceUnavailable", "the server is currently unable to handle the request")
+        fault = self._fault_for(method, resource)
+        if fault is not None and fault.kind == "status":
+            reason, message = FAULT_REASONS[fault.code]
+            raise ApiStatus(fault.code, reason, message, {"retryAfterSeconds": 1} if fault.code == 429 else None)
+        if fault is not None and not fault.applied:
+            raise _NoAnswer(fault.hold_s if fault.kind == "timeout" else 0)
+        answer = self._carry_out(method, path, resource, namespace, name, token, body)
+        if fault is not None:
+            raise _NoAnswer(fault.hold_s if fault.kind == "timeout" else 0)
+        return answer
+
+    def _carry_out(self, method, path, resource, namespace, name, token, body) -> tuple[int, dict]:
         if (method == "POST") == (name is not None) or method not in VERBS:
             raise ApiStatus(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource")
+        dry_run = _dry_run(path)
         self.store.authorize(token, VERBS[method], resource, namespace, name)
         if method == "GET":
             return 200, self.store.get(resource, namespace, name)
@@ -105,8 +196,16 @@ class KubeApiServer:
         except ValueError:
             raise ApiStatus(400, "BadRequest", "the body of the request was in an unknown format") from None
         if method == "POST":
-            return 201, self.store.create(resource, namespace, document)
-        return 200, self.store.replace(resource, namespace, name, document)
+            return 201, self.store.create(resource, namespace, document, dry_run=dry_run)
+        return 200, self.store.replace(resource, namespace, name, document, dry_run=dry_run)
+
+
+def _dry_run(path: str) -> bool:
+    """``?dryRun=All`` (the only value the API server accepts); any other value is a 400, as there."""
+    values = parse_qs(path.split("?", 1)[1]).get("dryRun", []) if "?" in path else []
+    if any(value != "All" for value in values):
+        raise ApiStatus(400, "BadRequest", f"Invalid dryRun value {values!r}: supported values: \"All\"")
+    return bool(values)
 
 
 def _route(path: str) -> tuple[str, str, str | None]:
@@ -137,16 +236,24 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else None
         auth = self.headers.get("Authorization", "")
         token = auth[len("Bearer "):] if auth.startswith("Bearer ") else None
+        resource = next((r for r, prefix in PREFIXES.items() if self.path.startswith(prefix)), "")
+        dry_run = "dryRun=" in self.path
         try:
             code, answer = self.api.handle(self.command, self.path, token, body)
         except ApiStatus as status:
             code, answer = status.code, status.body
-        resource = next((r for r, prefix in PREFIXES.items() if self.path.startswith(prefix)), "")
-        self.api.served.append(Served(time.monotonic(), token, self.command, resource, code))
+        except _NoAnswer as silence:
+            self.api.served.append(Served(time.monotonic(), token, self.command, resource, 0, dry_run))
+            self.api._stopping.wait(silence.hold_s)  # the client gives up first (its timeout)
+            self.close_connection = True
+            return
+        self.api.served.append(Served(time.monotonic(), token, self.command, resource, code, dry_run))
         payload = json.dumps(answer).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
+        if code == 429:
+            self.send_header("Retry-After", "1")
         self.end_headers()
         self.wfile.write(payload)
 

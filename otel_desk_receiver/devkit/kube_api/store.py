@@ -94,7 +94,14 @@ class ObjectStore:
                 raise _not_found(resource, name)
             return copy.deepcopy(obj)
 
-    def create(self, resource: str, namespace: str, body: dict) -> dict:
+    def delete(self, resource: str, namespace: str, name: str) -> None:
+        """What ``kubectl delete`` does to the object (the receiver itself never deletes); 404 if absent."""
+        with self._lock:
+            if self._objects.pop((resource, namespace, name), None) is None:
+                raise _not_found(resource, name)
+            self._revision += 1
+
+    def create(self, resource: str, namespace: str, body: dict, *, dry_run: bool = False) -> dict:
         name = self._validate(resource, namespace, body, None)
         with self._lock:
             if (resource, namespace, name) in self._objects:
@@ -104,9 +111,9 @@ class ObjectStore:
             if metadata.get("resourceVersion"):
                 raise ApiStatus(500, "InternalError", "resourceVersion should not be set on objects to be created")
             metadata.update(namespace=namespace, uid=str(uuid.uuid4()), creationTimestamp=_now())
-            return self._store(resource, namespace, name, body)
+            return body if dry_run else self._store(resource, namespace, name, body)
 
-    def replace(self, resource: str, namespace: str, name: str, body: dict) -> dict:
+    def replace(self, resource: str, namespace: str, name: str, body: dict, *, dry_run: bool = False) -> dict:
         self._check_shape(resource, namespace, body, name)
         with self._lock:
             current = self._objects.get((resource, namespace, name))
@@ -120,6 +127,9 @@ class ObjectStore:
             self._check_valid(resource, body)  # as the API server: the version is checked first, then the object
             for kept in ("uid", "creationTimestamp"):
                 body["metadata"][kept] = current["metadata"][kept]
+            if dry_run:  # as the API server: the answer keeps the stored version, nothing is written
+                body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+                return body
             return self._store(resource, namespace, name, body)
 
     def _store(self, resource: str, namespace: str, name: str, body: dict) -> dict:
