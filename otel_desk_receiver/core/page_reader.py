@@ -75,6 +75,11 @@ class PageReader:
         self._idless_run = 0  # rows without a usable id since the last row with one
         self._idless_counted: set[int] = set()  # positions of id-less malformed rows counted this cycle
         self._hold_from_ns = max(cursor.trail_start_ns, now_ns - self._trailing_ns)
+        # The trailing window ends at the clock, not at the newest entry: a row whose createdAt reads far
+        # ahead (a Desk glitch, years ahead) is no place where late ids land, and holding on it would re-read
+        # everything after it every cycle. It is still remembered in ``recent`` (never sent twice). One
+        # window's length of slack keeps holding on fresh rows of a Desk whose clock runs a little ahead.
+        self._hold_until_ns = now_ns + self._trailing_ns
 
     def process(self, offset: int, items: list, anchor_id: int | None) -> PageOutcome:
         """Classify the rows of the page that starts at ``offset``; ``anchor_id`` (the id expected at
@@ -100,14 +105,17 @@ class PageReader:
             self._malformed(position, raw, error, outcome)
             return None
         self._identified(position, entry.id)
-        self._newest_ns = max(self._newest_ns, entry.created_at_ns)
+        # Bounded by the clock: the lag gauge and the window's rebase would otherwise follow a row dated ahead.
+        self._newest_ns = max(self._newest_ns, min(entry.created_at_ns, self._now_ns))
         if not self._is_new(entry.id, entry.created_at_ns):
             self._maybe_hold(position, entry.created_at_ns, pending=False)
             return None
-        settlement = settle(entry.status, entry.created_at_ns, timeout_s=self._bot.timeout_s,
+        # A row dated ahead of the clock has no age to trust: it ages from when it was first seen pending.
+        aged_from_ns = min(entry.created_at_ns, self._pending.get(entry.id, self._now_ns))
+        settlement = settle(entry.status, aged_from_ns, timeout_s=self._bot.timeout_s,
                             grace_s=self._options.settle_grace_s, now_ns=self._now_ns)
         if settlement is None:
-            self._pending[entry.id] = entry.created_at_ns
+            self._pending[entry.id] = aged_from_ns
             self._maybe_hold(position, entry.created_at_ns, pending=True)
             return None
         self._pending.pop(entry.id, None)
@@ -139,7 +147,7 @@ class PageReader:
         """The next cycle re-reads from the first row still pending or inside the trailing window,
         anchored on the nearest row before it that has an id (id-less rows between are read again,
         never counted again)."""
-        if self._hold is None and (pending or created_ns >= self._hold_from_ns):
+        if self._hold is None and (pending or self._hold_from_ns <= created_ns <= self._hold_until_ns):
             before_position, before_id = self._before_previous
             self._hold = (before_position + 1, before_id) if before_id is not None else (position, None)
 

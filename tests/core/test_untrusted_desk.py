@@ -3,7 +3,7 @@ that bot's read for the cycle (retried, logged, counted) and no other; an entry 
 hold the trailing window open; a clock ahead of Desk's does not settle SENT entries early."""
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -45,3 +45,38 @@ def test_a_page_nested_too_deep_is_that_bots_unusable_answer_and_the_others_go_o
                                    names.ATTR_ERROR_TYPE: names.READ_ERROR_BAD_RESPONSE}.items()): 1}
     said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert any(f"bot {deep['id']}" in line and "not valid JSON" in line for line in said), said
+
+
+@pytest.mark.parametrize("status, first_quiet_cycle", [
+    pytest.param("RECEIVED", 0, id="settled"),
+    # Pending: re-read until it settles by age, one window (timeout 60 s + grace 60 s) after it was first seen.
+    pytest.param("SENT", 5, id="pending"),
+])
+def test_an_entry_dated_years_ahead_does_not_hold_the_trailing_window_open(emulator, otlp_sink, state_path, status,
+                                                                           first_quiet_cycle):
+    bot = emulator.add_bot(name="skewed")
+    # Stored by Desk two hours ago, its createdAt reading ten years ahead; then five pages of history, all
+    # older than the trailing window.
+    ahead = emulator.add_entry(bot["id"], status=status, extra={"createdAt": "2036-11-20T12:00:00Z"},
+                               created_at=FROZEN_AT - timedelta(hours=2))
+    history = emulator.add_entries(bot["id"], 500, start=FROZEN_AT - timedelta(hours=1), spacing_s=5)
+    receiver = make_receiver(emulator, state_path, backfill_days=1, page_size=100)
+    requests, exported = [], []
+    try:
+        receiver.run_once()
+        for _ in range(10):
+            emulator.clock.advance(30)
+            emulator.reset_requests()
+            exported.append(receiver.run_once().exported)
+            requests.append(emulator.request_count("/webhook_logs"))
+        late = emulator.add_entry(bot["id"], status="RECEIVED", created_at=emulator.clock.now())
+        emulator.clock.advance(2)
+        assert receiver.run_once().exported == 1
+    finally:
+        receiver.close()
+    # One page from the cursor a cycle, not the listing from the entry ahead again and again.
+    assert requests[first_quiet_cycle:] == [1] * (10 - first_quiet_cycle)
+    assert sum(exported) == (status == "SENT")
+    assert sorted(entry_ids(otlp_sink)) == [ahead["id"], *history, late["id"]]
+    [record] = [r for r in otlp_sink.log_records() if r.attributes[names.ATTR_WEBHOOK_LOG_ID] == ahead["id"]]
+    assert record.attributes[names.ATTR_SETTLED_BY] == ("age" if status == "SENT" else "status")
