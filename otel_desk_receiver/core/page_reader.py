@@ -64,7 +64,7 @@ class PageReader:
         self._emitted: set[int] = set()  # this cycle, any age
         self._rejected: set[int] = set()
         self._max_id = cursor.last_id
-        self._newest_ns = cursor.newest_created_ns or 0
+        self._newest_ns = min(cursor.newest_created_ns or 0, now_ns)  # one saved from a row dated ahead, too
         self._hold: tuple[int, int | None] | None = None  # (position, id just before it) to re-read from
         self._previous: tuple[int, int | None] = (cursor.offset - 1, cursor.anchor_id)  # last row with a usable id
         self._before_previous: tuple[int, int | None] = (-2, None)

@@ -47,6 +47,8 @@ def cursor_at_end(count: int, newest_id: int | None, newest_ns: int | None, now_
     fewer fraction digits than it has, which would make "created after now" unreliable); the trailing
     window starts now, so nothing listed before it counts as late.
     """
+    if newest_ns is not None:
+        newest_ns = min(newest_ns, now_ns)  # a row dated ahead of the clock is no measure of the lag
     return BotCursor(window_start=window_start(now_ns, now_ns).isoformat(), offset=count if newest_id else 0,
                      anchor_id=newest_id, last_id=newest_id or 0, since_ns=0, newest_created_ns=newest_ns,
                      trail_start_ns=now_ns)

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from otel_desk_receiver.core.read_window import cursor_at_end
+
 from tests.harness.receiver import make_receiver, uids
 
 # 05:00 UTC: for a Desk whose day starts at UTC-11 (11:00 UTC), "today" began 6 hours after this instant.
@@ -93,3 +95,9 @@ def test_pages_advance_by_offset_not_by_next(zoned_emulator, otlp_sink, state_pa
     assert result.delivered and result.exported == 25
     offsets = [int(r.query["offset"][0]) for r in emulator.requests if "webhook_logs" in r.path]
     assert offsets == [0, 9, 18]  # each page starts one row early, with the row read last
+
+
+def test_starting_from_now_beside_an_entry_dated_ahead_takes_the_clock_as_the_newest_time():
+    now_ns = int(FROZEN_AT.timestamp()) * 10**9
+    cursor = cursor_at_end(40, 99, now_ns + 10 * 365 * 86_400 * 10**9, now_ns)
+    assert (cursor.offset, cursor.last_id, cursor.newest_created_ns) == (40, 99, now_ns)

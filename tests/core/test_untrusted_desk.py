@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from otel_desk_receiver import names
-from tests.harness.receiver import make_receiver
+from tests.harness.receiver import emulator_clock_ns, make_receiver
 
 FROZEN_AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+NS = 10**9
 DEEP_JSON = "[" * 200_000  # deeper than any JSON decoder's recursion limit
 
 
@@ -72,8 +73,10 @@ def test_an_entry_dated_years_ahead_does_not_hold_the_trailing_window_open(emula
         late = emulator.add_entry(bot["id"], status="RECEIVED", created_at=emulator.clock.now())
         emulator.clock.advance(2)
         assert receiver.run_once().exported == 1
+        newest_ns = receiver.cursors.get(bot["id"]).newest_created_ns
     finally:
         receiver.close()
+    assert newest_ns == emulator_clock_ns(emulator)() - 2 * NS  # the lag gauge follows the late entry, not 2036
     # One page from the cursor a cycle, not the listing from the entry ahead again and again.
     assert requests[first_quiet_cycle:] == [1] * (10 - first_quiet_cycle)
     assert sum(exported) == (status == "SENT")
