@@ -20,8 +20,9 @@ It serves exactly the two resources the receiver uses, as the real API server an
 What it does not do: TLS, any other resource or verb (LIST, WATCH, PATCH, DELETE over HTTP; tests
 delete with ``store.delete``, as ``kubectl delete`` would), field selectors, managedFields, admission,
 generation, finalizers, server-side apply, persistence across restarts.
-Tests can count requests, read what was answered to whom and when (``served``), take a verb away
-from a token (``store.revoke``), make the API unavailable (``set_down``: 503 for every request) and
+Tests can count requests and the bytes of their bodies (``requests``, ``bytes_received``), delete an
+object (``store.delete``, as ``kubectl delete``), read what was answered to whom and when (``served``),
+take a verb away from a token (``store.revoke``), make the API unavailable (``set_down``: 503 for every request) and
 inject faults (``inject``): error answers (500, 503, 504, 429 with Retry-After), requests that hang
 until the client gives up (a timeout), and connections closed without an answer, for the next N
 matching requests or for some seconds, optionally after the request was carried out (its answer lost).
@@ -111,6 +112,7 @@ class KubeApiServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.store = ObjectStore()
         self.requests: Counter = Counter()  # (method, resource) -> count
+        self.bytes_received: Counter = Counter()  # (method, resource) -> bytes of request bodies
         self.served: list[Served] = []
         self.down = False
         self.faults: list[Fault] = []
@@ -171,6 +173,7 @@ class KubeApiServer:
     def handle(self, method: str, path: str, token: str | None, body: bytes | None) -> tuple[int, dict]:
         resource, namespace, name = _route(path)
         self.requests[(method, resource)] += 1
+        self.bytes_received[(method, resource)] += len(body or b"")
         if self.down:
             raise ApiStatus(503, "ServiceUnavailable", "the server is currently unable to handle the request")
         fault = self._fault_for(method, resource)
