@@ -44,6 +44,7 @@ class RequestInfo:
     error_type: str | None  # None on success; status code as text, or timeout / connection_error / ...
     attempt: int
     bot_id: int | None
+    server_date: str | None = None  # the answer's HTTP Date header: Desk's clock (core/desk_clock.py)
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ class Transport:
             self._on_request(RequestInfo(
                 request.method, request.template, self.server_address, self.server_port,
                 None if response is None else response.status_code, time.perf_counter() - started,
-                error_type, attempt, request.bot_id))
+                error_type, attempt, request.bot_id, None if response is None else response.headers.get("Date")))
         if failure is not None:
             if isinstance(failure, DeskAuthError) and self._token_rotated():
                 return self._attempt(request, params, attempt, check)  # once more, with the new token
