@@ -132,13 +132,6 @@ class ObjectStore:
                 return body
             return self._store(resource, namespace, name, body)
 
-    def delete(self, resource: str, namespace: str, name: str) -> None:
-        """Remove an object, as ``kubectl delete`` does (for tests: the receiver never deletes)."""
-        with self._lock:
-            if self._objects.pop((resource, namespace, name), None) is None:
-                raise _not_found(resource, name)
-            self._revision += 1
-
     def _store(self, resource: str, namespace: str, name: str, body: dict) -> dict:
         self._revision += 1
         body["metadata"]["resourceVersion"] = str(self._revision)
