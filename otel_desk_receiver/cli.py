@@ -7,7 +7,14 @@ import sys
 from pathlib import Path
 
 from otel_desk_receiver import __version__
-from otel_desk_receiver.errors import ConfigError, DeskAuthError, ReceiverError, StateError
+from otel_desk_receiver.errors import (
+    ConfigError,
+    DeskAuthError,
+    FencedError,
+    ReceiverError,
+    StateError,
+    StateUnavailableError,
+)
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -17,6 +24,8 @@ EXIT_AUTH = 3
 # Most specific first: the first matching class decides the exit code.
 EXIT_CODES: tuple[tuple[type[ReceiverError], int], ...] = (
     (ConfigError, EXIT_CONFIG),
+    (StateUnavailableError, EXIT_FAILURE),  # the Kubernetes API did not answer: nothing wrong with the settings
+    (FencedError, EXIT_FAILURE),  # another receiver leads now
     (StateError, EXIT_CONFIG),
     (DeskAuthError, EXIT_AUTH),
     (ReceiverError, EXIT_FAILURE),

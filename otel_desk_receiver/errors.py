@@ -3,7 +3,10 @@
     ReceiverError                 anything the receiver reports on purpose
      +-- ConfigError              bad settings (exit 2); .problems holds one line per problem
      +-- StateError               state file unreadable or corrupt (exit 2); names the file
-     |    +-- FencedError         a checkpoint write refused: this process no longer leads
+     |    +-- FencedError         a checkpoint write refused: this process no longer leads (exit 1)
+     |    +-- StateUnavailableError  the Kubernetes API holding the state did not answer (5xx, 429,
+     |                            timeout, dropped connection): tried again, then the leader stands
+     |                            by (exit 1 if it ends a run: nothing is wrong with the settings)
      +-- KubeError                the Kubernetes API could not be used (kube/); .status_code, .reason
      +-- DeskError                the Desk API could not be used
      |    +-- DeskAuthError       401/403: the token was rejected (exit 3)
@@ -64,6 +67,11 @@ class FencedError(StateError):
     object shows a newer leader): the write is dropped, never forced; the process stands by."""
 
 
+class StateUnavailableError(StateError):
+    """The state could not be read or written because the Kubernetes API did not answer usefully now (a
+    5xx, 429, timeout or dropped connection): transient, tried again; never a sign of bad settings."""
+
+
 class KubeError(ReceiverError):
     """The Kubernetes API answered with an error or could not be reached; ``status_code`` and
     ``reason`` (the Status object's, e.g. Conflict, NotFound, Forbidden) when it answered."""
@@ -72,3 +80,8 @@ class KubeError(ReceiverError):
         super().__init__(message)
         self.status_code = status_code
         self.reason = reason
+
+    @property
+    def transient(self) -> bool:
+        """No answer (timeout, dropped connection), a 5xx or a 429: worth trying again as it is."""
+        return self.status_code is None or self.status_code >= 500 or self.status_code == 429
