@@ -2,7 +2,9 @@
 
 import os
 import socket
+import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from otel_desk_receiver.config import Settings, StateBackendKind
@@ -11,7 +13,8 @@ from otel_desk_receiver.errors import ConfigError, KubeError
 from otel_desk_receiver.kube import connection
 from otel_desk_receiver.kube.client import DEFAULT_TIMEOUT_S, KubeClient
 from otel_desk_receiver.service.leader import ElectionConfig, LeaderElector, Term
-from otel_desk_receiver.service.state_kubernetes import KubernetesState
+from otel_desk_receiver.service.state_kubernetes import TRANSITIONS_ANNOTATION, KubernetesState
+from otel_desk_receiver.service.state_retry import RetriedState
 
 
 def election_enabled(settings: Settings) -> bool:
@@ -35,7 +38,7 @@ class KubernetesParts:
     client: KubeClient
     namespace: str
     elector: LeaderElector | None
-    state: KubernetesState | None
+    state: RetriedState | None  # a KubernetesState, transient API failures tried again within the renew deadline
 
 
 def build(settings: Settings, desk: DeskIdentity | None, env: dict[str, str] | None = None) -> KubernetesParts:
@@ -57,13 +60,36 @@ def build(settings: Settings, desk: DeskIdentity | None, env: dict[str, str] | N
     if election_enabled(settings):
         config = ElectionConfig(settings.leader_election_lease_duration, settings.leader_election_renew_deadline,
                                 settings.leader_election_retry_period)
-        elector = LeaderElector(client, namespace, settings.leader_election_lease_name, me, config)
+        floor = (claimed_transitions(client, namespace, settings.state_configmap)
+                 if settings.state_backend is StateBackendKind.KUBERNETES else (lambda: -1))
+        elector = LeaderElector(client, namespace, settings.leader_election_lease_name, me, config,
+                                transitions_floor=floor)
     state = None
     if settings.state_backend is StateBackendKind.KUBERNETES:
         alone = Term(me, 0)  # without election: this process's own term; a newer writer still fences it out
-        state = KubernetesState(client, namespace, settings.state_configmap, desk,
-                                term=elector.term if elector else (lambda: alone), elected=elector is not None)
+        state = RetriedState(
+            KubernetesState(client, namespace, settings.state_configmap, desk,
+                            term=elector.term if elector else (lambda: alone), elected=elector is not None),
+            budget_s=settings.leader_election_renew_deadline, retry_s=settings.leader_election_retry_period,
+            wait=elector.pause if elector else threading.Event().wait)
     return KubernetesParts(client, namespace, elector, state)
+
+
+def claimed_transitions(client: KubeClient, namespace: str, name: str) -> Callable[[], int]:
+    """The lease transition the state ConfigMap was last claimed in (-1: no object, no claim yet). A Lease
+    made again counts on from it (LeaderElector's transitions_floor): a term numbered below the state's
+    is refused by its fencing, for ever."""
+
+    def read() -> int:
+        try:
+            obj = client.get("configmaps", namespace, name)
+        except KubeError as error:
+            if error.reason == "NotFound":
+                return -1
+            raise
+        value = ((obj.get("metadata") or {}).get("annotations") or {}).get(TRANSITIONS_ANNOTATION, "")
+        return int(value) if value.isdecimal() else -1
+    return read
 
 
 def describe(settings: Settings, desk: DeskIdentity | None, env: dict[str, str] | None = None) -> tuple[bool, str]:

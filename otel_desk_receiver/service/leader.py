@@ -10,7 +10,14 @@ different nodes are never compared). Where this differs from client-go, it is st
   so a leader that cannot renew stops before any other candidate can see its lease expire, for any
   settings client-go accepts;
 - a leader that lost the Lease goes back to standing by (client-go's Run returns and the process
-  usually exits).
+  usually exits);
+- a Lease made again (it was missing: deleted, or never made) does not restart its count at 0:
+  ``transitions_floor()`` gives the transition the state was last claimed in, and a new term always
+  counts past it, so that the state's fencing never sees an older term than its own (client-go
+  restarts at 0, and every term would be refused);
+- a leader that cannot use the API for its own work within the renew deadline (the state ConfigMap
+  does not answer) steps down: ``step_down()`` releases the Lease and sits out the longest a standby
+  waits between tries, so that a standby gets the first chance, then campaigns again.
 
 ``release()`` is client-go's ReleaseOnCancel: holderIdentity "" and leaseDurationSeconds 1, so a
 standby takes over at its next retry instead of after a full lease duration.
@@ -64,8 +71,10 @@ class LeaderElector:
 
     def __init__(self, client, namespace: str, name: str, identity: str, config: ElectionConfig = ElectionConfig(),
                  *, monotonic: Callable[[], float] = time.monotonic, clock_ns: Callable[[], int] = time.time_ns,
-                 on_change: Callable[[bool, str], None] = lambda leading, holder: None):
+                 on_change: Callable[[bool, str], None] = lambda leading, holder: None,
+                 transitions_floor: Callable[[], int] = lambda: -1):
         self._client = client
+        self._floor = transitions_floor  # may raise KubeError: then no term is started this time
         self.namespace, self.name, self.identity = namespace, name, identity
         self.config = config
         self._monotonic, self._clock_ns = monotonic, clock_ns
@@ -79,6 +88,8 @@ class LeaderElector:
         self._reported = (False, "")
         self._report_lock = threading.Lock()
         self.leading_event = threading.Event()  # set while leading (as last checked by the election loop)
+        self._stop = threading.Event()  # the one run() is given: pause() ends when it is set
+        self._sit_out_until: float | None = None  # after step_down(): no write to the Lease before then
 
     def is_leading(self) -> bool:
         with self._lock:
@@ -94,17 +105,23 @@ class LeaderElector:
         with self._lock:
             return self._observed.holder if self._observed else ""
 
+    def pause(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` unless the election stops meanwhile; True when it stopped."""
+        return self._stop.wait(seconds)
+
     def try_acquire_or_renew(self) -> bool:
         """One client-go tryAcquireOrRenew: True when this process holds the Lease afterwards."""
         sent = self._monotonic()
         now_ns = self._clock_ns()
+        if self._sit_out_until is not None and sent < self._sit_out_until:
+            return False
         try:
             lease = self._client.get("leases", self.namespace, self.name)
         except KubeError as error:
             if error.reason != "NotFound":
                 log.warning("lease %s/%s cannot be read: %s", self.namespace, self.name, error)
                 return False
-            return self._write(LeaseRecord(self.identity, self._duration(), now_ns, now_ns, 0), sent, create=True)
+            return self._new_term(-1, now_ns, sent, create=True)
         record = LeaseRecord.from_lease(lease)
         with self._lock:
             if record != self._observed:
@@ -115,10 +132,21 @@ class LeaderElector:
                 self._valid_until = None  # someone else's record: whatever we held is gone
         if record.holder and record.holder != self.identity and observed_at + record.lease_duration_s > sent:
             return False
-        ours = record.holder == self.identity
-        renewed = LeaseRecord(self.identity, self._duration(), record.acquire_time_ns if ours else now_ns, now_ns,
-                              record.transitions if ours else record.transitions + 1)
-        return self._write(renewed, sent, create=False)
+        if record.holder == self.identity:
+            renewed = LeaseRecord(self.identity, self._duration(), record.acquire_time_ns, now_ns, record.transitions)
+            return self._write(renewed, sent, create=False)
+        return self._new_term(record.transitions, now_ns, sent, create=False)
+
+    def _new_term(self, transitions: int, now_ns: int, sent: float, *, create: bool) -> bool:
+        """Take the Lease (``create``: make it) in a term past ``transitions`` and past the state's."""
+        try:
+            floor = self._floor()
+        except KubeError as error:
+            log.warning("lease %s/%s not taken: the state's last term cannot be read: %s", self.namespace,
+                        self.name, error)
+            return False
+        record = LeaseRecord(self.identity, self._duration(), now_ns, now_ns, max(transitions, floor) + 1)
+        return self._write(record, sent, create=create)
 
     def _duration(self) -> int:
         return max(1, round(self.config.lease_duration_s))
@@ -167,8 +195,19 @@ class LeaderElector:
         log.info("lease %s/%s released", self.namespace, self.name)
         return True
 
+    def step_down(self) -> None:
+        """Stop leading now and give the Lease up (as ``release``), then write nothing to it for the longest a
+        standby waits between tries (retry period x (1 + jitter)), so that a standby that can do the work
+        takes it first; a lone replica campaigns again after that."""
+        self.release()
+        with self._lock:
+            self._valid_until = None
+            self._sit_out_until = self._monotonic() + self.config.retry_period_s * (1 + JITTER_FACTOR)
+        self._report()
+
     def run(self, stop: threading.Event, on_tick: Callable[[], None] = lambda: None) -> None:
         """The election loop: try every retry period (jittered while standing by) until ``stop``."""
+        self._stop = stop
         while not stop.is_set():
             self.try_acquire_or_renew()
             self._report()

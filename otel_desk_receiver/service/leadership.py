@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
 from otel_desk_receiver import names
-from otel_desk_receiver.errors import FencedError
+from otel_desk_receiver.errors import FencedError, StateUnavailableError
 from otel_desk_receiver.service.health import HealthState
 from otel_desk_receiver.service.leader import LeaderElector, Term
 
@@ -18,7 +18,10 @@ log = logging.getLogger(__name__)
 class Leadership:
     """The election for one process. ``run_terms`` polls only inside a term: it starts one when this
     process acquires the Lease (reloading the state the previous leader committed), ends it as soon as
-    the Lease is lost or the renew deadline passes, and stands by in between."""
+    the Lease is lost or the renew deadline passes, and stands by in between. A term whose state cannot
+    be read or written within the renew deadline (the API answers 5xx, times out, drops connections:
+    StateUnavailableError, already tried again by service/state_retry.py) ends too: the Lease is given
+    up and the process campaigns again, so a passing API fault never ends the process."""
 
     def __init__(self, elector: LeaderElector, health: HealthState, meter: Meter):
         self.elector = elector
@@ -64,6 +67,9 @@ class Leadership:
                     stop.wait(poll_interval_s)
             except FencedError as error:
                 log.warning("stopped polling: %s", error)
+            except StateUnavailableError as error:
+                log.warning("stopped polling: %s; giving the lease up, campaigning again", error)
+                self.elector.step_down()
             if not stop.is_set():
                 log.warning("no longer leading (term of %s, lease transition %d): standing by", term.holder,
                             term.transitions)

@@ -7,6 +7,7 @@ import threading
 import time
 from datetime import timedelta
 
+import pytest
 import requests
 
 from otel_desk_receiver.kube.lease import LeaseRecord
@@ -277,3 +278,86 @@ def test_no_kubernetes_api_to_be_found_is_exit_2_naming_it(desk_emulator, otlp_s
     assert done.returncode == 2, done.stderr
     assert "DESK_STATE_BACKEND / DESK_LEADER_ELECTION: no Kubernetes API found" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+FAST = dict(leader_election_lease_duration=LEASE_S, leader_election_renew_deadline=RENEW_S,
+            leader_election_retry_period=RETRY_S)
+
+
+def backlog(emulator, bots: int = 2, entries: int = 1500) -> list[int]:
+    start = emulator.clock.now() - timedelta(days=2)
+    ids = [emulator.add_bot(name=f"bot-{i}", timeout_seconds=30)["id"] for i in range(bots)]
+    for bot_id in ids:
+        emulator.add_entries(bot_id, entries, statuses=("RECEIVED", "ERROR"), start=start, spacing_s=60)
+    return ids
+
+
+def stop_all(processes) -> None:
+    for process in processes:
+        process.signal(signal.SIGTERM)
+    for process in processes:
+        assert process.wait(timeout_s=15) == 0, process.output()[-3000:]
+
+
+@pytest.mark.parametrize("fault", [
+    dict(kind="status", code=500),
+    dict(kind="timeout", method="PUT", resource="configmaps"),
+    dict(kind="drop", method="PUT", resource="configmaps"),
+], ids=["every request 500", "configmap PUTs time out", "connections dropped"])
+def test_a_lone_replica_rides_out_five_seconds_of_api_faults(desk_emulator, otlp_sink, kube_api, kubeconfig, tmp_path,
+                                                             fault):
+    """Issue 25 point 9: it exited 2 ("cannot be written: 500") and stayed dead. Now the API's faults are
+    tried again within the renew deadline, then it stands by and campaigns again: nothing lost, and no
+    more sent twice than the batch in flight per term given up."""
+    bots = backlog(desk_emulator)
+    lone = ReceiverProcess.start(ha_env(desk_emulator, otlp_sink, kubeconfig, tmp_path, "lone", **FAST), tmp_path)
+    try:
+        with LiveTraffic(desk_emulator, bots, per_s=10):
+            wait_until(lambda: holder(kube_api).startswith("lone_"), what="leading")
+            wait_until(lambda: otlp_sink.count() >= 500, what="delivering")
+            injected = kube_api.inject(**fault, seconds=5)
+            wait_until(lambda: time.monotonic() > injected.until, timeout_s=10, what="five seconds of faults")
+            assert injected.hits > 0 and lone.alive(), lone.output()[-3000:]
+            at_recovery = otlp_sink.count()
+            wait_until(lambda: otlp_sink.count() > at_recovery, what="delivering again")
+        total = sum(len(desk_emulator.entries(bot_id)) for bot_id in bots)
+        wait_until(lambda: len(set(uids(otlp_sink))) >= total, timeout_s=90, what="every entry delivered")
+        stop_all([lone])
+    finally:
+        lone.kill()
+    received = uids(otlp_sink)
+    assert len(set(received)) == total
+    assert len(received) - total <= (record_of(kube_api).transitions + 1) * PAGE * len(bots)
+    assert "Traceback" not in lone.output()
+
+
+def test_a_lease_deleted_after_a_failover_is_made_again_and_polling_goes_on(desk_emulator, otlp_sink, kube_api,
+                                                                          kubeconfig, tmp_path):
+    """Issue 25 point 10: after a failover the state was claimed in lease transition 1; a Lease deleted then
+    was made again from 0 and every term was refused as older, for ever. Now it counts on from the state."""
+    bots = backlog(desk_emulator)
+    processes = {pod: ReceiverProcess.start(ha_env(desk_emulator, otlp_sink, kubeconfig, tmp_path, pod, **FAST),
+                                            tmp_path) for pod in ("pod-a", "pod-b")}
+    try:
+        with LiveTraffic(desk_emulator, bots, per_s=10):
+            wait_until(lambda: holder(kube_api) != "", what="a leader")
+            first = holder(kube_api).rsplit("_", 1)[0]
+            wait_until(lambda: otlp_sink.count() >= 500, what="delivering")
+            processes[first].kill()
+            wait_until(lambda: holder(kube_api) not in ("", ) and not holder(kube_api).startswith(f"{first}_"),
+                       what="the failover")
+            at_takeover = otlp_sink.count()
+            wait_until(lambda: otlp_sink.count() > at_takeover, what="the new leader delivering")
+            kube_api.store.delete("leases", NAMESPACE, LEASE)
+            wait_until(lambda: holder(kube_api) != "", what="the lease made again")
+            at_delete = otlp_sink.count()
+            wait_until(lambda: otlp_sink.count() > at_delete, what="polling after the lease was made again")
+        total = sum(len(desk_emulator.entries(bot_id)) for bot_id in bots)
+        wait_until(lambda: len(set(uids(otlp_sink))) >= total, timeout_s=90, what="every entry delivered")
+        survivor = next(pod for pod in processes if pod != first)
+        stop_all([processes[survivor]])
+    finally:
+        for process in processes.values():
+            process.kill()
+    assert "refused" not in processes[survivor].output()
+    assert len(set(uids(otlp_sink))) == total

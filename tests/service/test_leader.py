@@ -5,7 +5,10 @@ import threading
 
 import pytest
 
+from otel_desk_receiver.config import Settings
+from otel_desk_receiver.errors import FencedError
 from otel_desk_receiver.kube.lease import LeaseRecord, micro_time, parse_micro_time
+from otel_desk_receiver.service import kubernetes_setup
 from otel_desk_receiver.service.leader import ElectionConfig, LeaderElector, Term
 from tests.harness.fixtures.kube_api import KUBE_TOKEN, NAMESPACE
 
@@ -196,3 +199,42 @@ def test_helm_s_labels_and_annotations_on_the_lease_survive_acquire_renew_and_re
     metadata = kube_api.store.get("leases", NAMESPACE, "leader")["metadata"]
     assert metadata["labels"] == {"app.kubernetes.io/managed-by": "Helm"}
     assert metadata["annotations"] == {"meta.helm.sh/release-name": "r", "helm.sh/resource-policy": "keep"}
+
+
+# --- A Lease deleted under running receivers (issue 25, point 10)
+
+def test_a_lease_deleted_after_a_failover_is_made_again_counting_on_from_the_state(kube_api, kubeconfig):
+    """client-go makes a missing Lease again from transition 0; the state ConfigMap was claimed in a later
+    one, so every term would be refused as older. The Lease is made again past the state's transition."""
+    settings = Settings(api_url="http://desk.example", api_token="t", state_backend="kubernetes")
+    env = {"KUBECONFIG": str(kubeconfig)}
+    a, b = kubernetes_setup.build(settings, None, env), kubernetes_setup.build(settings, None, env)
+    try:
+        assert a.elector.try_acquire_or_renew()
+        a.state.load()
+        assert a.elector.release() and b.elector.try_acquire_or_renew()  # a failover: lease transition 1
+        b.state.load()
+        kube_api.store.delete("leases", NAMESPACE, settings.leader_election_lease_name)
+        assert a.elector.try_acquire_or_renew()  # the standby finds it missing first and makes it again
+        assert a.elector.term().transitions == 2
+        a.state.load()  # claimed in a newer term than b's: not refused
+        with pytest.raises(FencedError):
+            b.state.commit({})  # b, not yet aware, is fenced out
+        assert not b.elector.try_acquire_or_renew() and b.elector.holder() == a.elector.identity
+    finally:
+        a.client.close()
+        b.client.close()
+
+
+def test_a_lease_deleted_under_its_leader_is_made_again_by_it(kube_api, kubeconfig):
+    settings = Settings(api_url="http://desk.example", api_token="t", state_backend="kubernetes")
+    parts = kubernetes_setup.build(settings, None, {"KUBECONFIG": str(kubeconfig)})
+    try:
+        assert parts.elector.try_acquire_or_renew()
+        parts.state.load()
+        kube_api.store.delete("leases", NAMESPACE, settings.leader_election_lease_name)
+        assert parts.elector.try_acquire_or_renew()  # a new term, past the one the state was claimed in
+        parts.state.load()
+        parts.state.commit({})
+    finally:
+        parts.client.close()

@@ -10,11 +10,16 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from otel_desk_receiver import names
 from otel_desk_receiver.config import Settings, load_settings
-from otel_desk_receiver.errors import ConfigError
+from otel_desk_receiver.core.cursors import BotCursor
+from otel_desk_receiver.core.state_format import DeskIdentity
+from otel_desk_receiver.cli import exit_code_for
+from otel_desk_receiver.errors import ConfigError, FencedError, StateError, StateUnavailableError
 from otel_desk_receiver.service import kubernetes_setup
 from otel_desk_receiver.service.health import HealthState
-from otel_desk_receiver.service.leader import ElectionConfig, LeaderElector
+from otel_desk_receiver.service.leader import ElectionConfig, LeaderElector, Term
 from otel_desk_receiver.service.leadership import Leadership
+from otel_desk_receiver.service.state_kubernetes import KubernetesState
+from otel_desk_receiver.service.state_retry import RetriedState
 from tests.harness.fixtures.kube_api import NAMESPACE
 from tests.harness.wait import wait_until
 
@@ -180,3 +185,118 @@ def test_file_backend_with_election_polls_only_while_leading_and_releases_on_sto
         receiver.close(5)
     lease = kube_api.store.get("leases", NAMESPACE, "otel-desk-receiver-leader")
     assert lease["spec"]["holderIdentity"] == "" and state_path.exists()  # released; the file holds the state
+
+
+# --- Kubernetes API faults (issue 25, point 9): retried within the renew deadline, then stand by, never exit
+
+DESK = DeskIdentity("app-1", "https://desk.example/platform/v1")
+SHORT = dict(leader_election_lease_duration=3, leader_election_renew_deadline=1, leader_election_retry_period=0.05)
+
+
+class FakeClock:
+    """Monotonic seconds moved only by the waits of the code under test."""
+
+    def __init__(self):
+        self.s, self.waits = 0.0, []
+
+    def monotonic(self) -> float:
+        return self.s
+
+    def wait(self, seconds: float) -> bool:
+        self.waits.append(seconds)
+        self.s += seconds
+        return False
+
+
+def retried(kube_client, clock, term, budget_s=10.0, retry_s=2.0) -> RetriedState:
+    inner = KubernetesState(kube_client, NAMESPACE, "state", DESK, term=term, elected=True, sleep=lambda s: None)
+    return RetriedState(inner, budget_s=budget_s, retry_s=retry_s, wait=clock.wait, monotonic=clock.monotonic)
+
+
+def test_a_blip_shorter_than_the_renew_deadline_is_tried_again_every_retry_period(kube_api, kube_client):
+    clock = FakeClock()
+    state = retried(kube_client, clock, lambda: Term("a", 0))
+    kube_api.inject("status", code=500, method="GET", resource="configmaps", count=3)
+    assert state.load() == {}
+    assert clock.waits == [2.0, 2.0, 2.0]  # three failures, the fourth attempt answered
+
+
+def test_a_fault_outlasting_the_renew_deadline_is_given_up_on_after_it(kube_api, kube_client):
+    clock = FakeClock()
+    state = retried(kube_client, clock, lambda: Term("a", 0))
+    kube_api.inject("drop", method="GET", resource="configmaps")
+    with pytest.raises(StateUnavailableError, match=r"tried 6 times in 10s, the renew deadline"):
+        state.load()
+    assert clock.s == 10.0  # attempts at 0, 2, 4, 6, 8 and 10 s
+
+
+def test_a_term_ending_during_the_retries_ends_them_fenced(kube_api, kube_client):
+    clock, terms = FakeClock(), [Term("a", 0)]
+    state = retried(kube_client, clock, lambda: terms[-1])
+    state.load()
+    kube_api.inject("status", code=503, method="PUT", resource="configmaps")
+    state._wait = lambda s: terms.append(None) or False  # the renew deadline passes during the first wait
+    with pytest.raises(FencedError):
+        state.commit({})
+    assert len(terms) == 2  # one wait: the next attempt was fenced
+
+
+def run_in_thread(target, *args) -> tuple[threading.Thread, list]:
+    errors: list = []
+
+    def body():
+        try:
+            target(*args)
+        except BaseException as error:  # noqa: BLE001 - the test asserts there is none
+            errors.append(error)
+    thread = threading.Thread(target=body)
+    thread.start()
+    return thread, errors
+
+
+@pytest.mark.parametrize("fault", [
+    dict(kind="status", code=500, seconds=3),
+    dict(kind="timeout", method="PUT", resource="configmaps", seconds=3),
+    dict(kind="drop", method="PUT", resource="configmaps", seconds=3, applied=True),
+], ids=["every request 500", "configmap PUTs time out", "configmap PUTs dropped after landing"])
+def test_a_leader_rides_out_api_faults_longer_than_the_renew_deadline(kube_api, kubeconfig, reader, fault):
+    """Past the renew deadline the term ends (the Lease not renewed, or given up because the state does not
+    answer); the process stands by, campaigns again and commits once the API answers: it never exits."""
+    settings = Settings(api_url="http://desk.example", api_token="t", state_backend="kubernetes", **SHORT)
+    parts = kubernetes_setup.build(settings, DESK, {"KUBECONFIG": str(kubeconfig)})
+    meter = MeterProvider(metric_readers=[reader]).get_meter("test")
+    leadership = Leadership(parts.elector, HealthState(30), meter)
+    committed = []
+
+    def cycle():
+        parts.state.commit({7: BotCursor(window_start="2026-11-30", offset=len(committed), anchor_id=0,
+                                         last_id=0, since_ns=0)})
+        committed.append(parts.elector.term())
+    stop = threading.Event()
+    leadership.start(stop)
+    terms, errors = run_in_thread(leadership.run_terms, stop, parts.state.load, cycle, 0.05)
+    try:
+        wait_until(lambda: len(committed) >= 3, WAIT_S, "three commits", poll_s=0.01)
+        kube_api.inject(**fault)
+        before = len(committed)
+        wait_until(lambda: ((names.LEADER_CHANGES.name, ((names.ATTR_LEADER_CHANGE, "lost"),))
+                            in metric_values(reader)), WAIT_S, "the term to end", poll_s=0.01)
+        wait_until(lambda: len(committed) >= before + 3, 10, "commits after the fault", poll_s=0.01)
+        assert not errors and terms.is_alive()
+        assert leadership.is_leading()
+    finally:
+        stop.set()
+        terms.join(10)
+        kube_api.clear_faults()
+        leadership.stop()
+        parts.client.close()
+    assert not errors, errors
+
+
+@pytest.mark.parametrize(("error", "code"), [
+    (StateUnavailableError("the API did not answer"), 1),
+    (FencedError("another receiver leads"), 1),
+    (StateError("corrupt"), 2),
+], ids=["API unavailable", "fenced", "corrupt state"])
+def test_exit_2_stays_for_bad_settings_and_corrupt_state(error, code):
+    assert exit_code_for(error) == code

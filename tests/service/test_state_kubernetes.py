@@ -4,7 +4,9 @@ import pytest
 
 from otel_desk_receiver.core.cursors import BotCursor
 from otel_desk_receiver.core.state_format import DeskIdentity, encode_state
-from otel_desk_receiver.errors import FencedError, StateError
+from otel_desk_receiver.errors import FencedError, StateError, StateUnavailableError
+from otel_desk_receiver.kube.client import KubeClient
+from otel_desk_receiver.kube.connection import KubeConnection
 from otel_desk_receiver.service.leader import Term
 from otel_desk_receiver.service.state_kubernetes import HOLDER_ANNOTATION, TRANSITIONS_ANNOTATION, KubernetesState
 from tests.harness.fixtures.kube_api import KUBE_TOKEN, NAMESPACE
@@ -109,10 +111,12 @@ def test_helm_s_labels_and_annotations_survive_every_write(kube_api, kube_client
 
 
 def test_too_large_fails_before_the_object_limit_naming_the_bot(kube_api, kube_client):
+    """Pending entries cannot be given up (remembered ids can: tests/service/test_state_kubernetes_size.py)."""
     backend = state(kube_client, Terms(Term("a", 0)), max_bytes=64 * 1024)
     backend.load()
     backend.commit({1: cursor()})
-    with pytest.raises(StateError, match=r"would pass the 64 KiB .* bot 2 holds the largest share \(\d+ KiB, 4000 pending"):
+    with pytest.raises(StateError, match=r"would pass the 64 KiB .* bot 2 holds the largest share \(\d+ KiB of \d+ "
+                                         r"KiB: 0 remembered ids, 4000 pending"):
         backend.commit({1: cursor(), 2: cursor(pending=4000), 3: cursor(pending=10)})
     assert state(kube_client, Terms(Term("a", 0))).load() == {1: cursor()}  # nothing written
 
@@ -137,3 +141,24 @@ def test_transient_errors_are_tried_again(kube_api, kube_client):
     kube_api.set_down(True)  # back after the first retry's sleep
     backend.commit({1: cursor()})
     assert state(kube_client, Terms(Term("a", 0))).load() == {1: cursor()}
+
+
+@pytest.mark.parametrize(("fault", "step"), [
+    (dict(kind="status", code=500, method="GET"), "load"),
+    (dict(kind="status", code=503, method="PUT"), "commit"),
+    (dict(kind="status", code=429, method="PUT"), "commit"),
+    (dict(kind="drop", method="PUT"), "commit"),
+    (dict(kind="timeout", method="PUT"), "commit"),
+], ids=["500 reading", "503 writing", "429 writing", "dropped connection", "timeout"])
+def test_an_api_that_does_not_answer_is_unavailable_not_a_bad_state(kube_api, fault, step):
+    """Transient: StateUnavailableError (tried again, then the leader stands by), never the exit-2 StateError."""
+    client = KubeClient(KubeConnection(server=kube_api.url, verify=True, token=lambda: KUBE_TOKEN), timeout_s=0.3)
+    backend = state(client, Terms(Term("a", 0)), sleep=lambda s: None)
+    if step == "commit":
+        backend.load()
+    kube_api.inject(**fault, resource="configmaps")
+    with pytest.raises(StateUnavailableError, match=f"configmap {NAMESPACE}/state"):
+        backend.commit({1: cursor()}) if step == "commit" else backend.load()
+    kube_api.clear_faults()
+    backend.commit({1: cursor()}) if step == "commit" else backend.load()  # the same object, once it answers again
+    client.close()

@@ -1,0 +1,65 @@
+"""RetriedState: the Kubernetes state backend with transient API failures tried again within the renew deadline."""
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+from otel_desk_receiver.core.cursors import BotCursor
+from otel_desk_receiver.errors import StateUnavailableError
+
+log = logging.getLogger(__name__)
+
+
+class RetriedState:
+    """Wraps KubernetesState (same methods). A ``load`` or ``commit`` that fails with StateUnavailableError
+    (the API answered 5xx or 429, timed out, or dropped the connection) is tried again every ``retry_s``
+    until ``budget_s`` (the renew deadline) after the call began; each attempt is fenced by the term as
+    KubernetesState fences it, so a term that ends meanwhile ends the retries (FencedError). Past the
+    budget, or when ``wait`` says the process is stopping, the StateUnavailableError is raised: the
+    leader gives the Lease up and campaigns again (service/leadership.py), and what the failed commit
+    covered is read again by the next term, never lost. Any other StateError (a refusal, a corrupt
+    document) is raised at once. ``wait(seconds)`` returns True when the process stops meanwhile."""
+
+    def __init__(self, state, *, budget_s: float, retry_s: float,
+                 wait: Callable[[float], bool] = threading.Event().wait,
+                 monotonic: Callable[[], float] = time.monotonic):
+        self.inner = state
+        self._budget_s, self._retry_s = budget_s, retry_s
+        self._wait = wait
+        self._monotonic = monotonic
+
+    @property
+    def path(self):
+        return self.inner.path
+
+    def __repr__(self) -> str:
+        return f"RetriedState({self.inner!r})"
+
+    def __getattr__(self, name: str):  # anything else (counters such as ``writes``) is the wrapped state's
+        return getattr(self.inner, name)
+
+    def check_writable(self) -> None:
+        self.inner.check_writable()
+
+    def load(self) -> dict[int, BotCursor]:
+        return self._retried(self.inner.load)
+
+    def commit(self, cursors: Mapping[int, BotCursor]) -> None:
+        self._retried(lambda: self.inner.commit(cursors))
+
+    def _retried(self, attempt: Callable):
+        began, tries = self._monotonic(), 0
+        while True:
+            tries += 1
+            try:
+                return attempt()
+            except StateUnavailableError as error:
+                left = self._budget_s - (self._monotonic() - began)
+                if left <= 0:
+                    raise StateUnavailableError(f"{error} (tried {tries} time{'s' if tries > 1 else ''} in "
+                                                f"{self._budget_s:g}s, the renew deadline)") from None
+                if tries == 1:
+                    log.warning("%s; trying again every %gs for up to %gs", error, self._retry_s, self._budget_s)
+                if self._wait(min(self._retry_s, left)):
+                    raise StateUnavailableError(f"{error} (stopping)") from None
