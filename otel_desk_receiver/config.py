@@ -6,25 +6,30 @@ from collections.abc import Callable, Mapping
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
+import yaml
 from pydantic import BeforeValidator, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    YamlConfigSettingsSource,
 )
 
 from otel_desk_receiver.desk.limits import MAX_PAGE_SIZE, RETENTION_DAYS
 from otel_desk_receiver.desk.token import FileToken, read_token_file
 from otel_desk_receiver.errors import ConfigError
 from otel_desk_receiver.otel_env import otlp_problems, otlp_warnings
+from otel_desk_receiver.redaction import redact_text
 
 ENV_PREFIX = "DESK_"
 DEFAULT_API_URL = "https://desk-api-{app_id}.sendbird.com/platform/v1"
 MAX_BACKFILL_DAYS = RETENTION_DAYS  # never ask for more than Desk keeps
 DATADOG_MAX_AGE_H = 18  # contract.md: Datadog drops log records older than 18 h
+MAX_CONFIG_BYTES = 1 << 20  # --config: a settings file is a few lines
+MAX_YAML_VALUES = 10_000  # --config: values once YAML aliases are expanded (bounds an alias bomb)
+SHOWN_MAX_CHARS = 120  # a bad value quoted in an error line
 
 
 class LogLevel(str, Enum):
@@ -62,6 +67,27 @@ def _duration_s(value: Any) -> Any:
             return float(text)
         raise ValueError("backfill")
     return value
+
+
+def url_problem(url: str) -> str | None:
+    """What makes ``url`` unusable as the Desk base URL, or None. Checked at start, so that a URL that would
+    fail every request (or raise inside requests) is one line naming DESK_API_URL, exit 2: the scheme, a
+    host, a port in range, no query or fragment (the receiver appends paths and its own query) and no
+    whitespace or control character (requests would send it, or refuse it, on every cycle)."""
+    if any(char.isspace() or not char.isprintable() for char in url):
+        return "whitespace or control character"
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError when out of range or not a number ("host:1:2")
+    except ValueError as error:
+        return str(error)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "scheme or host"
+    if port == 0:
+        return "port"
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        return "query or fragment"
+    return None
 
 
 def _split_csv(value: Any) -> Any:
@@ -214,7 +240,7 @@ class Settings(BaseSettings):
     @field_validator("api_url")
     @classmethod
     def _check_api_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
+        if value is not None and url_problem(value):
             raise ValueError("api_url")
         return value.rstrip("/") if value else value
 
@@ -260,7 +286,8 @@ ACCEPTS = {
     "api_token": "the Desk API token",
     "api_token_file": "the path of a file holding the Desk API token",
     "otlp_headers_file": "the path of a file of OTLP headers as key=value,key2=value2",
-    "api_url": "an http:// or https:// URL",
+    "api_url": ("an http:// or https:// URL with a host, an optional port from 1 to 65535 and a path; no query, "
+                "fragment, spaces or control characters"),
     "bot_ids": "comma-separated positive integer bot IDs",
     "poll_interval": "a number of seconds, more than 0 and at most 86400",
     "bot_list_interval": "a duration such as 10m, 90s or 1h, from 1s to 1d",
@@ -311,7 +338,7 @@ def _problem_lines(error: ValidationError, config_file: Path | None) -> list[str
         elif field == "" or model_check == "app_id_or_url":
             lines.append(APP_ID_LINE)
         else:
-            shown = "" if field in SECRET_FIELDS else f" (got {_raw_value(field, config_file)!r})"
+            shown = "" if field in SECRET_FIELDS else f" (got {_shown(_raw_value(field, config_file))})"
             lines.append(f"{env_name(field)}: expected {ACCEPTS[field]}{shown}")
     return sorted(set(lines), key=lines.index)
 
@@ -324,9 +351,44 @@ def _raw_value(field: str, config_file: Path | None) -> Any:
     return None
 
 
+def _shown(value: Any) -> str:
+    """A bad value as an error line quotes it: URL user info masked, cut to SHOWN_MAX_CHARS."""
+    text = redact_text(repr(value), ())
+    return text if len(text) <= SHOWN_MAX_CHARS else text[:SHOWN_MAX_CHARS - 3] + "..."
+
+
 def _read_yaml(config_file: Path) -> dict[str, Any]:
-    source = YamlConfigSettingsSource(Settings, yaml_file=config_file)
-    return dict(source.yaml_data)
+    """The settings in a YAML file, within bounds: at most MAX_CONFIG_BYTES, and at most MAX_YAML_VALUES values
+    once aliases are expanded (a few hundred bytes of nested aliases, a "billion laughs", expand to hundreds
+    of millions of values: gigabytes in memory and in an error line quoting them). ConfigError otherwise."""
+    with open(config_file, "rb") as file:
+        raw = file.read(MAX_CONFIG_BYTES + 1)
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError([f"--config: {config_file} is larger than 1 MiB; a settings file is a few lines"])
+    text = raw.decode("utf-8")
+    if _expanded_size(yaml.compose(text, Loader=yaml.SafeLoader), {}) > MAX_YAML_VALUES:
+        raise ConfigError([f"--config: {config_file} expands YAML aliases beyond {MAX_YAML_VALUES} values; write the "
+                           "settings out without anchors and aliases"])
+    data = yaml.safe_load(text)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"--config: {config_file} must hold a mapping of settings (name: value), "
+                           f"not a {type(data).__name__}"])
+    return data
+
+
+def _expanded_size(node: "yaml.Node | None", sizes: dict[int, int]) -> int:
+    """How many values ``node`` stands for with every alias expanded; an alias is the same node object met
+    again, so each node is counted once and its size reused (linear in the file, whatever it expands to)."""
+    if node is None:
+        return 0
+    if id(node) not in sizes:
+        sizes[id(node)] = MAX_YAML_VALUES + 1  # a node met again while being counted: a cycle, refused too
+        children = node.value if isinstance(node.value, list) else []
+        items = [part for child in children for part in (child if isinstance(child, tuple) else (child,))]
+        sizes[id(node)] = 1 + sum(_expanded_size(item, sizes) for item in items)
+    return sizes[id(node)]
 
 
 def load_settings(config_file: Path | None = None) -> Settings:
@@ -337,6 +399,8 @@ def load_settings(config_file: Path | None = None) -> Settings:
             raise ConfigError([f"--config: file not found: {config_file}"])
         try:
             file_values = _read_yaml(config_file)
+        except ConfigError:
+            raise
         except Exception as exc:  # noqa: BLE001 - any YAML error is a config problem
             raise ConfigError([f"--config: {config_file} is not valid YAML ({type(exc).__name__})"]) from None
     problems = otlp_problems()

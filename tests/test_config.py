@@ -1,5 +1,6 @@
 """Settings: precedence (environment over YAML over defaults) and one exact error line per bad value."""
 
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,8 @@ from otel_desk_receiver.config import ConfigError, LogLevel, Settings, config_wa
 from otel_desk_receiver.desk.token import FileToken
 from otel_desk_receiver.otel_env import OTLP_VARIABLES, otlp_problems, otlp_protocol
 
+URL_ACCEPTS = ("an http:// or https:// URL with a host, an optional port from 1 to 65535 and a path; no query, "
+               "fragment, spaces or control characters")
 BASE_ENV = {"DESK_API_TOKEN": "tok-secret-123", "DESK_APP_ID": "app1"}
 
 
@@ -61,7 +64,24 @@ INVALID = [
      "(got 'LOUD')"),
     ("health addr", {"DESK_HEALTH_ADDR": "nope"},
      "DESK_HEALTH_ADDR: expected host:port (port 0..65535), or empty to turn health endpoints off (got 'nope')"),
-    ("api url scheme", {"DESK_API_URL": "ftp://x"}, "DESK_API_URL: expected an http:// or https:// URL (got 'ftp://x')"),
+    ("api url scheme", {"DESK_API_URL": "ftp://x"}, f"DESK_API_URL: expected {URL_ACCEPTS} (got 'ftp://x')"),
+    ("api url without host", {"DESK_API_URL": "http://"}, f"DESK_API_URL: expected {URL_ACCEPTS} (got 'http://')"),
+    ("api url with an empty host", {"DESK_API_URL": "http:///x"},
+     f"DESK_API_URL: expected {URL_ACCEPTS} (got 'http:///x')"),
+    ("api url port out of range", {"DESK_API_URL": "http://desk.example.com:99999/platform/v1"},
+     f"DESK_API_URL: expected {URL_ACCEPTS} (got 'http://desk.example.com:99999/platform/v1')"),
+    ("api url unclosed bracket", {"DESK_API_URL": "http://[::1/x"},
+     f"DESK_API_URL: expected {URL_ACCEPTS} (got 'http://[::1/x')"),
+    ("api url two ports", {"DESK_API_URL": "http://host:1:2/x"},
+     f"DESK_API_URL: expected {URL_ACCEPTS} (got 'http://host:1:2/x')"),
+    ("api url with a query", {"DESK_API_URL": "https://desk.example.com/platform/v1?x=1"},
+     f"DESK_API_URL: expected {URL_ACCEPTS} (got 'https://desk.example.com/platform/v1?x=1')"),
+    ("api url with a fragment", {"DESK_API_URL": "https://desk.example.com/platform/v1#top"},
+     f"DESK_API_URL: expected {URL_ACCEPTS} (got 'https://desk.example.com/platform/v1#top')"),
+    ("api url with a space", {"DESK_API_URL": "https://desk.example.com/platform v1"},
+     f"DESK_API_URL: expected {URL_ACCEPTS} (got 'https://desk.example.com/platform v1')"),
+    ("api url bad port shows no password", {"DESK_API_URL": "http://user:pa55@desk.example.com:99999/x"},
+     f"DESK_API_URL: expected {URL_ACCEPTS} (got 'http://REDACTED@desk.example.com:99999/x')"),
     ("max rps", {"DESK_MAX_RPS": "-1"},
      "DESK_MAX_RPS: expected a number of requests per second, more than 0 and at most 1000 (got '-1')"),
     ("no token", {"DESK_API_TOKEN": None},
@@ -130,6 +150,45 @@ def test_yaml_unreadable(monkeypatch, tmp_path, content):
     with pytest.raises(ConfigError) as caught:
         load_settings(write_yaml(tmp_path, content))
     assert "--config" in str(caught.value)
+
+
+def alias_bomb(levels: int) -> str:
+    """A few hundred bytes of YAML whose aliases expand to 9**levels strings (a "billion laughs")."""
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"a{n}: &a{n} [{','.join([f'*a{n - 1}'] * 9)}]" for n in range(1, levels)]
+    return "\n".join(lines) + f"\npage_size: *a{levels - 1}\n"
+
+
+def test_a_yaml_alias_bomb_is_refused_in_one_short_line(monkeypatch, tmp_path):
+    monkeypatch.setenv("DESK_API_TOKEN", "t")
+    path = write_yaml(tmp_path, alias_bomb(9))
+    assert len(path.read_bytes()) < 800
+    tracemalloc.start()
+    try:
+        with pytest.raises(ConfigError) as caught:
+            load_settings(path)
+        peak_bytes = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert caught.value.problems == [f"--config: {path} expands YAML aliases beyond 10000 values; write the "
+                                     "settings out without anchors and aliases"]
+    assert peak_bytes < 20_000_000
+
+
+def test_a_config_file_past_the_size_bound_is_refused(monkeypatch, tmp_path):
+    monkeypatch.setenv("DESK_API_TOKEN", "t")
+    path = write_yaml(tmp_path, "app_id: a\n" + "#" * 2_000_000 + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert caught.value.problems == [f"--config: {path} is larger than 1 MiB; a settings file is a few lines"]
+
+
+def test_a_long_bad_value_is_shown_cut_short(monkeypatch, tmp_path):
+    monkeypatch.setenv("DESK_API_TOKEN", "t")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write_yaml(tmp_path, "app_id: a\npage_size: [" + ", ".join(["123456789"] * 5000) + "]\n"))
+    [line] = caught.value.problems
+    assert line.startswith("DESK_PAGE_SIZE: expected an integer from 1 to 500 (got [123456789, ") and len(line) < 300
 
 
 def test_missing_config_file(tmp_path):

@@ -1,11 +1,16 @@
-"""`run` as a user starts it: the configuration warnings it logs at start, the token from a file and its rotation."""
+"""`run` as a user starts it: the configuration warnings it logs at start, the token from a file and its rotation,
+the app identity without URL user info, an unusable DESK_API_URL."""
 
 import dataclasses
 import json
 import signal
 from datetime import timedelta
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
+import pytest
+
+from otel_desk_receiver.config import ACCEPTS
 from tests.harness.receiver import uids
 from tests.harness.receiver_process import ReceiverProcess, receiver_env, run_command
 from tests.harness.secret_volume import SecretVolume
@@ -110,3 +115,14 @@ def test_user_info_in_the_desk_url_is_never_part_of_the_app_identity(desk_emulat
     assert other.returncode == 2 and f"belongs to Desk app '{host}'" in other.stderr, other.stderr
     for output in (done.stderr, again.stderr, other.stderr):
         assert "pa55word" not in output and "desk-user" not in output
+
+
+@pytest.mark.parametrize("url", ["http://", "http://127.0.0.1:99999/platform/v1", "http://[::1/x", "http://h:1:2/x",
+                                 "http://127.0.0.1:8080/platform/v1?x=1"])
+@pytest.mark.parametrize("command", ["run", "check"])
+def test_an_unusable_desk_url_is_one_line_exit_2(otlp_sink, state_path, url, command):
+    env = receiver_env(SimpleNamespace(url=url, config=SimpleNamespace(token="t0ken-1")), otlp_sink.http_endpoint,
+                       "http/protobuf", state_path)
+    done = run_command(env, command, *(["--once"] if command == "run" else []))
+    assert done.returncode == 2
+    assert done.stderr == f"configuration error: DESK_API_URL: expected {ACCEPTS['api_url']} (got {url!r})\n"

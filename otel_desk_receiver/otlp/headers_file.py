@@ -9,6 +9,7 @@ win over the variable's of the same name. Values are credentials: they appear in
 
 import logging
 import os
+import re
 import threading
 from pathlib import Path
 from urllib.parse import unquote
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 
 HEADERS_FILE_VARIABLE = "DESK_OTLP_HEADERS_FILE"
 _source: "HeadersFile | None" = None
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token: what a header name may be
 
 
 def parse_headers(text: str, where: str) -> dict[str, str]:
@@ -29,10 +31,14 @@ def parse_headers(text: str, where: str) -> dict[str, str]:
         if not pair:
             continue
         key, sep, value = pair.partition("=")
-        key = unquote(key).strip()
-        if not sep or not key or any(c.isspace() for c in key):
+        key, value = unquote(key).strip(), unquote(value).strip()
+        if not sep or not _HEADER_NAME.fullmatch(key):
             raise ConfigError([f"{HEADERS_FILE_VARIABLE}: {where}: pair {index + 1} is not key=value"])
-        headers[key] = unquote(value).strip()
+        if any(char != "\t" and (char < " " or char == "\x7f") for char in value):
+            # Accepted here, a CR or LF would fail every export (or split the header): refused at start instead.
+            raise ConfigError([f"{HEADERS_FILE_VARIABLE}: {where}: pair {index + 1} holds a control character "
+                               "(CR, LF...), which no header value may"])
+        headers[key] = value
     return headers
 
 

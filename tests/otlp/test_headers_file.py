@@ -54,6 +54,11 @@ BAD = [
     ("missing file", None, "DESK_OTLP_HEADERS_FILE: file not found: {path}"),
     ("not key=value", "x-tenant", "DESK_OTLP_HEADERS_FILE: {path}: pair 1 is not key=value"),
     ("empty key", "=v", "DESK_OTLP_HEADERS_FILE: {path}: pair 1 is not key=value"),
+    ("CR LF in a value", "x-tenant=acme\r\nx-injected: yes",
+     "DESK_OTLP_HEADERS_FILE: {path}: pair 1 holds a control character (CR, LF...), which no header value may"),
+    ("encoded CR LF in a value", "a=1,x-tenant=acme%0D%0Ax-injected: yes",
+     "DESK_OTLP_HEADERS_FILE: {path}: pair 2 holds a control character (CR, LF...), which no header value may"),
+    ("not a header name", "x(tenant)=acme", "DESK_OTLP_HEADERS_FILE: {path}: pair 1 is not key=value"),
 ]
 
 
