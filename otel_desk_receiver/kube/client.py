@@ -37,12 +37,15 @@ class KubeClient:
     def get(self, resource: str, namespace: str, name: str) -> dict[str, Any]:
         return self._call("GET", self._path(resource, namespace, name))
 
-    def create(self, resource: str, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._call("POST", self._path(resource, namespace), body)
+    def create(self, resource: str, namespace: str, body: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+        """POST; with ``dry_run`` (``?dryRun=All``) the API authorizes and validates it and stores nothing."""
+        return self._call("POST", self._path(resource, namespace) + _dry(dry_run), body)
 
-    def replace(self, resource: str, namespace: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        """PUT: with ``metadata.resourceVersion`` set, a stale version is refused (reason Conflict)."""
-        return self._call("PUT", self._path(resource, namespace, name), body)
+    def replace(self, resource: str, namespace: str, name: str, body: dict[str, Any], *,
+                dry_run: bool = False) -> dict[str, Any]:
+        """PUT: with ``metadata.resourceVersion`` set, a stale version is refused (reason Conflict); with
+        ``dry_run`` nothing is stored (RBAC, the object and the version are checked as for a write)."""
+        return self._call("PUT", self._path(resource, namespace, name) + _dry(dry_run), body)
 
     def close(self) -> None:
         self._session.close()
@@ -73,6 +76,10 @@ class KubeClient:
         if response.status_code >= 400 or not isinstance(payload, dict):
             raise _status_error(where, response.status_code, payload)
         return payload
+
+
+def _dry(dry_run: bool) -> str:
+    return "?dryRun=All" if dry_run else ""
 
 
 def _status_error(where: str, status_code: int, payload: Any) -> KubeError:

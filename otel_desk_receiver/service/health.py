@@ -44,6 +44,7 @@ class HealthState:
         self._role: str | None = None
         self._leader: str | None = None
         self._role_seen_ns: int | None = None
+        self._role_problem: str | None = None  # why it cannot campaign (the API refuses it): not ready
 
     def set_bots(self, bot_ids: list[int]) -> None:
         with self._lock:
@@ -83,10 +84,12 @@ class HealthState:
         with self._lock:
             self._stopped = True
 
-    def set_role(self, role: str, leader: str | None) -> None:
-        """``leader`` or ``standby`` (leader election); a standby calls it on every election tick."""
+    def set_role(self, role: str, leader: str | None, problem: str | None = None) -> None:
+        """``leader`` or ``standby`` (leader election); a standby calls it on every election tick. A standby
+        with a ``problem`` (it cannot campaign: RBAC) is alive but not ready: it could not take over."""
         with self._lock:
             self._role, self._leader, self._role_seen_ns = role, leader, self._clock_ns()
+            self._role_problem = problem
 
     def _standing_by(self, intervals: int) -> bool | None:
         """For a standby: whether its election loop ticked within ``intervals`` poll intervals; None otherwise."""
@@ -104,7 +107,7 @@ class HealthState:
     def ready(self) -> bool:
         with self._lock:
             if (standby := self._standing_by(READY_INTERVALS)) is not None:
-                return standby
+                return standby and self._role_problem is None
             last = self._last_success_ns
             return (self._export_ok and last is not None
                     and self._clock_ns() - last <= READY_INTERVALS * self._interval_ns)
@@ -116,6 +119,8 @@ class HealthState:
                         "bots": bots}
             if self._role is not None:
                 snapshot |= {"role": self._role, "leader": self._leader}
+                if self._role_problem:
+                    snapshot["problem"] = self._role_problem
             return snapshot
 
 

@@ -11,6 +11,7 @@ from otel_desk_receiver.config import Settings, StateBackendKind
 from otel_desk_receiver.core.state_format import DeskIdentity
 from otel_desk_receiver.errors import ConfigError, KubeError
 from otel_desk_receiver.kube import connection
+from otel_desk_receiver.kube.access import check_write_access
 from otel_desk_receiver.kube.client import DEFAULT_TIMEOUT_S, KubeClient
 from otel_desk_receiver.service.leader import ElectionConfig, LeaderElector, Term
 from otel_desk_receiver.service.state_kubernetes import TRANSITIONS_ANNOTATION, KubernetesState
@@ -71,8 +72,14 @@ def build(settings: Settings, desk: DeskIdentity | None, env: dict[str, str] | N
             KubernetesState(client, namespace, settings.state_configmap, desk,
                             term=elector.term if elector else (lambda: alone), elected=elector is not None),
             budget_s=settings.leader_election_renew_deadline, retry_s=settings.leader_election_retry_period,
-            wait=elector.pause if elector else threading.Event().wait)
+            wait=elector.pause if elector else threading.Event().wait,
+            check_access=lambda: check_write_access(client, "configmaps", namespace, settings.state_configmap,
+                                                    blank_configmap(namespace, settings.state_configmap)))
     return KubernetesParts(client, namespace, elector, state)
+
+
+def blank_configmap(namespace: str, name: str) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace}}
 
 
 def claimed_transitions(client: KubeClient, namespace: str, name: str) -> Callable[[], int]:
@@ -93,7 +100,9 @@ def claimed_transitions(client: KubeClient, namespace: str, name: str) -> Callab
 
 
 def describe(settings: Settings, desk: DeskIdentity | None, env: dict[str, str] | None = None) -> tuple[bool, str]:
-    """For ``check``: read (never write) the state ConfigMap and the Lease; (ok, one line)."""
+    """For ``check``: read the state ConfigMap and the Lease, and ask the API (dry runs: nothing is stored)
+    whether this service account may write each, or make it where it does not exist yet, as ``run`` will
+    (``run`` exits 2 at start on the ConfigMap, and is not ready while it cannot campaign); (ok, one line)."""
     from otel_desk_receiver.core.state_format import decode_state
     from otel_desk_receiver.errors import StateError
     from otel_desk_receiver.kube.lease import LeaseRecord
@@ -105,25 +114,22 @@ def describe(settings: Settings, desk: DeskIdentity | None, env: dict[str, str] 
     words = []
     try:
         if parts.state is not None:
-            try:
-                obj = parts.client.get("configmaps", parts.namespace, settings.state_configmap)
+            obj = check_write_access(parts.client, "configmaps", parts.namespace, settings.state_configmap,
+                                     blank_configmap(parts.namespace, settings.state_configmap))
+            if obj is None:
+                words.append(f"{parts.state.path}: none yet (created at the first start)")
+            else:
                 text = (obj.get("data") or {}).get("state.json")
                 cursors = decode_state(text, f"state {parts.state.path}", desk) if text else {}
                 words.append(f"{parts.state.path}: valid, {len(cursors)} bot cursor(s), {len(text or '') // 1024} KiB")
-            except KubeError as error:
-                if error.reason != "NotFound":
-                    return False, f"{parts.state.path} cannot be read: {error}"
-                words.append(f"{parts.state.path}: none yet (created at the first start)")
         if parts.elector is not None:
             name = f"lease {parts.namespace}/{settings.leader_election_lease_name}"
-            try:
-                holder = LeaseRecord.from_lease(parts.client.get("leases", parts.namespace,
-                                                                 settings.leader_election_lease_name)).holder
-                words.append(f"{name}: held by {holder}" if holder else f"{name}: free")
-            except KubeError as error:
-                if error.reason != "NotFound":
-                    return False, f"{name} cannot be read: {error}"
-                words.append(f"{name}: none yet")
+            lease = parts.elector.check_access()
+            holder = LeaseRecord.from_lease(lease).holder if lease is not None else None
+            words.append(f"{name}: none yet" if lease is None else f"{name}: held by {holder}" if holder
+                         else f"{name}: free")
+    except KubeError as error:
+        return False, str(error)
     except StateError as error:
         return False, str(error)
     finally:

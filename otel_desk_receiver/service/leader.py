@@ -15,6 +15,9 @@ different nodes are never compared). Where this differs from client-go, it is st
   ``transitions_floor()`` gives the transition the state was last claimed in, and a new term always
   counts past it, so that the state's fencing never sees an older term than its own (client-go
   restarts at 0, and every term would be refused);
+- a candidate the API refuses (RBAC: 401, 403; or an invalid object) says so in ``problem()``, in
+  the Role's words (kube/access.py asks with dry runs), and the process is not ready while it lasts:
+  it could not take over, so it is no standby; it keeps trying, and a fixed Role is seen at once;
 - a leader that cannot use the API for its own work within the renew deadline (the state ConfigMap
   does not answer) steps down: ``step_down()`` releases the Lease and sits out the longest a standby
   waits between tries, so that a standby gets the first chance, then campaigns again.
@@ -31,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from otel_desk_receiver.errors import KubeError
+from otel_desk_receiver.kube.access import AccessDenied, check_write_access
 from otel_desk_receiver.kube.lease import LeaseRecord, lease_object
 
 log = logging.getLogger(__name__)
@@ -90,6 +94,7 @@ class LeaderElector:
         self.leading_event = threading.Event()  # set while leading (as last checked by the election loop)
         self._stop = threading.Event()  # the one run() is given: pause() ends when it is set
         self._sit_out_until: float | None = None  # after step_down(): no write to the Lease before then
+        self._problem: str | None = None  # why the API refuses this candidate, while it does
 
     def is_leading(self) -> bool:
         with self._lock:
@@ -105,6 +110,41 @@ class LeaderElector:
         with self._lock:
             return self._observed.holder if self._observed else ""
 
+    def problem(self) -> str | None:
+        """Why this process cannot campaign (the API refuses it: RBAC), or None."""
+        with self._lock:
+            return self._problem
+
+    def check_access(self) -> dict | None:
+        """Ask the API, with dry runs, whether this process may write the Lease (or make it where it is
+        missing), and record the answer as ``problem()``. Returns the Lease read (None: missing); raises
+        AccessDenied, or a transient KubeError (then nothing is recorded)."""
+        blank = lease_object(self.namespace, self.name, LeaseRecord("", self._duration(), None, None, 0))
+        try:
+            lease = check_write_access(self._client, "leases", self.namespace, self.name, blank)
+        except AccessDenied as error:
+            self._set_problem(str(error))
+            raise
+        self._set_problem(None)
+        return lease
+
+    def _set_problem(self, problem: str | None) -> None:
+        with self._lock:
+            before, self._problem = self._problem, problem
+        if problem and problem != before:
+            log.error("cannot campaign for the lease, not ready until it can: %s", problem)
+        elif before and not problem:
+            log.info("lease %s/%s: this process may campaign again", self.namespace, self.name)
+
+    def _refused(self, error: KubeError) -> None:
+        """A refusal (not a passing fault, not another candidate first): the problem, in the Role's words."""
+        try:
+            self.check_access()
+        except KubeError:
+            pass
+        if self.problem() is None:
+            self._set_problem(f"lease {self.namespace}/{self.name}: {error}")
+
     def pause(self, seconds: float) -> bool:
         """Wait up to ``seconds`` unless the election stops meanwhile; True when it stopped."""
         return self._stop.wait(seconds)
@@ -118,10 +158,13 @@ class LeaderElector:
         try:
             lease = self._client.get("leases", self.namespace, self.name)
         except KubeError as error:
-            if error.reason != "NotFound":
+            if error.reason == "NotFound":
+                return self._new_term(-1, now_ns, sent, create=True)
+            if error.transient:
                 log.warning("lease %s/%s cannot be read: %s", self.namespace, self.name, error)
-                return False
-            return self._new_term(-1, now_ns, sent, create=True)
+            else:
+                self._refused(error)
+            return False
         record = LeaseRecord.from_lease(lease)
         with self._lock:
             if record != self._observed:
@@ -131,6 +174,11 @@ class LeaderElector:
             if record.holder != self.identity:
                 self._valid_until = None  # someone else's record: whatever we held is gone
         if record.holder and record.holder != self.identity and observed_at + record.lease_duration_s > sent:
+            if self.problem() is not None:  # standing by: could it take over? (a Role fixed since)
+                try:
+                    self.check_access()
+                except KubeError:
+                    pass
             return False
         if record.holder == self.identity:
             renewed = LeaseRecord(self.identity, self._duration(), record.acquire_time_ns, now_ns, record.transitions)
@@ -160,9 +208,15 @@ class LeaderElector:
                 written = self._client.replace("leases", self.namespace, self.name, body)
         except KubeError as error:
             # A Conflict means another candidate wrote first: it may be the new holder; read again next time.
-            log.log(logging.INFO if error.reason in ("Conflict", "AlreadyExists") else logging.WARNING,
-                    "lease %s/%s not %s: %s", self.namespace, self.name, "created" if create else "updated", error)
+            # NotFound: deleted since it was read; made again next time.
+            if error.transient or error.reason in ("Conflict", "AlreadyExists", "NotFound"):
+                log.log(logging.INFO if error.reason in ("Conflict", "AlreadyExists") else logging.WARNING,
+                        "lease %s/%s not %s: %s", self.namespace, self.name, "created" if create else "updated",
+                        error)
+            else:
+                self._refused(error)
             return False
+        self._set_problem(None)
         with self._lock:
             self._observed, self._observed_at = record, sent
             self._read = written
@@ -208,6 +262,10 @@ class LeaderElector:
     def run(self, stop: threading.Event, on_tick: Callable[[], None] = lambda: None) -> None:
         """The election loop: try every retry period (jittered while standing by) until ``stop``."""
         self._stop = stop
+        try:
+            self.check_access()  # a Role that forbids campaigning is said at once, not at the first takeover
+        except KubeError:
+            pass
         while not stop.is_set():
             self.try_acquire_or_renew()
             self._report()

@@ -86,7 +86,7 @@ class Leadership:
 
     def _tick(self) -> None:
         if not self.elector.is_leading():
-            self._health.set_role("standby", self.elector.holder() or None)
+            self._health.set_role("standby", self.elector.holder() or None, self.elector.problem())
 
     def _changed(self, leading: bool, holder: str) -> None:
         if leading != self._was_leading:
@@ -102,5 +102,5 @@ class Leadership:
         if leading:
             self._health.set_role("leader", self.elector.identity)
         elif not self._releasing:
-            self._health.set_role("standby", holder or None)
+            self._health.set_role("standby", holder or None, self.elector.problem())
             log.info("standing by: %s leads", holder or "nobody (the lease is free or expired)")

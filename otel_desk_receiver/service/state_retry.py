@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from otel_desk_receiver.core.cursors import BotCursor
-from otel_desk_receiver.errors import StateUnavailableError
+from otel_desk_receiver.errors import KubeError, StateError, StateUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -19,12 +19,15 @@ class RetriedState:
     budget, or when ``wait`` says the process is stopping, the StateUnavailableError is raised: the
     leader gives the Lease up and campaigns again (service/leadership.py), and what the failed commit
     covered is read again by the next term, never lost. Any other StateError (a refusal, a corrupt
-    document) is raised at once. ``wait(seconds)`` returns True when the process stops meanwhile."""
+    document) is raised at once. ``wait(seconds)`` returns True when the process stops meanwhile.
+    ``check_access()`` (kube/access.py) raises KubeError when the object cannot be written or made."""
 
     def __init__(self, state, *, budget_s: float, retry_s: float,
                  wait: Callable[[float], bool] = threading.Event().wait,
-                 monotonic: Callable[[], float] = time.monotonic):
+                 monotonic: Callable[[], float] = time.monotonic,
+                 check_access: Callable[[], object] = lambda: None):
         self.inner = state
+        self._check_access = check_access
         self._budget_s, self._retry_s = budget_s, retry_s
         self._wait = wait
         self._monotonic = monotonic
@@ -40,7 +43,15 @@ class RetriedState:
         return getattr(self.inner, name)
 
     def check_writable(self) -> None:
-        self.inner.check_writable()
+        """At start: StateError (exit 2) when the Role lets this process neither write the object nor make it,
+        as ``check`` says; an API that does not answer now is no reason to stop (the first term tries again)."""
+        try:
+            self._check_access()
+        except KubeError as error:
+            if not error.transient:
+                raise StateError(f"state {error}") from None
+            log.warning("state %s cannot be checked now (%s); tried again when this process leads", self.path,
+                        error)
 
     def load(self) -> dict[int, BotCursor]:
         return self._retried(self.inner.load)

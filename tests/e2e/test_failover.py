@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 import requests
 
+from otel_desk_receiver.devkit.kube_api import Grant
 from otel_desk_receiver.kube.lease import LeaseRecord
 from tests.harness.fixtures.kube_api import NAMESPACE, write_kubeconfig
 from tests.harness.ports import free_port
@@ -361,3 +362,60 @@ def test_a_lease_deleted_after_a_failover_is_made_again_and_polling_goes_on(desk
             process.kill()
     assert "refused" not in processes[survivor].output()
     assert len(set(uids(otlp_sink))) == total
+
+
+def chart_role_env(kube_api, emulator, otlp_sink, tmp_path, pod: str, lease_verbs=("get", "update")) -> dict:
+    """A receiver whose token has the chart's Role (templates/rbac.yaml): get and update by name, no create."""
+    token = f"chart-role-{pod}"
+    kube_api.add_service_account(token, NAMESPACE, pod, [
+        Grant("configmaps", frozenset({"get", "update"}), frozenset({"otel-desk-receiver-state"})),
+        Grant("leases", frozenset(lease_verbs), frozenset({LEASE}))])
+    config = write_kubeconfig(tmp_path / f"kubeconfig-{pod}", kube_api.url, token)
+    return ha_env(emulator, otlp_sink, config, tmp_path, pod, **FAST)
+
+
+def test_check_and_run_agree_when_the_role_cannot_create_the_missing_configmap(desk_emulator, otlp_sink, kube_api,
+                                                                               tmp_path):
+    """Issue 25 point 11: check said ok, run exited 2 at its first term. Both now say why, at once."""
+    desk_emulator.add_bot(name="bot", timeout_seconds=30)
+    env = chart_role_env(kube_api, desk_emulator, otlp_sink, tmp_path, "pod")
+    line = (f"configmap {NAMESPACE}/otel-desk-receiver-state does not exist and this service account may not "
+            "create it")
+    checked = run_command(env, "check")
+    assert checked.returncode == 1 and f"[FAIL] State: {line}" in checked.stdout, checked.stdout
+    ran = run_command(env, "run")
+    assert ran.returncode == 2 and f"error: state {line}" in ran.stderr and "Traceback" not in ran.stderr
+
+
+def test_a_replica_that_cannot_campaign_is_not_ready_and_polls_once_it_may(desk_emulator, otlp_sink, kube_api,
+                                                                          tmp_path):
+    """Issue 25 point 11: with a 403 on the Lease every replica stood by, ready, polling nothing, for ever."""
+    bots = backlog(desk_emulator, bots=1, entries=300)
+    kube_api.store.create("configmaps", NAMESPACE, {"apiVersion": "v1", "kind": "ConfigMap",
+                                                   "metadata": {"name": "otel-desk-receiver-state"}})
+    kube_api.store.create("leases", NAMESPACE, {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                                               "metadata": {"name": LEASE}, "spec": {}})
+    port = free_port()
+    env = {**chart_role_env(kube_api, desk_emulator, otlp_sink, tmp_path, "pod", lease_verbs=("get",)),
+           "DESK_HEALTH_ADDR": f"127.0.0.1:{port}"}
+    replica = ReceiverProcess.start(env, tmp_path)
+    try:
+        wait_until(lambda: _readyz_problem(port) is not None, what="/readyz saying why it cannot campaign")
+        status, body = readyz(port)
+        assert status == 503 and body["role"] == "standby" and f"lease {NAMESPACE}/{LEASE}" in body["problem"]
+        assert "403 Forbidden" in body["problem"] and otlp_sink.count() == 0
+        assert not [r for r in desk_emulator.requests if r.path.rstrip("/").endswith("/bots")]  # nothing polled
+        kube_api.store.subjects["chart-role-pod"].grants[1] = Grant("leases", frozenset({"get", "update"}),
+                                                                    frozenset({LEASE}))  # the Role fixed
+        wait_until(lambda: len(set(uids(otlp_sink))) >= len(desk_emulator.entries(bots[0])), what="delivering")
+        wait_until(lambda: readyz(port)[0] == 200, what="ready")
+        stop_all([replica])
+    finally:
+        replica.kill()
+
+
+def _readyz_problem(port: int) -> str | None:
+    try:
+        return readyz(port)[1].get("problem")
+    except (requests.RequestException, ValueError):
+        return None

@@ -1,6 +1,7 @@
 """Leadership: standbys healthy and saying who leads, terms that end with the Lease, the leader metrics;
 and the Settings that turn it on."""
 
+import re
 import threading
 from datetime import timedelta
 
@@ -20,7 +21,8 @@ from otel_desk_receiver.service.leader import ElectionConfig, LeaderElector, Ter
 from otel_desk_receiver.service.leadership import Leadership
 from otel_desk_receiver.service.state_kubernetes import KubernetesState
 from otel_desk_receiver.service.state_retry import RetriedState
-from tests.harness.fixtures.kube_api import NAMESPACE
+from otel_desk_receiver.devkit.kube_api import ApiStatus, Grant
+from tests.harness.fixtures.kube_api import NAMESPACE, write_kubeconfig
 from tests.harness.wait import wait_until
 
 FAST = ElectionConfig(lease_duration_s=3, renew_deadline_s=1, retry_period_s=0.05)
@@ -152,10 +154,11 @@ def test_check_describes_the_state_configmap_and_the_lease_without_writing(kube_
     parts = kubernetes_setup.build(settings, None, env)
     assert parts.elector.try_acquire_or_renew()
     parts.state.load()
-    writes = kube_api.requests[("PUT", "configmaps")] + kube_api.requests[("POST", "configmaps")]
+    writes_before = kube_api.served[-1].at
     ok, line = kubernetes_setup.describe(settings, None, env)
     assert ok and "valid, 0 bot cursor(s)" in line and f"held by {parts.elector.identity}" in line
-    assert kube_api.requests[("PUT", "configmaps")] + kube_api.requests[("POST", "configmaps")] == writes
+    checks = [r for r in kube_api.served if r.method in ("PUT", "POST") and r.at > writes_before]
+    assert checks and all(r.dry_run for r in checks)  # asked with dry runs, nothing written
     kube_api.store.revoke("kube-token-receiver", "leases", "get")
     ok, line = kubernetes_setup.describe(settings, None, env)
     assert not ok and "Forbidden" in line
@@ -300,3 +303,97 @@ def test_a_leader_rides_out_api_faults_longer_than_the_renew_deadline(kube_api, 
 ], ids=["API unavailable", "fenced", "corrupt state"])
 def test_exit_2_stays_for_bad_settings_and_corrupt_state(error, code):
     assert exit_code_for(error) == code
+
+
+# --- What the Role allows (issue 25, point 11): check and run agree; a replica that cannot campaign is not ready
+
+CHART_TOKEN = "chart-role"
+STATE_CM, LEASE_NAME = "otel-desk-receiver-state", "otel-desk-receiver-leader"
+
+
+def chart_role(kube_api, tmp_path, lease_verbs=("get", "update")):
+    """The chart's Role (templates/rbac.yaml): get and update on its ConfigMap and its Lease, by name; no create."""
+    kube_api.add_service_account(CHART_TOKEN, NAMESPACE, "otel-desk-receiver", [
+        Grant("configmaps", frozenset({"get", "update"}), frozenset({STATE_CM})),
+        Grant("leases", frozenset(lease_verbs), frozenset({LEASE_NAME}))])
+    return {"KUBECONFIG": str(write_kubeconfig(tmp_path / "kubeconfig-chart", kube_api.url, CHART_TOKEN))}
+
+
+def chart_objects(kube_api, configmap=True, lease=True):
+    """As the chart makes them (templates/state-objects.yaml): empty, Helm's."""
+    if configmap:
+        kube_api.store.create("configmaps", NAMESPACE, {"apiVersion": "v1", "kind": "ConfigMap",
+                                                       "metadata": {"name": STATE_CM}})
+    if lease:
+        kube_api.store.create("leases", NAMESPACE, {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                                                   "metadata": {"name": LEASE_NAME}, "spec": {}})
+
+
+KUBE_SETTINGS = dict(api_url="http://desk.example", api_token="t", state_backend="kubernetes")
+
+
+def test_check_and_run_agree_on_a_missing_configmap_the_role_cannot_create(kube_api, tmp_path):
+    env = chart_role(kube_api, tmp_path)
+    chart_objects(kube_api, configmap=False)  # deleted, say: the chart's Role cannot make it again
+    settings = Settings(**KUBE_SETTINGS)
+    ok, line = kubernetes_setup.describe(settings, DESK, env)
+    expected = (f"configmap {NAMESPACE}/{STATE_CM} does not exist and this service account may not create it "
+                "(Kubernetes API POST")
+    assert not ok and expected in line and "grant create on configmaps" in line
+    parts = kubernetes_setup.build(settings, DESK, env)
+    with pytest.raises(StateError, match=re.escape(expected)) as refused:  # run: exit 2 at start, same line
+        parts.state.check_writable()
+    assert not isinstance(refused.value, StateUnavailableError)
+    parts.client.close()
+    with pytest.raises(ApiStatus):  # nothing written: the dry runs stored nothing
+        kube_api.store.get("configmaps", NAMESPACE, STATE_CM)
+
+
+def test_check_fails_where_the_role_forbids_writing_the_lease(kube_api, tmp_path):
+    env = chart_role(kube_api, tmp_path, lease_verbs=("get",))
+    chart_objects(kube_api)
+    ok, line = kubernetes_setup.describe(Settings(**KUBE_SETTINGS), DESK, env)
+    assert not ok and f"lease {NAMESPACE}/{LEASE_NAME} cannot be written" in line and "403 Forbidden" in line
+
+
+def test_a_replica_the_role_forbids_to_campaign_is_not_ready_until_it_may(kube_api, tmp_path, reader):
+    env = chart_role(kube_api, tmp_path, lease_verbs=("get",))
+    chart_objects(kube_api)
+    parts = kubernetes_setup.build(Settings(**KUBE_SETTINGS, **SHORT), DESK, env)
+    health = HealthState(30)
+    leadership = Leadership(parts.elector, health, MeterProvider(metric_readers=[reader]).get_meter("test"))
+    stop = threading.Event()
+    leadership.start(stop)
+    try:
+        wait_until(lambda: "problem" in health.snapshot(), WAIT_S, "the refusal seen", poll_s=0.01)
+        assert not health.ready() and health.alive() and not leadership.is_leading()
+        assert f"lease {NAMESPACE}/{LEASE_NAME}" in health.snapshot()["problem"]
+        chart_role(kube_api, tmp_path)  # the Role fixed: update granted
+        wait_until(leadership.is_leading, WAIT_S, "leading once it may", poll_s=0.01)
+        wait_until(lambda: health.snapshot()["role"] == "leader", WAIT_S, "the leader role", poll_s=0.01)
+        assert "problem" not in health.snapshot()  # ready once its first cycle succeeds, as any leader
+    finally:
+        stop.set()
+        leadership.stop()
+        parts.client.close()
+
+
+def test_a_standby_the_role_forbids_to_campaign_is_not_ready_while_another_leads(kube_api, kubeconfig, tmp_path,
+                                                                                 reader):
+    chart_objects(kube_api)
+    leader = kubernetes_setup.build(Settings(**KUBE_SETTINGS, **SHORT), DESK, {"KUBECONFIG": str(kubeconfig)})
+    assert leader.elector.try_acquire_or_renew()
+    env = chart_role(kube_api, tmp_path, lease_verbs=("get",))
+    parts = kubernetes_setup.build(Settings(**KUBE_SETTINGS, **SHORT), DESK, env)
+    health = HealthState(30)
+    leadership = Leadership(parts.elector, health, MeterProvider(metric_readers=[reader]).get_meter("test"))
+    stop = threading.Event()
+    leadership.start(stop)
+    try:
+        wait_until(lambda: "problem" in health.snapshot(), WAIT_S, "the refusal seen", poll_s=0.01)
+        assert not health.ready() and health.snapshot()["leader"] == leader.elector.identity
+    finally:
+        stop.set()
+        leadership.stop()
+        parts.client.close()
+        leader.client.close()
