@@ -1,12 +1,16 @@
 """Cursors: where each bot's reading stands (BotCursor), and their one owner in a process (CursorStore)."""
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
+from otel_desk_receiver.core.id_codec import decode_recent, encode_recent
+
 if TYPE_CHECKING:
-    from otel_desk_receiver.core.state_file import StateFile
+    from otel_desk_receiver.core.state_backend import StateBackend
 
 
 class CursorFormatError(ValueError):
@@ -45,17 +49,23 @@ class BotCursor:
     acked_ns: int | None = None
 
     def to_json(self) -> dict:
-        # Shallow, not dataclasses.asdict: every commit writes every bot's cursor, and asdict's deep
-        # copy was the costliest part of a commit over many bots (benchmarks/RESULTS.md).
-        data = {f.name: getattr(self, f.name) for f in _CURSOR_FIELDS}
-        data["pending"] = {str(k): v for k, v in self.pending.items()}
-        data["recent"] = {str(k): v for k, v in self.recent.items()}
+        """The saved form (state version 3): ``recent`` in the compact form of core/id_codec.py, and the
+        optional fields left out while they hold their defaults (a ConfigMap holds more bots)."""
+        # Shallow, not dataclasses.asdict: asdict's deep copy was the costliest part of a commit over many
+        # bots (benchmarks/RESULTS.md).
+        data = {name: value for name in _FIELD_NAMES
+                if (value := getattr(self, name)) != _DEFAULTS.get(name, _REQUIRED)}
+        if self.pending:
+            data["pending"] = {str(k): v for k, v in self.pending.items()}
+        if self.recent:
+            data["recent"] = encode_recent(self.recent)
         return data
 
     @classmethod
-    def from_json(cls, data) -> "BotCursor":
-        """The cursor a saved object describes; CursorFormatError names the first field that is wrong.
-        Fields of older versions that are no longer used (``frontier``) are ignored."""
+    def from_json(cls, data, version: int = 3) -> "BotCursor":
+        """The cursor a saved object of state ``version`` describes; CursorFormatError names the first
+        field that is wrong. Fields of older versions that are no longer used (``frontier``) are ignored;
+        versions 1 and 2 saved ``recent`` as an object of id -> createdAt, version 3 compactly."""
         if not isinstance(data, dict):
             raise CursorFormatError(f"expected an object, got {type(data).__name__}")
         values = {}
@@ -65,7 +75,9 @@ class BotCursor:
                     raise CursorFormatError(f"{name}: missing")
                 continue
             value = data[name]
-            if kinds is dict:
+            if name == "recent" and version >= 3:
+                values[name] = _recent_groups(value)
+            elif kinds is dict:
                 values[name] = _id_map(name, value)
             elif kinds is _COUNTS:
                 values[name] = _counts(name, value)
@@ -84,6 +96,10 @@ class BotCursor:
 
 
 _CURSOR_FIELDS = fields(BotCursor)
+_FIELD_NAMES = tuple(f.name for f in _CURSOR_FIELDS)
+_REQUIRED = object()  # never equal to a value: required fields are always written
+_DEFAULTS = {"newest_created_ns": None, "pending": {}, "recent": {}, "rejected_after_last": 0, "counted": {},
+             "counted_since_ns": None, "acked": {}, "acked_ns": None}
 _INT = int
 _INT_OR_NONE = (int, type(None))
 _COUNTS = "counts"  # status -> non-negative count
@@ -115,6 +131,15 @@ def _id_map(name: str, value) -> dict[int, int]:
     return result
 
 
+def _recent_groups(value) -> dict[int, int]:
+    try:
+        if not isinstance(value, list):
+            raise ValueError(value)
+        return decode_recent(value)
+    except ValueError:
+        raise CursorFormatError("recent: expected a list of [createdAt in ns, ids]") from None
+
+
 def _counts(name: str, value) -> dict[str, int]:
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
                                               and v >= 0 for k, v in value.items()):
@@ -130,55 +155,124 @@ def add_counts(counts: dict[str, int], more: dict[str, int]) -> dict[str, int]:
     return total
 
 
-class CursorStore:
-    """The one owner of the cursors in a process: loads them once, hands them out, commits them.
+# Fields a cursor moves with time alone (the trailing window passing, an offset passing rows that left it,
+# a fresh date window): a change to these only delivered nothing, so losing it in a crash loses nothing.
+_TIME_ONLY = frozenset({"window_start", "offset", "anchor_id", "trail_start_ns", "recent"})
+_PROGRESS_FIELDS = tuple(f.name for f in _CURSOR_FIELDS if f.name not in _TIME_ONLY)
 
-    ``commit`` replaces one bot's cursor and, with a state file, writes every bot's cursor in one
-    atomic replace before it returns (StateFile.commit: after a crash the file holds the previous
-    state or the new one, never a mix). Callers commit only after the OTLP endpoint accepted what
-    the new cursor covers, so the saved state never runs ahead of delivery. With ``persist=False``
-    (the SDK disabled: nothing is exported, so nothing may be remembered as delivered) the file is
-    read but never written, and commits live in memory. Safe to call from several threads.
+
+def _progress(cursor: BotCursor | None) -> tuple | None:
+    return None if cursor is None else tuple(getattr(cursor, name) for name in _PROGRESS_FIELDS)
+
+
+class CursorStore:
+    """The one owner of the cursors in a process: loads them once, hands them out, commits and saves them.
+
+    ``commit`` makes a cursor the bot's current one at once; the write that makes it durable is
+    coalesced, so that a sweep over a thousand bots costs one write, not a thousand:
+
+    - ``save`` writes every bot's current cursor in one atomic backend write (StateFile: after a crash
+      the file holds the previous state or the new one, never a mix), and only when a cursor changed in
+      what it delivered (counts, ids read, pending entries);
+    - ``before_export(bot)``: a bot whose delivered records are not saved yet is saved before its next
+      records go out, so a crash repeats at most one batch per bot;
+    - the poll loop saves at the end of each sweep and at the latest ``save_every_s`` after a delivery
+      (``save_due``), and at a stop;
+    - a change that delivered nothing (the trailing window moving on, offsets passing rows that left it)
+      waits for the next write: the saved cursor is then an earlier one, which reads the same rows again
+      and skips them.
+
+    Callers commit only after the OTLP endpoint accepted what the new cursor covers, so the saved state
+    never runs ahead of delivery. ``snapshot`` is the state as saved: the counters export only that, so a
+    total once exported is never taken back by a crash. With ``persist=False`` (the SDK disabled: nothing
+    is exported, so nothing may be remembered as delivered) the state is read but never written. Safe
+    to call from several threads.
     """
 
-    def __init__(self, state_file: "StateFile", *, persist: bool = True):
-        self._file = state_file if persist else None
-        self._source = state_file
-        self._cursors: dict[int, BotCursor] = state_file.load()
+    def __init__(self, state: "StateBackend", *, persist: bool = True, save_every_s: float = 30.0,
+                 monotonic: Callable[[], float] = time.monotonic):
+        self._backend = state if persist else None
+        self._source = state
+        self._save_every_s = save_every_s
+        self._monotonic = monotonic
         self._lock = threading.Lock()
+        self._unsaved_since: dict[int, float] = {}  # bot id -> when its first unsaved delivery was committed
+        self._load()
+
+    def _load(self) -> None:
+        self._cursors = self._saved = self._source.load()
+        self._unsaved_since = {}
+        # A document in an older version (or written by hand) is written again as this version writes it,
+        # at the first save, even if nothing else changed.
+        self._rewrite = bool(getattr(self._source, "needs_rewrite", False)) and self._backend is not None
 
     def reload(self) -> None:
-        """Load the saved state again: a new leader's term starts from what the previous leader committed."""
+        """Load the saved state again: a new leader's term starts from what the previous leader saved."""
         with self._lock:
-            self._cursors = self._source.load()
+            self._load()
 
     def get(self, bot_id: int) -> BotCursor | None:
         return self._cursors.get(bot_id)
 
     def snapshot(self) -> dict[int, BotCursor]:
-        """Every bot's cursor as committed (a copy: safe to read on another thread)."""
+        """Every bot's cursor as saved (a copy: safe to read on another thread): what the counters export."""
+        with self._lock:
+            return dict(self._saved)
+
+    def current(self) -> dict[int, BotCursor]:
+        """Every bot's cursor as committed, saved or not (a copy): for gauges."""
         with self._lock:
             return dict(self._cursors)
 
     def commit(self, bot_id: int, cursor: BotCursor) -> None:
-        """Make ``cursor`` the bot's committed cursor; raises StateError if the file cannot be written
-        (then the previous cursor stays, in memory and on disk)."""
+        """Make ``cursor`` the bot's current cursor; saved with the next ``save`` (see the class)."""
         with self._lock:
             current = self._cursors.get(bot_id)
             if current is not None:  # the metrics loop's fields: a pipeline's cursor never moves them
                 cursor = replace(cursor, acked=current.acked, acked_ns=current.acked_ns)
-            cursors = {**self._cursors, bot_id: cursor}
-            if self._file is not None:
-                self._file.commit(cursors)
-            self._cursors = cursors
+            self._cursors = {**self._cursors, bot_id: cursor}
+            if self._backend is None:
+                self._saved = self._cursors
+            elif _progress(cursor) != _progress(self._saved.get(bot_id)):
+                self._unsaved_since.setdefault(bot_id, self._monotonic())
+            else:
+                self._unsaved_since.pop(bot_id, None)
+
+    def before_export(self, bot_id: int) -> None:
+        """Before the bot's next records go out: save its earlier delivery (what its counts say the OTLP
+        endpoint accepted) if it is not saved yet. A bot just found, or one whose change delivered
+        nothing, waits for the sweep's write."""
+        if bot_id not in self._unsaved_since:
+            return
+        current, saved = self._cursors.get(bot_id), self._saved.get(bot_id)
+        if current is not None and current.counted != (saved.counted if saved is not None else {}):
+            self.save()
+
+    def save_due(self) -> None:
+        """Save if a delivery has waited ``save_every_s`` or longer."""
+        unsaved = self._unsaved_since
+        if self._rewrite or unsaved and self._monotonic() - min(unsaved.values()) >= self._save_every_s:
+            self.save()
+
+    def save(self) -> None:
+        """Write every bot's current cursor now if any delivered something since the last write; raises
+        StateError if the state cannot be written (then the saved state stays the previous one)."""
+        with self._lock:
+            if self._backend is None or not (self._unsaved_since or self._rewrite):
+                return
+            cursors = self._cursors
+            self._backend.commit(cursors)
+            self._saved = cursors
+            self._unsaved_since, self._rewrite = {}, False
 
     def acknowledge(self, acked: dict[int, tuple[dict[str, int], int]]) -> None:
-        """Record per bot the counts the metrics endpoint acknowledged and when, in one atomic commit."""
+        """Record per bot the counts the metrics endpoint acknowledged and when, in one atomic write."""
         with self._lock:
             cursors = dict(self._cursors)
             for bot_id, (counts, at_ns) in acked.items():
                 if bot_id in cursors:
                     cursors[bot_id] = replace(cursors[bot_id], acked=dict(counts), acked_ns=at_ns)
-            if self._file is not None:
-                self._file.commit(cursors)
-            self._cursors = cursors
+            if self._backend is not None:
+                self._backend.commit(cursors)
+                self._unsaved_since, self._rewrite = {}, False
+            self._cursors = self._saved = cursors

@@ -178,6 +178,8 @@ class BotPipeline:
 
     def _deliver_page(self, bot: Bot, outcome: PageOutcome, cursor: BotCursor, result: BotCycleResult) -> bool:
         """Export the page's records; commit its cursor (with the counts) only once they were accepted."""
+        if outcome.records:  # the bot's previous delivery is saved first: a crash repeats this batch at most
+            self._cursors.before_export(bot.id)
         accepted = self._deliver(bot, outcome.records, result) if outcome.records else {}
         if accepted is None:
             return False

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from otel_desk_receiver.core.cursors import BotCursor
-from otel_desk_receiver.core.state_format import DeskIdentity, decode_state, encode_state
+from otel_desk_receiver.core.state_format import DeskIdentity, StateEncoder, decode_state
 from otel_desk_receiver.errors import StateError
 
 
@@ -26,7 +26,9 @@ class StateFile:
     ``lock`` takes an exclusive lock for the process lifetime on ``<path>.lock`` (flock: the kernel
     drops it when the process dies, kill -9 included), so two receivers never write one state.
     ``desk`` names the Desk the state belongs to: loading a file saved for another one fails.
-    ``fsync`` is os.fsync unless a test records the calls.
+    ``fsync`` is os.fsync unless a test records the calls. ``writes`` and ``bytes_written`` count the
+    commits made (for tests and benchmarks); ``needs_rewrite`` says the document loaded is not the one this
+    version writes (an older version: CursorStore writes it again at its first save).
     """
 
     def __init__(self, path: Path, desk: DeskIdentity | None = None, *, fsync: Callable[[int], None] = os.fsync):
@@ -34,6 +36,10 @@ class StateFile:
         self.desk = desk
         self._fsync = fsync
         self._lock_fd: int | None = None
+        self._encoder = StateEncoder(desk)
+        self.writes = 0
+        self.bytes_written = 0
+        self.needs_rewrite = False  # the document loaded is not as this version writes it
 
     def __repr__(self) -> str:
         return f"StateFile({str(self.path)!r})"
@@ -49,7 +55,9 @@ class StateFile:
         return self._parse(text)
 
     def _parse(self, text: str) -> dict[int, BotCursor]:
-        return decode_state(text, f"state file {self.path}", self.desk)
+        cursors = decode_state(text, f"state file {self.path}", self.desk)
+        self.needs_rewrite = self._encoder.encode(cursors) != text.encode()  # an older version, say
+        return cursors
 
     def check_writable(self) -> None:
         """Raise StateError now, at start, rather than after the first export, if commit cannot work."""
@@ -58,11 +66,13 @@ class StateFile:
             raise StateError(f"state file {self.path}: directory {directory} does not exist or is not writable")
 
     def commit(self, cursors: Mapping[int, BotCursor]) -> None:
-        payload = encode_state(cursors, self.desk)
+        payload = self._encoder.encode(cursors)
         try:
             self._replace(payload)
         except OSError as exc:  # disk full, directory gone: stop rather than deliver without remembering
             raise StateError(f"state file {self.path} cannot be written: {exc.strerror}") from None
+        self.writes += 1
+        self.bytes_written += len(payload)
 
     def _replace(self, payload: bytes) -> None:
         directory = self.path.parent if str(self.path.parent) else Path(".")

@@ -2,9 +2,12 @@
 
 Pure: no I/O, so every backend (the file, the Kubernetes object) stores the same document.
 
-    {"version": 2, "desk": {"app": "...", "url": "..."}, "bots": {"12": {...cursor...}}}
+    {"version": 3, "desk": {"app": "...", "url": "..."}, "bots": {"12": {...cursor...}}}
 
 Version 1 (0.1.0) had no ``desk``: it loads, and adopts the Desk of the settings it is loaded with.
+Version 2 saved each bot's ``recent`` ids as an object of id -> createdAt (about 33 bytes an id: a burst of
+25,000 ids filled a ConfigMap); version 3 saves them compactly (core/id_codec.py). Both load, and are
+written as version 3.
 """
 
 import json
@@ -15,8 +18,8 @@ from otel_desk_receiver.core.cursors import BotCursor, CursorFormatError, json_t
 from otel_desk_receiver.errors import StateError
 from otel_desk_receiver.redaction import without_user_info
 
-STATE_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+STATE_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 RESET_HINT = "move it aside to start over (README, 'Resetting the state')"
 
 
@@ -31,10 +34,35 @@ class DeskIdentity:
 
 
 def encode_state(cursors: Mapping[int, BotCursor], desk: DeskIdentity | None) -> bytes:
-    document = {"version": STATE_VERSION,
-                "desk": None if desk is None else {"app": desk.app, "url": desk.url},
-                "bots": {str(k): c.to_json() for k, c in sorted(cursors.items())}}
-    return json.dumps(document, separators=(",", ":")).encode()
+    return StateEncoder(desk).encode(cursors)
+
+
+class StateEncoder:
+    """Encodes the document, each bot's cursor only when it changed since the last ``encode``: cursors
+    are replaced, never changed in place, so an unchanged one is the same object and its bytes are reused
+    (with a thousand bots, encoding every cursor for every write cost more than the write itself)."""
+
+    def __init__(self, desk: DeskIdentity | None):
+        self._head = json.dumps({"version": STATE_VERSION,
+                                 "desk": None if desk is None else {"app": desk.app, "url": desk.url}},
+                                separators=(",", ":"))[:-1].encode() + b',"bots":{'
+        self._parts: dict[int, tuple[BotCursor, bytes]] = {}
+
+    def encode(self, cursors: Mapping[int, BotCursor]) -> bytes:
+        parts = {}
+        for bot_id in sorted(cursors):
+            cursor = cursors[bot_id]
+            cached = self._parts.get(bot_id)
+            if cached is None or cached[0] is not cursor:
+                cached = (cursor, f'"{bot_id}":'.encode() + json.dumps(cursor.to_json(), separators=(",", ":")).encode())
+            parts[bot_id] = cached
+        self._parts = parts
+        return self._head + b",".join(part for _, part in parts.values()) + b"}}"
+
+    def share(self, bot_id: int) -> int:
+        """Bytes of the bot's cursor in the last document encoded (0 if it was not in it)."""
+        cached = self._parts.get(bot_id)
+        return len(cached[1]) if cached else 0
 
 
 def decode_state(text: str, where: str, desk: DeskIdentity | None) -> dict[int, BotCursor]:
@@ -56,7 +84,7 @@ def decode_state(text: str, where: str, desk: DeskIdentity | None) -> dict[int, 
         if not key.isdecimal():
             raise StateError(f"{where}: bots: {key!r} is not a bot id; {RESET_HINT}")
         try:
-            cursors[int(key)] = BotCursor.from_json(saved)
+            cursors[int(key)] = BotCursor.from_json(saved, data["version"])
         except CursorFormatError as error:
             raise StateError(f"{where}: bots.{key}.{error}; {RESET_HINT}") from None
     return cursors

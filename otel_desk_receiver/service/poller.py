@@ -147,6 +147,7 @@ class Poller:
                 result.bots_ok += 1
         if self._bots and auth_failures == len(self._bots):
             raise DeskAuthError("Desk rejected the API token for every bot's webhook logs; check DESK_API_TOKEN")
+        self._cursors.save()  # one write for the whole cycle (CursorStore: coalesced saves)
         self._telemetry.poll_duration(self._monotonic() - started)
         ready = not result.export_failed and (result.bots_ok > 0 or (listed and not self._bots))
         self._health.cycle_done(succeeded=ready, now_ns=self._clock_ns())
@@ -163,6 +164,7 @@ class Poller:
         sweep_started, served, listing_retry_s = self._monotonic(), set(), 0.0
         retry_otlp_s = self._monotonic() + self._interval_s
         while not stop():
+            self._cursors.save_due()  # a delivery waits one interval at most to be saved
             if self._monotonic() >= retry_otlp_s:  # an endpoint found down is tried again once an interval
                 on_sweep()
                 retry_otlp_s = self._monotonic() + self._interval_s
@@ -187,9 +189,11 @@ class Poller:
             if self._scheduler.all_auth_failed():
                 raise DeskAuthError("Desk rejected the API token for every bot's webhook logs; check DESK_API_TOKEN")
             served.add(bot_id)
-            if served >= {b.id for b in self._bots}:  # every bot had a turn: one sweep
+            if served >= {b.id for b in self._bots}:  # every bot had a turn: one sweep, one write
+                self._cursors.save()
                 self._telemetry.poll_duration(self._monotonic() - sweep_started)
                 sweep_started, served = self._monotonic(), set()
+        self._cursors.save()  # a stop: what was delivered is saved before the process goes
 
     def _turn_over(self, bot_id: int, stop: Callable[[], bool]) -> Callable[[int], bool]:
         """When a backlog turn yields: at a stop, when another bot is due, or after one poll interval. The
@@ -241,7 +245,7 @@ class Poller:
 
     def gauges(self) -> list[BotGauges]:
         """Current per-bot gauge values (observed by the meter on its own thread)."""
-        cursors = self._cursors.snapshot()
+        cursors = self._cursors.current()
         result = []
         for bot in list(self._bots):
             cursor = cursors.get(bot.id)

@@ -25,7 +25,7 @@ from otel_desk_receiver.otlp.log_export import EntryExporter, NullEntryExporter,
 from otel_desk_receiver.otlp.resource import build_resource, counters_resource
 from otel_desk_receiver.desk.client import DeskClient
 from otel_desk_receiver.desk.throttle import RetryPolicy
-from otel_desk_receiver.errors import ConfigError
+from otel_desk_receiver.errors import ConfigError, StateError
 from otel_desk_receiver.service.health import HealthServer, HealthState
 from otel_desk_receiver.core.pipeline import BotPipeline, PipelineOptions
 from otel_desk_receiver.service.budget import SweepBudget
@@ -80,7 +80,8 @@ class Receiver:
             self._state_lock.lock()  # one writer per state file: a second receiver stops here (exit 2)
         self.cursors_backend = state_file
         # SDK disabled: nothing is exported, so the saved state must not move (commits in memory only).
-        self.cursors = CursorStore(state_file, persist=not self._disabled)
+        self.cursors = CursorStore(state_file, persist=not self._disabled, save_every_s=settings.poll_interval,
+                                   monotonic=monotonic)
         resource = build_resource(settings.app_id)
         headers_file.use(HeadersFile(settings.otlp_headers_file) if settings.otlp_headers_file else None)
         self._meter_provider = None
@@ -232,6 +233,7 @@ class Receiver:
         short so that the whole close ends within it."""
         deadline = None if flush_timeout_s is None else time.monotonic() + flush_timeout_s
         self.health.stop()
+        self._save_state()
         if self.counters is not None:
             self.counters.stop()
             if flush_counters:
@@ -254,6 +256,15 @@ class Receiver:
             self._prometheus.stop()
         if self._state_lock is not None:
             self._state_lock.unlock()
+
+    def _save_state(self) -> None:
+        """What was delivered and not saved yet (saves are coalesced, core/cursors.py) is saved before exit;
+        if it cannot be (no longer leading, disk full), the next receiver sends that batch again."""
+        try:
+            self.cursors.save()
+        except StateError as error:
+            log.warning("the last deliveries could not be saved (%s): at most one batch per bot is sent again",
+                        error)
 
     def abort_export(self) -> None:
         """Cut the in-flight export's retries short (shutdown deadline); its batch is not committed."""

@@ -3,11 +3,12 @@
 import json
 import os
 import stat
+from dataclasses import replace
 
 import pytest
 
 from otel_desk_receiver.errors import StateError
-from otel_desk_receiver.core.cursors import BotCursor
+from otel_desk_receiver.core.cursors import BotCursor, CursorStore
 from otel_desk_receiver.core.state_file import StateFile, StateLockedError
 from otel_desk_receiver.core.state_format import STATE_VERSION, DeskIdentity
 
@@ -161,3 +162,45 @@ def test_a_second_holder_of_the_lock_is_refused_naming_the_first(state_path):
     second = StateFile(state_path)
     second.lock()  # free again once the first let go
     second.unlock()
+
+
+# A version-2 state as 0.2.0 wrote it (its shape, field for field): every field, recent ids as id -> createdAt.
+V2_DOCUMENT = ('{"version":2,"desk":{"app":"app-1","url":"https://desk.example/platform/v1"},"bots":{"7":{'
+               '"window_start":"2026-11-19","offset":120,"anchor_id":5119,"last_id":5130,"since_ns":0,'
+               '"newest_created_ns":1795700000900000000,"pending":{"5125":1795700000500000000},'
+               '"recent":{"5120":1795699990100000000,"5121":1795699990700000000,"5124":1795699999000000000},'
+               '"trail_start_ns":1795699880000000000,"rejected_after_last":1,"counted":{"RECEIVED":40,"ERROR":2},'
+               '"counted_since_ns":1795600000000000000,"acked":{"RECEIVED":38},"acked_ns":1795699999999000000}}}')
+V2_CURSOR = BotCursor(window_start="2026-11-19", offset=120, anchor_id=5119, last_id=5130, since_ns=0,
+                      newest_created_ns=1795700000900000000, pending={5125: 1795700000500000000},
+                      recent={5120: 1795699990100000000, 5121: 1795699990700000000, 5124: 1795699999000000000},
+                      trail_start_ns=1795699880000000000, rejected_after_last=1, counted={"RECEIVED": 40, "ERROR": 2},
+                      counted_since_ns=1795600000000000000, acked={"RECEIVED": 38}, acked_ns=1795699999999000000)
+
+
+def test_a_version_2_file_loads_unchanged_in_meaning_and_is_rewritten_as_version_3(state_path):
+    state_path.write_text(V2_DOCUMENT)
+    desk = DeskIdentity("app-1", "https://desk.example/platform/v1")
+    state = StateFile(state_path, desk)
+    assert state.load() == {7: V2_CURSOR}  # every field as it was, recent createdAt exact
+    assert state.needs_rewrite
+    store = CursorStore(state)
+    store.save()  # nothing changed, but the document is an older version: written again once
+    saved = json.loads(state_path.read_text())
+    assert saved["version"] == STATE_VERSION == 3
+    assert saved["bots"]["7"]["recent"] == [[1795699990700000000, "3y8.1"], [1795699999000000000, "3yc"]]
+    again = StateFile(state_path, desk)
+    [(bot_id, loaded)] = again.load().items()
+    assert not again.needs_rewrite
+    # The same cursor, but for each remembered id's createdAt: the newest of its second, never earlier
+    assert bot_id == 7 and replace(loaded, recent=V2_CURSOR.recent) == V2_CURSOR
+    assert loaded.recent.keys() == V2_CURSOR.recent.keys()
+    assert all(0 <= loaded.recent[i] - t < 10**9 for i, t in V2_CURSOR.recent.items())
+
+
+def test_version_3_leaves_out_fields_at_their_defaults_and_loads_them_back(state_path):
+    bare = BotCursor(window_start="2026-11-20", offset=0, anchor_id=None, last_id=0, since_ns=5, trail_start_ns=5)
+    StateFile(state_path).commit({1: bare})
+    assert json.loads(state_path.read_text())["bots"]["1"] == {
+        "window_start": "2026-11-20", "offset": 0, "anchor_id": None, "last_id": 0, "since_ns": 5, "trail_start_ns": 5}
+    assert StateFile(state_path).load() == {1: bare}
