@@ -4,7 +4,7 @@ import functools
 import json
 from collections.abc import Collection, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from otel_desk_receiver import names
 from otel_desk_receiver.core.records import AttributeValue, EntryRecord
@@ -38,7 +38,7 @@ def severity_for(settlement: Settlement) -> tuple[int, str]:
 # again; parsing each one was a third of the mapping's time in the profile (benchmarks/RESULTS.md).
 @functools.lru_cache(maxsize=1024)
 def redact_url(url: str | None) -> tuple[str | None, str | None]:
-    """(url.full, server.address): user info and every query value replaced by REDACTED."""
+    """(url.full, server.address): user info, every query value and every bare query item replaced by REDACTED."""
     if not url:
         return None, None
     try:
@@ -50,9 +50,9 @@ def redact_url(url: str | None) -> tuple[str | None, str | None]:
     netloc = parts.netloc
     if "@" in netloc:
         netloc = f"{REDACTED}:{REDACTED}@" + netloc.rsplit("@", 1)[1]
-    query = parts.query
-    if query:
-        query = "&".join(f"{key}={REDACTED}" for key, _ in parse_qsl(query, keep_blank_values=True))
+    # Every value goes, and a bare item (``?abc123``, no ``=``) whole: it is a value, a token most likely.
+    query = "&".join(f"{unquote_plus(key)}={REDACTED}" if sep else REDACTED
+                     for key, sep, _ in (item.partition("=") for item in parts.query.split("&") if item))
     del port  # parsed only to reject malformed ports above
     return urlunsplit((parts.scheme, netloc, parts.path, query, "")), host
 

@@ -62,6 +62,8 @@ REDACTION = [
     ("plain", "https://bots.example.com/desk", ("https://bots.example.com/desk", "bots.example.com")),
     ("user info", "https://u:p@h.example.com/x", ("https://REDACTED:REDACTED@h.example.com/x", "h.example.com")),
     ("query values", "http://h/x?token=abc&empty=", ("http://h/x?token=REDACTED&empty=REDACTED", "h")),
+    ("bare query token", "https://h/hook?BARESECRET", ("https://h/hook?REDACTED", "h")),
+    ("bare token beside a pair", "https://h/x?a=1&BARESECRET&b=", ("https://h/x?a=REDACTED&REDACTED&b=REDACTED", "h")),
     ("fragment dropped", "https://h/x#frag", ("https://h/x", "h")),
     ("ipv6 host", "http://[::1]:8080/x", ("http://[::1]:8080/x", "::1")),
     ("none", None, (None, None)),
