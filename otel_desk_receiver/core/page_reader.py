@@ -54,10 +54,13 @@ class PageReader:
     """
 
     def __init__(self, bot: Bot, cursor: BotCursor, options: ReaderOptions, now_ns: int,
-                 resume_at: tuple[int, int] | None = None):
-        """``resume_at`` (position, id of the row there): go on from there, in a turn that follows one
-        that yielded; ``cursor`` is what that turn committed, its hold stays the hold."""
+                 resume_at: tuple[int, int] | None = None, observed_ns: int | None = None):
+        """``now_ns``: Desk's now, which createdAt is compared with (core/desk_clock.py); ``observed_ns``:
+        the receiver's, the records' observed time (``now_ns`` when not given). ``resume_at`` (position, id
+        of the row there): go on from there, in a turn that follows one that yielded; ``cursor`` is what
+        that turn committed, its hold stays the hold."""
         self._bot, self._start, self._options, self._now_ns = bot, cursor, options, now_ns
+        self._observed_ns = now_ns if observed_ns is None else observed_ns
         self._trailing_ns = int((bot.timeout_s + options.settle_grace_s) * NS_PER_S)
         self._pending = dict(cursor.pending)
         self._recent = dict(cursor.recent)
@@ -125,7 +128,7 @@ class PageReader:
             self._maybe_hold(position, entry.created_at_ns, pending=False)
         outcome.settled += 1
         outcome.statuses[settlement.status] = outcome.statuses.get(settlement.status, 0) + 1
-        return to_log_record(entry, self._bot, settlement, app=self._options.app, observed_ns=self._now_ns,
+        return to_log_record(entry, self._bot, settlement, app=self._options.app, observed_ns=self._observed_ns,
                              extra_fields=self._options.extra_fields)
 
     def _identified(self, position: int, entry_id: int) -> None:

@@ -60,7 +60,11 @@ class BotPipeline:
     """
 
     def __init__(self, client, exporter, cursors: CursorStore, telemetry: SelfTelemetry, options: PipelineOptions,
-                 clock_ns: Callable[[], int], should_stop=lambda: False):
+                 clock_ns: Callable[[], int], should_stop=lambda: False,
+                 desk_clock_ns: Callable[[], int] | None = None):
+        """``clock_ns``: the receiver's clock (observed times, counts); ``desk_clock_ns``: Desk's now
+        (core/desk_clock.py), which every comparison with createdAt uses: ages, settling, the trailing
+        window, the retention edge, the date window (the receiver's clock when not given)."""
         self._client = client
         self._exporter = exporter
         self._telemetry = telemetry
@@ -68,6 +72,7 @@ class BotPipeline:
         self._reader_options = ReaderOptions(options.app, options.settle_grace_s, options.extra_fields)
         self._cursors = cursors
         self._clock_ns = clock_ns
+        self._desk_now_ns = desk_clock_ns or clock_ns
         self._should_stop = should_stop
         self._short_pages_logged = False
         # bot id -> ((position, id) of the row a yielded turn read last, the cursor it committed)
@@ -90,14 +95,14 @@ class BotPipeline:
         if resume is not None and resume[1] is not cursor:
             resume = None  # the cursor moved since (another writer, a reload): start from it
         if resume is None:
-            cursor = read_window.rebased_if_stale(cursor, self._clock_ns())
+            cursor = read_window.rebased_if_stale(cursor, self._desk_now_ns())
         for rebases in range(MAX_REBASES_PER_CYCLE + 1):
             try:
                 self._read(bot, cursor, result, should_yield, resume[0] if resume else None)
                 return result
             except OffsetsShiftedError:
                 resume = None
-                cursor = read_window.rebased(self._cursors.get(bot.id), self._clock_ns())
+                cursor = read_window.rebased(self._cursors.get(bot.id), self._desk_now_ns())
                 if rebases == MAX_REBASES_PER_CYCLE:
                     result.error = "the webhook log listing kept shifting during the read; read again next cycle"
                     result.delivered = False
@@ -107,7 +112,7 @@ class BotPipeline:
         return result
 
     def _start_cursor(self, bot: Bot, result: BotCycleResult, start_since_ns: int | None) -> BotCursor:
-        now_ns = self._clock_ns()
+        now_ns = self._desk_now_ns()
         if start_since_ns is not None:
             return read_window.cursor_from(start_since_ns, now_ns)
         if self._options.backfill_s:
@@ -127,7 +132,8 @@ class BotPipeline:
               resume_at: tuple[int, int] | None) -> None:
         """Pages from the cursor (or ``resume_at``: the position and id of the row a yielded turn read
         last) to the end of the listing, each delivered then committed; one page read ahead."""
-        reader = PageReader(bot, cursor, self._reader_options, self._clock_ns(), resume_at=resume_at)
+        reader = PageReader(bot, cursor, self._reader_options, self._desk_now_ns(), resume_at=resume_at,
+                            observed_ns=self._clock_ns())
         start_date = date.fromisoformat(cursor.window_start)
         if resume_at is not None:
             read_offset, anchor = resume_at

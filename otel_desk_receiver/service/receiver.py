@@ -27,6 +27,7 @@ from otel_desk_receiver.desk.client import DeskClient
 from otel_desk_receiver.desk.throttle import RetryPolicy
 from otel_desk_receiver.errors import ConfigError, StateError
 from otel_desk_receiver.service.health import HealthServer, HealthState
+from otel_desk_receiver.core.desk_clock import DeskClock
 from otel_desk_receiver.core.pipeline import BotPipeline, PipelineOptions
 from otel_desk_receiver.service.budget import SweepBudget
 from otel_desk_receiver.service.poller import CycleResult, Poller
@@ -120,6 +121,8 @@ class Receiver:
             self.leadership = Leadership(self._kube.elector, self.health, meter)
         self.telemetry = SelfTelemetry(meter, gauges=lambda: self.poller.gauges(),
                                        on_bot_discovered=self.counters.bot_discovered if self.counters else None)
+        # Desk's clock, read from its answers' Date: entry ages are judged by it (issue 25 point 13).
+        self.desk_clock = DeskClock(clock_ns, warn_over_s=settings.settle_grace)
         self.client = DeskClient(
             settings.base_url, token_source(settings), max_rps=settings.max_rps, retry=retry,
             stop_event=self.stop_event, monotonic=monotonic, sleep=sleep,
@@ -130,7 +133,7 @@ class Receiver:
             PipelineOptions(app=app_label(settings), page_size=settings.page_size,
                             backfill_s=settings.backfill_s, settle_grace_s=settings.settle_grace,
                             extra_fields=tuple(settings.export_extra_fields)),
-            clock_ns=clock_ns, should_stop=self._should_stop,
+            clock_ns=clock_ns, should_stop=self._should_stop, desk_clock_ns=self.desk_clock.now_ns,
         )
         self.poller = Poller(self.client, self.cursors, pipeline, self.telemetry, self.health,
                              bot_ids=settings.bot_ids, clock_ns=clock_ns, monotonic=monotonic,
@@ -142,6 +145,7 @@ class Receiver:
         _warn_about_backfill(settings)
 
     def _record_request(self, info) -> None:
+        self.desk_clock.observe(info.server_date, info.duration_s)
         self.health.beat()  # liveness beats per Desk request, however long a backlog's turn
         self.telemetry.http_request(info.method, info.url_template, info.server_address, info.server_port,
                                     info.status_code, info.duration_s, info.error_type)

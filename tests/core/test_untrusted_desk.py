@@ -3,12 +3,14 @@ that bot's read for the cycle (retried, logged, counted) and no other; an entry 
 hold the trailing window open; a clock ahead of Desk's does not settle SENT entries early."""
 
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from otel_desk_receiver import names
-from tests.harness.receiver import emulator_clock_ns, make_receiver
+from otel_desk_receiver.service.receiver import Receiver
+from tests.harness.receiver import FAST_RETRY, emulator_clock_ns, make_receiver, settings_for
 
 FROZEN_AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 NS = 10**9
@@ -83,3 +85,51 @@ def test_an_entry_dated_years_ahead_does_not_hold_the_trailing_window_open(emula
     assert sorted(entry_ids(otlp_sink)) == [ahead["id"], *history, late["id"]]
     [record] = [r for r in otlp_sink.log_records() if r.attributes[names.ATTR_WEBHOOK_LOG_ID] == ahead["id"]]
     assert record.attributes[names.ATTR_SETTLED_BY] == ("age" if status == "SENT" else "status")
+
+
+def receiver_ahead_of_desk(emulator, state_path, ahead_s: float, **settings) -> Receiver:
+    """A receiver whose clock reads ``ahead_s`` ahead of Desk's (the emulator's virtual clock)."""
+    desk_ns = emulator_clock_ns(emulator)
+    return Receiver(settings_for(emulator, state_path, **settings), clock_ns=lambda: desk_ns() + int(ahead_s * NS),
+                    retry=FAST_RETRY)
+
+
+@pytest.mark.parametrize("ahead_s", [
+    pytest.param(600, id="10-minutes-ahead"),
+    pytest.param(-600, id="10-minutes-behind"),
+])
+def test_a_clock_off_desks_settles_sent_entries_by_desks_clock_and_says_so(emulator, otlp_sink, state_path, caplog,
+                                                                           ahead_s):
+    bot = emulator.add_bot(name="answering", timeout_seconds=60)
+    sent = emulator.add_entry(bot["id"], status="SENT", created_at=FROZEN_AT - timedelta(seconds=30))
+    receiver = receiver_ahead_of_desk(emulator, state_path, ahead_s, backfill_days=1, settle_grace=60)
+    try:
+        young = receiver.run_once()
+        emulator.clock.advance(30)
+        emulator.set_status(bot["id"], sent["id"], "ERROR")  # 60 s after it was sent: Desk's timeout
+        emulator.clock.advance(5)
+        answered = receiver.run_once()
+        emulator.clock.advance(120)
+        quiet = receiver.run_once()
+    finally:
+        receiver.close()
+    assert (young.exported, answered.exported, quiet.exported) == (0, 1, 0)
+    [record] = otlp_sink.log_records()
+    assert record.attributes[names.ATTR_WEBHOOK_LOG_STATUS] == "ERROR"
+    assert record.attributes[names.ATTR_SETTLED_BY] == "status"
+    warnings = [r.getMessage() for r in caplog.records
+                if r.levelno == logging.WARNING and "DESK_SETTLE_GRACE" in r.getMessage()]
+    assert len(warnings) == 1, warnings  # said once, not per answer
+    # Date has whole seconds: it proves the clock 599 to 600 s ahead, exactly 600 s behind.
+    side = "ahead of" if ahead_s > 0 else "behind"
+    assert re.search(f"(599|600) s {side} Desk's", warnings[0]), warnings[0]
+
+
+def test_a_clock_within_the_grace_of_desks_is_not_warned_about(emulator, otlp_sink, state_path, caplog):
+    emulator.add_bot(name="quiet")
+    receiver = receiver_ahead_of_desk(emulator, state_path, 50, backfill_days=1, settle_grace=60)
+    try:
+        receiver.run_once()
+    finally:
+        receiver.close()
+    assert not [r for r in caplog.records if "DESK_SETTLE_GRACE" in r.getMessage()]

@@ -5,6 +5,7 @@ import socket
 import sys
 import threading
 import time
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -63,6 +64,13 @@ class DeskHandler(BaseHTTPRequestHandler):
             super().finish()
         finally:
             self.server.track(self.connection, False)
+
+    def date_time_string(self, timestamp=None):
+        """The Date header every answer carries (send_response adds it, as a real server does), from the
+        emulator's virtual clock: the receiver reads Desk's clock from it."""
+        if timestamp is None:
+            timestamp = self.server.emulator.clock.now().timestamp()
+        return formatdate(timestamp, usegmt=True)
 
     def log_message(self, format, *args):
         if self.server.emulator.config.verbose:

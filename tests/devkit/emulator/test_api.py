@@ -1,5 +1,6 @@
 """The emulated endpoints over real HTTP: auth, routing, bots, envelope and pagination links."""
 
+from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -166,3 +167,12 @@ def test_stop_closes_kept_alive_connections(make_desk_emulator, desk_session):
     emulator.stop()
     with pytest.raises(requests.ConnectionError):
         desk_session.get(emulator.url + "/bots", timeout=5)
+
+
+def test_every_answer_is_dated_by_the_virtual_clock(frozen_emulator, desk_session):
+    # A real HTTP server sends Date (RFC 9110, 6.6.1); the receiver reads Desk's clock from it.
+    frozen_emulator.clock.advance(90.7)
+    for response in (desk_session.get(frozen_emulator.url + "/bots", timeout=5),
+                     requests.get(frozen_emulator.url + "/bots", timeout=5),  # a 401 too
+                     requests.get(frozen_emulator.control_url + "/clock", timeout=5)):
+        assert parsedate_to_datetime(response.headers["Date"]) == NOON.replace(minute=1, second=30)
