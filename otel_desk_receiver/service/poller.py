@@ -42,7 +42,7 @@ class Poller:
                  health: HealthState, *, bot_ids: list[int] | None, clock_ns: Callable[[], int] = time.time_ns,
                  monotonic: Callable[[], float] = time.monotonic, read_health: ReadHealth | None = None,
                  interval_s: float = 30.0, bot_list_interval_s: float = 600.0, budget: SweepBudget | None = None,
-                 should_stop: Callable[[], bool] = lambda: False):
+                 should_stop: Callable[[], bool] = lambda: False, desk_clock_ns: Callable[[], int] | None = None):
         self._client = client
         self._read_health = read_health or ReadHealth(NoOpMeter(__name__))
         self._cursors = cursors
@@ -51,6 +51,7 @@ class Poller:
         self._health = health
         self._bot_ids = bot_ids
         self._clock_ns = clock_ns
+        self._desk_clock_ns = desk_clock_ns or clock_ns  # Desk's now (core/desk_clock.py): the lag's, as createdAt's
         self._monotonic = monotonic
         self._bots: list[Bot] = []
         self._bots_listed_at: float | None = None
@@ -257,4 +258,4 @@ class Poller:
         """Now minus createdAt of the newest entry read for the bot (contract: otel_desk_receiver.lag)."""
         if cursor is None or not cursor.newest_created_ns:
             return None
-        return max(0.0, (self._clock_ns() - cursor.newest_created_ns) / NS_PER_S)
+        return max(0.0, (self._desk_clock_ns() - cursor.newest_created_ns) / NS_PER_S)

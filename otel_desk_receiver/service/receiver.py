@@ -140,7 +140,7 @@ class Receiver:
                              read_health=ReadHealth(meter, clock_ns), interval_s=settings.poll_interval,
                              bot_list_interval_s=settings.bot_list_interval,
                              budget=SweepBudget(meter, settings.max_rps, settings.poll_interval),
-                             should_stop=self._should_stop)
+                             should_stop=self._should_stop, desk_clock_ns=self.desk_clock.now_ns)
         self._health_server: HealthServer | None = None
         _warn_about_backfill(settings)
 

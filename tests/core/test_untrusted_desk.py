@@ -109,11 +109,13 @@ def test_a_clock_off_desks_settles_sent_entries_by_desks_clock_and_says_so(emula
         emulator.set_status(bot["id"], sent["id"], "ERROR")  # 60 s after it was sent: Desk's timeout
         emulator.clock.advance(5)
         answered = receiver.run_once()
+        [gauges] = receiver.poller.gauges()
         emulator.clock.advance(120)
         quiet = receiver.run_once()
     finally:
         receiver.close()
     assert (young.exported, answered.exported, quiet.exported) == (0, 1, 0)
+    assert gauges.lag_s == pytest.approx(65, abs=1.5)  # the entry is 65 s old by Desk's clock, whatever ours says
     [record] = otlp_sink.log_records()
     assert record.attributes[names.ATTR_WEBHOOK_LOG_STATUS] == "ERROR"
     assert record.attributes[names.ATTR_SETTLED_BY] == "status"
