@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from otel_desk_receiver.core.cursors import BotCursor
 from otel_desk_receiver.core.state_format import DeskIdentity, StateEncoder, decode_state
-from otel_desk_receiver.errors import FencedError, KubeError, StateError
+from otel_desk_receiver.errors import FencedError, KubeError, StateError, StateUnavailableError
 from otel_desk_receiver.service.leader import Term
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,9 @@ class KubernetesState:
                 continue  # deleted since it was read: read (and create) again
             if claimed is not None:
                 return self._adopt(claimed, term)
-        raise StateError(f"state {self.path}: could not claim it, the object keeps changing under this process")
+        # Never bad settings: writes whose answers were lost, or others editing it; tried again (state_retry.py).
+        raise StateUnavailableError(f"state {self.path}: could not claim it, the object keeps changing under "
+                                    "this process")
 
     def commit(self, cursors: Mapping[int, BotCursor]) -> None:
         payload = self._fitted(cursors)
@@ -128,7 +130,7 @@ class KubernetesState:
                 raise FencedError(f"state {self.path}: not written: the object was claimed in "
                                   f"{_show(_stored_term(current))}, this process writes in {_show(term)}")
             self._object = current  # our own term (an earlier write whose answer was lost): write again
-        raise StateError(f"state {self.path}: not written, conflicts kept coming")
+        raise StateUnavailableError(f"state {self.path}: not written, conflicts kept coming")
 
     def _recreate(self, term: Term, text: str) -> dict | None:
         """The object was deleted (kubectl delete, a namespace clean-up) while this process leads: make it
@@ -182,7 +184,7 @@ class KubernetesState:
         except KubeError as error:
             if error.reason == "NotFound":
                 return None
-            raise StateError(f"state {self.path} cannot be read: {error}") from None
+            raise _state_error(f"state {self.path} cannot be read: {error}", error) from None
         obj.setdefault("data", {})
         return obj
 
@@ -199,7 +201,7 @@ class KubernetesState:
                 if error.reason == "NotFound" and not create:
                     raise _Missing from None
                 if error.status_code is not None and error.status_code < 500 or attempt == TRANSIENT_ATTEMPTS - 1:
-                    raise StateError(f"state {self.path} cannot be written: {error}") from None
+                    raise _state_error(f"state {self.path} cannot be written: {error}", error) from None
                 self._sleep(0.2 * (attempt + 1))
                 if self._term() != self._claimed and not create and self._claimed is not None:
                     raise FencedError(f"state {self.path}: not written: leadership ended during retries") from None
@@ -256,6 +258,12 @@ def _fewer_recent(cursor: BotCursor) -> BotCursor:
 
 class _Missing(Exception):
     """The object is gone (a PUT answered NotFound)."""
+
+
+def _state_error(message: str, error: KubeError) -> StateError:
+    """StateUnavailableError when the API gave no useful answer (5xx, 429, timeout, dropped connection: the
+    caller's policy tries again, service/state_retry.py), StateError (exit 2) for a refusal."""
+    return (StateUnavailableError if error.transient else StateError)(message)
 
 
 def _stored_term(obj: dict) -> Term | None:
