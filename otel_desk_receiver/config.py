@@ -21,7 +21,7 @@ from otel_desk_receiver.desk.limits import MAX_PAGE_SIZE, RETENTION_DAYS
 from otel_desk_receiver.desk.token import FileToken, read_token_file
 from otel_desk_receiver.errors import ConfigError
 from otel_desk_receiver.otel_env import otlp_problems, otlp_warnings
-from otel_desk_receiver.redaction import redact_text
+from otel_desk_receiver.redaction import hold, hold_user_info, redact_text
 
 ENV_PREFIX = "DESK_"
 DEFAULT_API_URL = "https://desk-api-{app_id}.sendbird.com/platform/v1"
@@ -417,6 +417,9 @@ def load_settings(config_file: Path | None = None) -> Settings:
         problems = _token_lines(config_file) + problems
     if problems:
         raise ConfigError(problems)
+    # The secrets the settings hold are masked in every output from now on (redaction.py).
+    hold(settings.api_token.get_secret_value() if settings.api_token else None)
+    hold_user_info(settings.api_url)
     return settings
 
 

@@ -3,6 +3,7 @@
 import signal
 import socket
 
+import grpc
 import pytest
 
 from tests.harness.ports import free_port
@@ -137,3 +138,27 @@ def test_a_health_port_held_by_a_running_receiver_says_so(env, tmp_path):
     assert done.returncode == 1
     assert (f"[FAIL] Health: DESK_HEALTH_ADDR: cannot listen on {env['DESK_HEALTH_ADDR']} (Address already in use); "
             "a receiver already answers /healthz there") in done.stdout
+
+
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
+def test_an_endpoint_quoting_the_credentials_it_refused_is_reported_masked(env, otlp_sink, tmp_path, protocol):
+    headers = tmp_path / "otlp-headers"
+    headers.write_text("x-file-key=file-secret-8c1d,authorization=Bearer%20file-bearer-5e2a\n")
+    env.update(DESK_OTLP_HEADERS_FILE=str(headers), OTEL_EXPORTER_OTLP_HEADERS="x-env-key=env-secret-77f3",
+               OTEL_EXPORTER_OTLP_PROTOCOL=protocol,
+               OTEL_EXPORTER_OTLP_ENDPOINT=otlp_sink.grpc_endpoint if protocol == "grpc" else otlp_sink.http_endpoint)
+    otlp_sink.fail_next(100, http_status=401, grpc_code=grpc.StatusCode.UNAUTHENTICATED, message="bad credentials",
+                        quote_headers=("authorization", "x-file-key", "x-env-key"))
+    done = run_command(env, "check")
+    output = done.stdout + done.stderr
+    assert done.returncode == 1 and "[FAIL] OTLP logs" in done.stdout, output
+    assert "bad credentials" in output and "REDACTED" in output  # the refusal is shown, its quotes masked
+    for secret in ("file-secret-8c1d", "file-bearer-5e2a", "env-secret-77f3"):
+        assert secret not in output
+
+
+def test_a_bot_name_with_a_newline_cannot_forge_a_report_line(env, desk_emulator):
+    desk_emulator.add_bot(name="evil\n[ok] FORGED")
+    done = run_command(env, "check")
+    assert done.returncode == 0, done.stdout
+    assert "evil\\n[ok] FORGED" in done.stdout and "\n[ok] FORGED" not in done.stdout

@@ -126,3 +126,53 @@ def test_an_unusable_desk_url_is_one_line_exit_2(otlp_sink, state_path, url, com
     done = run_command(env, command, *(["--once"] if command == "run" else []))
     assert done.returncode == 2
     assert done.stderr == f"configuration error: DESK_API_URL: expected {ACCEPTS['api_url']} (got {url!r})\n"
+
+
+def test_a_bot_name_with_a_newline_cannot_forge_a_log_line(desk_emulator, otlp_sink, state_path):
+    forged = "2026-12-07 00:00:00,000 ERROR otel_desk_receiver: FORGED"
+    desk_emulator.add_bot(name=f"helper\n{forged}\r\x1b[2J")
+    env = receiver_env(desk_emulator, otlp_sink.http_endpoint, "http/protobuf", state_path)
+    done = run_command(env, "run", "--once")
+    assert done.returncode == 0, done.stderr
+    assert not any(line.startswith(forged) for line in done.stderr.splitlines())
+    assert f"helper\\n{forged}\\r\\x1b[2J" in done.stderr  # shown, escaped, on the line that logs it
+
+
+def test_the_exit_3_line_names_the_token_file_when_the_token_came_from_one(desk_emulator, otlp_sink, state_path,
+                                                                           tmp_path):
+    desk_emulator.add_bot(name="order-helper")
+    env = receiver_env(desk_emulator, otlp_sink.http_endpoint, "http/protobuf", state_path)
+    token_file = tmp_path / "api-token"
+    token_file.write_text(env.pop("DESK_API_TOKEN") + "\n")
+    env["DESK_API_TOKEN_FILE"] = str(token_file)
+    desk_emulator.faults.fail_next(100, status=403, path_contains="/webhook_logs")  # may list bots, not read logs
+    done = run_command(env, "run", "--once")
+    assert done.returncode == 3, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: Desk rejected the API token for every bot's webhook logs") and \
+        "check DESK_API_TOKEN_FILE" in last and "check DESK_API_TOKEN " not in last and \
+        "check DESK_API_TOKEN;" not in last, last
+
+
+def test_a_token_revoked_while_its_request_is_in_flight_does_not_stop_the_run(desk_emulator, otlp_sink, state_path,
+                                                                              tmp_path):
+    bot = desk_emulator.add_bot(name="order-helper")["id"]
+    desk_emulator.add_entries(bot, 3, ("RECEIVED",), start=desk_emulator.clock.now() - timedelta(hours=1))
+    env = receiver_env(desk_emulator, otlp_sink.http_endpoint, "http/protobuf", state_path, backfill_days=1)
+    old_token = env.pop("DESK_API_TOKEN")
+    volume = SecretVolume(tmp_path / "secret", old_token + "\n")
+    env["DESK_API_TOKEN_FILE"] = str(volume.path)
+    fired = []
+
+    def rotate_and_revoke(path, params):  # Desk revokes the old token as this request, carrying it, arrives
+        if path.endswith("/webhook_logs") and not fired:
+            fired.append(path)
+            volume.rotate("rotated-token-7\n")
+            desk_emulator.config = dataclasses.replace(desk_emulator.config, token="rotated-token-7")
+            desk_emulator.faults.fail_next(1, status=401, body=json.dumps({"detail": f"Invalid token: {old_token}"}))
+
+    desk_emulator.before_each_request(rotate_and_revoke)
+    done = run_command(env, "run", "--once")
+    assert done.returncode == 0, done.stderr
+    assert otlp_sink.count() == 3 and fired
+    assert old_token not in done.stderr and "rotated-token-7" not in done.stderr

@@ -12,7 +12,7 @@ from otel_desk_receiver.cli import EXIT_FAILURE, EXIT_OK, add_config_argument
 from otel_desk_receiver.config import SECRET_FIELDS, Settings, config_warnings, env_name, load_settings
 from otel_desk_receiver.otel_env import MASK, sdk_disabled, shown_variables, timeout_unit_warnings
 from otel_desk_receiver.otel_env import metrics_exporters, prometheus_address
-from otel_desk_receiver.redaction import redact_url
+from otel_desk_receiver.redaction import protect_output, redact_url
 from otel_desk_receiver.commands.diagnostics import Finding, probe_desk, probe_otlp, probe_state
 from otel_desk_receiver.otlp import headers_file
 from otel_desk_receiver.otlp.headers_file import HeadersFile
@@ -25,6 +25,7 @@ def add_arguments(parser) -> None:
 
 
 def main(args) -> int:
+    protect_output()  # a peer's answer quoted in the report may echo a secret: masked in every line
     settings = load_settings(args.config)
     headers_file.use(HeadersFile(settings.otlp_headers_file) if settings.otlp_headers_file else None)
     out = sys.stdout

@@ -10,7 +10,7 @@ from otel_desk_receiver.desk.models import Bot
 from otel_desk_receiver.desk.throttle import RetryPolicy
 from otel_desk_receiver.errors import DeskAuthError, DeskError, StateError
 from otel_desk_receiver.otel_env import export_endpoint, export_timeout_s, otlp_protocol
-from otel_desk_receiver.redaction import redact_url
+from otel_desk_receiver.redaction import escape_controls, redact_url
 from otel_desk_receiver.otlp.log_export import EntryExporter, build_log_exporter
 from otel_desk_receiver.otlp.metric_export import build_metric_exporter, probe_metrics
 from otel_desk_receiver.otlp.resource import build_resource
@@ -71,7 +71,7 @@ def _unreadable_logs(client: DeskClient, bots: list[Bot]) -> list[tuple[int, str
 
 def describe_bot(bot: Bot) -> str:
     watched = "watch" if bot.is_custom else "skip (not CUSTOM)"
-    return (f"{bot.id:>8}  {bot.name[:28]:<28} {bot.type:<7} {bot.status or '-':<9} "
+    return (f"{bot.id:>8}  {escape_controls(bot.name)[:28]:<28} {bot.type:<7} {bot.status or '-':<9} "
             f"timeout {bot.timeout_s:>5.0f}s  unread error: {'yes' if bot.is_unread_error else 'no':<3}  {watched}")
 
 

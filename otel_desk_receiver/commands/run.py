@@ -12,7 +12,7 @@ import time
 
 from otel_desk_receiver.cli import EXIT_FAILURE, EXIT_OK, add_config_argument
 from otel_desk_receiver.config import config_warnings, load_settings
-from otel_desk_receiver.redaction import install_redaction
+from otel_desk_receiver.redaction import install_redaction, protect_output
 
 log = logging.getLogger("otel_desk_receiver")
 
@@ -42,6 +42,7 @@ def configure_logging(level: str) -> None:
 
 
 def main(args) -> int:
+    protect_output()  # every line printed, logged or not, with the secrets held masked (redaction.py)
     settings = load_settings(args.config)
     configure_logging(settings.log_level.value)
     for line in config_warnings():  # a misspelt variable is otherwise ignored in silence

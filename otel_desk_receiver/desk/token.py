@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 from otel_desk_receiver.errors import ConfigError
+from otel_desk_receiver.redaction import hold
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ def read_token_file(path: Path) -> str:
         raise ConfigError([f"{TOKEN_FILE_VARIABLE}: cannot read {path} ({reason})"]) from None
     if not token:
         raise ConfigError([f"{TOKEN_FILE_VARIABLE}: {path} is empty; expected the Desk API token"])
+    hold(token)  # masked in every output from now on, even once rotated away
     if not usable_token(token):
         raise ConfigError([f"{TOKEN_FILE_VARIABLE}: {path} does not hold a usable token "
                            "(expected printable ASCII without spaces)"])

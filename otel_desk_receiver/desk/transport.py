@@ -1,6 +1,7 @@
 """One Desk GET with pacing and retries; the single place requests' errors and HTTP statuses become ours."""
 
 import json
+import logging
 import re
 import threading
 import time
@@ -12,17 +13,17 @@ from urllib.parse import urlsplit
 import requests
 
 from otel_desk_receiver import __version__
-from otel_desk_receiver.names import REDACTED
 from otel_desk_receiver.desk.throttle import Outcome, RateLimiter, RetryPolicy, classify_status, parse_retry_hint
 from otel_desk_receiver.desk.token import usable_token
 from otel_desk_receiver.errors import ConfigError, DeskAuthError, DeskError, DeskResponseError, DeskRetryableError
+from otel_desk_receiver.redaction import held_secrets, hold, redact_text
+
+log = logging.getLogger(__name__)
 
 USER_AGENT = f"otel-desk-receiver/{__version__}"
 TOKEN_HEADER = "SENDBIRDDESKAPITOKEN"  # desk-api.md, "Access": the only auth header, no bearer scheme
 DETAIL_MAX_CHARS = 200
 BODY_EXCERPT_CHARS = 60  # enough to tell HTML or a cut-off JSON apart; entries may hold personal data
-# A shorter "token" turns up in ordinary words by chance: it is masked only where it stands as a word.
-MIN_REDACTED_LEN = 8
 
 Params = Sequence[tuple[str, str | int]]
 # Checks a decoded 2xx body; returns what is wrong with it, or None when it is usable.
@@ -172,11 +173,14 @@ class Transport:
         if self._stop is not None and self._stop.is_set():
             raise DeskRetryableError(f"shutdown requested while waiting to send {request.label}")
 
-    def _attempt(self, request: _Request, params: Params, attempt: int, check: BodyCheck | None) -> Any:
+    def _attempt(self, request: _Request, params: Params, attempt: int, check: BodyCheck | None,
+                 after_rotation: bool = False) -> Any:
         started = time.perf_counter()
         response, body, failure, error_type = None, None, None, None
+        token = self._token_source()
+        hold(token)  # whatever a server echoes of it, now or after a rotation, is masked in every output
         try:
-            headers = {TOKEN_HEADER: self._token_source(), **self._headers}
+            headers = {TOKEN_HEADER: token, **self._headers}
             response = self._get_within_deadline(self.base_url + request.path, list(params), headers)
         except requests.RequestException as exc:
             # Built here, raised below: outside the handler the error carries no link to
@@ -190,16 +194,26 @@ class Transport:
                 None if response is None else response.status_code, time.perf_counter() - started,
                 error_type, attempt, request.bot_id, None if response is None else response.headers.get("Date")))
         if failure is not None:
-            if isinstance(failure, DeskAuthError) and self._token_rotated():
-                return self._attempt(request, params, attempt, check)  # once more, with the new token
+            if isinstance(failure, DeskAuthError) and not after_rotation and self._token_rotated(token):
+                log.warning("%s; %s holds another token now: trying it once", failure, self._token_variable)
+                return self._attempt(request, params, attempt, check, after_rotation=True)
             raise failure
         return body
 
-    def _token_rotated(self) -> bool:
-        """After a 401/403: whether the token source has a newer token now (a file re-read at once, in case
-        it changed without its stat showing it)."""
+    def _token_rotated(self, sent: str) -> bool:
+        """After a 401/403: whether the token source holds another token than the one ``sent`` (a file is read
+        again at once, in case it changed without its stat showing it). Compared with what was sent, not with
+        what the source held last: a rotation may land while the refused request was in flight, the new token
+        already read (by this request's error handling, or another thread)."""
         refresh = getattr(self._token_source, "refresh", None)
-        return bool(refresh is not None and refresh())
+        if refresh is not None:
+            refresh()
+        return self._token_source() != sent
+
+    @property
+    def _token_variable(self) -> str:
+        """The setting the token came from, for messages: DESK_API_TOKEN_FILE for a file, else DESK_API_TOKEN."""
+        return getattr(self._token_source, "variable", "DESK_API_TOKEN")
 
     def _get_within_deadline(self, url: str, params: list, headers: dict[str, str]) -> requests.Response:
         """The GET, answered in full within timeout_s or abandoned: requests' timeout bounds each socket
@@ -245,9 +259,8 @@ class Transport:
         detail = self._redact(_error_detail(response))
         where = f"{request.label}: HTTP {status}"
         if outcome is Outcome.AUTH:
-            variable = getattr(self._token_source, "variable", "DESK_API_TOKEN")
-            return None, DeskAuthError(f"{where}: Desk rejected the API token; check {variable} ({detail})",
-                                       status), str(status)
+            return None, DeskAuthError(f"{where}: Desk rejected the API token; check {self._token_variable} "
+                                       f"({detail})", status), str(status)
         if outcome is Outcome.RETRY:
             hint = parse_retry_hint(response.headers, self._wall_clock(), self._retry.max_hint_s)
             return None, DeskRetryableError(f"{where}: {detail}", status, hint), str(status)
@@ -272,12 +285,8 @@ class Transport:
         return body, None, None
 
     def _redact(self, text: str) -> str:
-        token = self._token_source()
-        if len(token) >= MIN_REDACTED_LEN:
-            return text.replace(token, REDACTED)
-        from otel_desk_receiver.redaction import redact_text
-
-        return redact_text(text, [token])
+        """Every secret held masked: the token sent, and any other the process held (a previous token)."""
+        return redact_text(text, held_secrets())
 
 
 def _error_detail(response: requests.Response) -> str:

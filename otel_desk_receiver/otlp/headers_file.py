@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from otel_desk_receiver.errors import ConfigError
+from otel_desk_receiver.redaction import hold
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,9 @@ def read_headers_file(path: Path) -> dict[str, str]:
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or type(error).__name__
         raise ConfigError([f"{HEADERS_FILE_VARIABLE}: cannot read {path} ({reason})"]) from None
-    return parse_headers(text, str(path))
+    headers = parse_headers(text, str(path))
+    hold(*headers.values())  # credentials: masked in every output from now on, whatever a peer echoes
+    return headers
 
 
 class HeadersFile:

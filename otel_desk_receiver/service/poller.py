@@ -132,7 +132,7 @@ class Poller:
         if self._unreadable:  # asked for in DESK_BOT_IDS but not readable: this cycle did not read them
             result.bots_failed += len(self._unreadable)
             result.delivered = False
-        todo, auth_failures = deque(self._bots), 0
+        todo, auth_failures, refusal = deque(self._bots), 0, ""
         while todo and not self._should_stop():
             bot = todo.popleft()
             outcome = self._poll_one(bot, should_yield=lambda pages: pages >= ONCE_TURN_PAGES and bool(todo))
@@ -142,12 +142,13 @@ class Poller:
                 result.delivered = False
                 result.export_failed |= not outcome.delivered
                 auth_failures += outcome.auth_failed
+                refusal = outcome.error if outcome.auth_failed else refusal
             elif outcome.more:
                 todo.append(bot)
             else:
                 result.bots_ok += 1
         if self._bots and auth_failures == len(self._bots):
-            raise DeskAuthError("Desk rejected the API token for every bot's webhook logs; check DESK_API_TOKEN")
+            raise _refused_everywhere(refusal)
         self._cursors.save()  # one write for the whole cycle (CursorStore: coalesced saves)
         self._telemetry.poll_duration(self._monotonic() - started)
         ready = not result.export_failed and (result.bots_ok > 0 or (listed and not self._bots))
@@ -188,7 +189,7 @@ class Poller:
                                                 failed=failed, retry_after_s=outcome.retry_after_s,
                                                 auth_failed=outcome.auth_failed))
             if self._scheduler.all_auth_failed():
-                raise DeskAuthError("Desk rejected the API token for every bot's webhook logs; check DESK_API_TOKEN")
+                raise _refused_everywhere(outcome.error or "")
             served.add(bot_id)
             if served >= {b.id for b in self._bots}:  # every bot had a turn: one sweep, one write
                 self._cursors.save()
@@ -259,3 +260,9 @@ class Poller:
         if cursor is None or not cursor.newest_created_ns:
             return None
         return max(0.0, (self._desk_clock_ns() - cursor.newest_created_ns) / NS_PER_S)
+
+
+def _refused_everywhere(last_refusal: str) -> DeskAuthError:
+    """The end of a run whose token Desk refused for every bot: with the last refusal, which names the setting
+    the token came from (DESK_API_TOKEN or DESK_API_TOKEN_FILE, desk/transport.py) and what Desk said."""
+    return DeskAuthError(f"Desk rejected the API token for every bot's webhook logs; the last refusal: {last_refusal}")

@@ -2,13 +2,14 @@
 ``..data`` symlink swap), the last good token kept while the file cannot be used."""
 
 import dataclasses
+import json
 import logging
 import os
 
 import pytest
 
 from otel_desk_receiver.desk.token import FileToken
-from otel_desk_receiver.errors import ConfigError, DeskAuthError
+from otel_desk_receiver.errors import ConfigError, DeskAuthError, DeskError
 from tests.harness.secret_volume import SecretVolume
 
 
@@ -92,3 +93,43 @@ def test_a_token_refused_after_reading_the_file_again_names_the_file_variable(de
         client.get_bot(custom_bot)
     assert "first-token-1" not in str(caught.value)
     assert [r.status for r in desk_emulator.requests] == [401]
+
+
+def revoke_in_flight(emulator, volume, new_token: str):
+    """As a rotation races a request: once the next request is in (the old token accepted at the door), the
+    Secret volume gets the new token and Desk revokes the old one, answering this request 401 and quoting the
+    token it refused, as it arrived."""
+    old_token, fired = emulator.config.token, []
+
+    def rotate(path, params):
+        if fired:
+            return
+        fired.append(path)
+        volume.rotate(new_token + "\n")
+        emulator.config = dataclasses.replace(emulator.config, token=new_token)
+        emulator.faults.fail_next(1, status=401, body=json.dumps({"detail": f"Invalid token: {old_token}."}))
+
+    emulator.before_each_request(rotate)
+
+
+def test_a_token_revoked_while_its_request_is_in_flight_is_retried_once_with_the_new_one(
+        desk_emulator, custom_bot, make_desk_client, volume, caplog):
+    desk_emulator.config = dataclasses.replace(desk_emulator.config, token="first-token-1")
+    client = make_desk_client(desk_emulator.url, FileToken(volume.path))
+    revoke_in_flight(desk_emulator, volume, "second-token-2")
+    with caplog.at_level(logging.INFO):
+        assert client.get_bot(custom_bot).id == custom_bot
+    assert [r.status for r in desk_emulator.requests] == [401, 200]
+    assert "REDACTED" in caplog.text and "first-token-1" not in caplog.text  # Desk's echo, masked
+
+
+def test_a_previous_token_echoed_by_desk_stays_masked(desk_emulator, custom_bot, make_desk_client, volume):
+    desk_emulator.config = dataclasses.replace(desk_emulator.config, token="first-token-1")
+    client = make_desk_client(desk_emulator.url, FileToken(volume.path))
+    client.get_bot(custom_bot)
+    volume.rotate("second-token-2")
+    desk_emulator.config = dataclasses.replace(desk_emulator.config, token="second-token-2")
+    desk_emulator.faults.fail_next(1, status=400, body=json.dumps({"detail": "first-token-1 was revoked"}))
+    with pytest.raises(DeskError) as caught:
+        client.get_bot(custom_bot)
+    assert "first-token-1" not in str(caught.value) and "REDACTED was revoked" in str(caught.value)

@@ -132,6 +132,13 @@ def test_fail_next_can_target_one_signal(otlp_sink, otlp_env):
     assert status == 502
 
 
+def test_fail_next_can_quote_the_headers_it_refused(otlp_sink):
+    otlp_sink.fail_next(1, http_status=401, message="bad credentials", quote_headers=("authorization", "x-absent"))
+    status, _, body = post(otlp_sink.http_endpoint + "/v1/logs", b"", Authorization="Bearer quoted-7")
+    assert status == 401
+    assert status_pb2.Status.FromString(body).message == "bad credentials; received authorization: Bearer quoted-7"
+
+
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_set_down_refuses_until_up_again(otlp_sink, otlp_env, protocol):
     otlp_env(otlp_sink, protocol)

@@ -90,6 +90,24 @@ def test_secrets_never_reach_the_output(desk_emulator, otlp_sink, state_path, tm
         assert secret not in output  # ...without what it quoted
 
 
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
+def test_an_endpoint_quoting_the_headers_it_refused_never_gets_them_printed(desk_emulator, otlp_sink, state_path,
+                                                                          tmp_path, protocol):
+    preload(desk_emulator, 20, bots=1)
+    headers = tmp_path / "otlp-headers"
+    headers.write_text("authorization=Bearer%20file-bearer-5e2a,x-file-key=file-secret-8c1d\n")
+    env = env_for(desk_emulator, otlp_sink, state_path, protocol, DESK_OTLP_HEADERS_FILE=str(headers),
+                  OTEL_EXPORTER_OTLP_HEADERS="x-env-key=env-secret-77f3")
+    otlp_sink.fail_next(1000, http_status=401, grpc_code=grpc.StatusCode.UNAUTHENTICATED, message="bad credentials",
+                        quote_headers=("authorization", "x-file-key", "x-env-key"))
+    process = ReceiverProcess.start(env, tmp_path, "--once")
+    assert process.wait() == 1
+    output = process.output()
+    assert "bad credentials" in output and "REDACTED" in output, output[-3000:]
+    for secret in ("file-bearer-5e2a", "file-secret-8c1d", "env-secret-77f3"):
+        assert secret not in output
+
+
 def test_check_shows_no_user_info(desk_emulator, otlp_sink, state_path):
     from tests.harness.receiver_process import run_command
 

@@ -1,6 +1,7 @@
 """What OtlpSink answers instead of a plain acceptance: the fault modes real endpoints show.
 
-- ``Refusal``: an error status (503 / UNAVAILABLE, 400 / INVALID_ARGUMENT, 401 ...) for the next n requests;
+- ``Refusal``: an error status (503 / UNAVAILABLE, 400 / INVALID_ARGUMENT, 401 ...) for the next n requests,
+  its message quoting the request's headers if asked (a gateway echoing the credentials it refused);
 - ``Imposter``: a redirect (an ingress forcing https) or a 200 with an HTML page (a web UI), HTTP only;
 - ``RecordRule``: records a backend refuses for themselves (a Loki-like "too old"): either answered
   with partial_success naming how many were dropped, or the whole request refused with 400;
@@ -25,6 +26,7 @@ class Refusal:
     grpc_code: grpc.StatusCode
     signal: str | None
     message: str = "refused by OtlpSink"
+    quote_headers: tuple[str, ...] = ()  # headers the message quotes, values included (a gateway echoing credentials)
 
 
 @dataclass

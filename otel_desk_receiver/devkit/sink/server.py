@@ -114,10 +114,12 @@ class OtlpSink:
 
     # --- fault injection
     def fail_next(self, n: int, *, http_status: int = 503, grpc_code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE,
-                  signal: str | None = None, message: str = "refused by OtlpSink") -> None:
-        """Refuse the next n export requests (of one signal, or any)."""
+                  signal: str | None = None, message: str = "refused by OtlpSink",
+                  quote_headers: tuple[str, ...] = ()) -> None:
+        """Refuse the next n export requests (of one signal, or any); the message ends with the headers named in
+        ``quote_headers`` that the request carried, values included (a 401 echoing the credentials it refused)."""
         with self._cond:
-            self._refusal = Refusal(n, http_status, grpc_code, signal, message)
+            self._refusal = Refusal(n, http_status, grpc_code, signal, message, tuple(quote_headers))
 
     def impersonate_next(self, n: int, kind: str, *, signal: str | None = None, status: int = 308,
                          location: str = "https://otlp.example.com/v1/logs") -> None:
@@ -214,13 +216,17 @@ class OtlpSink:
             raw.clear()
             return list(decoded)
 
-    def _refusal_for(self, signal: str, protocol: str, request) -> Reply | None:
+    def _refusal_for(self, signal: str, protocol: str, request, headers: dict[str, str]) -> Reply | None:
         if self._down:
             return faults.DOWN
         if self._refusal.remaining > 0 and self._refusal.signal in (None, signal):
             self._refusal.remaining -= 1
             refusal = self._refusal
-            return Reply("error", refusal.http_status, refusal.grpc_code, refusal.message)
+            message = refusal.message
+            quoted = [f"{name}: {headers[name]}" for name in refusal.quote_headers if name in headers]
+            if quoted:
+                message += "; received " + ", ".join(quoted)
+            return Reply("error", refusal.http_status, refusal.grpc_code, message)
         imposter = self._imposter
         if protocol == HTTP and imposter.remaining > 0 and imposter.signal in (None, signal):
             imposter.remaining -= 1
@@ -244,7 +250,7 @@ class OtlpSink:
     def _receive(self, signal: str, protocol: str, request, headers: dict[str, str], size: int) -> Reply:
         with self._cond:
             stats = self._stats[signal][protocol]
-            reply = self._refusal_for(signal, protocol, request)
+            reply = self._refusal_for(signal, protocol, request, headers)
             if reply is None:
                 reply = self._apply_record_rule(signal, request)
             if reply.kind != "ok":
