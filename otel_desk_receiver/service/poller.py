@@ -179,7 +179,10 @@ class Poller:
             bot_id = self._scheduler.next_due()
             if bot_id is None:
                 self._health.beat()
-                wait(min(self._scheduler.seconds_until_due() or self._interval_s, self._interval_s))
+                # 0 is a bot that fell due since next_due looked (time passes between the two readings):
+                # go round at once; only no bots at all waits a whole interval.
+                until_s = self._scheduler.seconds_until_due()
+                wait(self._interval_s if until_s is None else min(until_s, self._interval_s))
                 continue
             bot = next(b for b in self._bots if b.id == bot_id)
             outcome = self._poll_one(bot, should_yield=self._turn_over(bot_id, stop))
