@@ -8,6 +8,7 @@ import pytest
 from otel_desk_receiver.config import ConfigError, LogLevel, Settings, config_warnings, env_name, load_settings
 from otel_desk_receiver.desk.token import FileToken
 from otel_desk_receiver.otel_env import OTLP_VARIABLES, otlp_problems, otlp_protocol
+from tests.harness.yaml_bomb import alias_bomb
 
 URL_ACCEPTS = ("an http:// or https:// URL with a host, an optional port from 1 to 65535 and a path; no query, "
                "fragment, spaces or control characters")
@@ -150,13 +151,6 @@ def test_yaml_unreadable(monkeypatch, tmp_path, content):
     with pytest.raises(ConfigError) as caught:
         load_settings(write_yaml(tmp_path, content))
     assert "--config" in str(caught.value)
-
-
-def alias_bomb(levels: int) -> str:
-    """A few hundred bytes of YAML whose aliases expand to 9**levels strings (a "billion laughs")."""
-    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-    lines += [f"a{n}: &a{n} [{','.join([f'*a{n - 1}'] * 9)}]" for n in range(1, levels)]
-    return "\n".join(lines) + f"\npage_size: *a{levels - 1}\n"
 
 
 def test_a_yaml_alias_bomb_is_refused_in_one_short_line(monkeypatch, tmp_path):

@@ -15,6 +15,7 @@ from tests.harness.receiver import uids
 from tests.harness.receiver_process import ReceiverProcess, receiver_env, run_command
 from tests.harness.secret_volume import SecretVolume
 from tests.harness.wait import wait_until
+from tests.harness.yaml_bomb import alias_bomb
 
 
 def test_run_logs_a_warning_per_misspelt_variable_and_still_runs(desk_emulator, otlp_sink, state_path):
@@ -176,3 +177,14 @@ def test_a_token_revoked_while_its_request_is_in_flight_does_not_stop_the_run(de
     assert done.returncode == 0, done.stderr
     assert otlp_sink.count() == 3 and fired
     assert old_token not in done.stderr and "rotated-token-7" not in done.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "check"])
+def test_a_yaml_alias_bomb_is_one_short_line_exit_2(desk_emulator, otlp_sink, state_path, tmp_path, command):
+    config = tmp_path / "config.yaml"
+    config.write_text(alias_bomb(9))
+    env = receiver_env(desk_emulator, otlp_sink.http_endpoint, "http/protobuf", state_path)
+    done = run_command(env, command, "--config", str(config))
+    assert done.returncode == 2
+    assert done.stderr == (f"configuration error: --config: {config} expands YAML aliases beyond 10000 values; "
+                           "write the settings out without anchors and aliases\n")
