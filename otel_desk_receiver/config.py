@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import BeforeValidator, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -17,6 +16,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from otel_desk_receiver.config_file import read_config_file
 from otel_desk_receiver.desk.limits import MAX_PAGE_SIZE, RETENTION_DAYS
 from otel_desk_receiver.desk.token import FileToken, read_token_file
 from otel_desk_receiver.errors import ConfigError
@@ -27,8 +27,6 @@ ENV_PREFIX = "DESK_"
 DEFAULT_API_URL = "https://desk-api-{app_id}.sendbird.com/platform/v1"
 MAX_BACKFILL_DAYS = RETENTION_DAYS  # never ask for more than Desk keeps
 DATADOG_MAX_AGE_H = 18  # contract.md: Datadog drops log records older than 18 h
-MAX_CONFIG_BYTES = 1 << 20  # --config: a settings file is a few lines
-MAX_YAML_VALUES = 10_000  # --config: values once YAML aliases are expanded (bounds an alias bomb)
 SHOWN_MAX_CHARS = 120  # a bad value quoted in an error line
 
 
@@ -347,7 +345,7 @@ def _raw_value(field: str, config_file: Path | None) -> Any:
     if env_name(field) in os.environ:
         return os.environ[env_name(field)]
     if config_file is not None:
-        return _read_yaml(config_file).get(field)
+        return read_config_file(config_file).get(field)
     return None
 
 
@@ -357,40 +355,6 @@ def _shown(value: Any) -> str:
     return text if len(text) <= SHOWN_MAX_CHARS else text[:SHOWN_MAX_CHARS - 3] + "..."
 
 
-def _read_yaml(config_file: Path) -> dict[str, Any]:
-    """The settings in a YAML file, within bounds: at most MAX_CONFIG_BYTES, and at most MAX_YAML_VALUES values
-    once aliases are expanded (a few hundred bytes of nested aliases, a "billion laughs", expand to hundreds
-    of millions of values: gigabytes in memory and in an error line quoting them). ConfigError otherwise."""
-    with open(config_file, "rb") as file:
-        raw = file.read(MAX_CONFIG_BYTES + 1)
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError([f"--config: {config_file} is larger than 1 MiB; a settings file is a few lines"])
-    text = raw.decode("utf-8")
-    if _expanded_size(yaml.compose(text, Loader=yaml.SafeLoader), {}) > MAX_YAML_VALUES:
-        raise ConfigError([f"--config: {config_file} expands YAML aliases beyond {MAX_YAML_VALUES} values; write the "
-                           "settings out without anchors and aliases"])
-    data = yaml.safe_load(text)
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError([f"--config: {config_file} must hold a mapping of settings (name: value), "
-                           f"not a {type(data).__name__}"])
-    return data
-
-
-def _expanded_size(node: "yaml.Node | None", sizes: dict[int, int]) -> int:
-    """How many values ``node`` stands for with every alias expanded; an alias is the same node object met
-    again, so each node is counted once and its size reused (linear in the file, whatever it expands to)."""
-    if node is None:
-        return 0
-    if id(node) not in sizes:
-        sizes[id(node)] = MAX_YAML_VALUES + 1  # a node met again while being counted: a cycle, refused too
-        children = node.value if isinstance(node.value, list) else []
-        items = [part for child in children for part in (child if isinstance(child, tuple) else (child,))]
-        sizes[id(node)] = 1 + sum(_expanded_size(item, sizes) for item in items)
-    return sizes[id(node)]
-
-
 def load_settings(config_file: Path | None = None) -> Settings:
     """Read and validate settings; raise ConfigError with one line per problem (never the token)."""
     file_values: dict[str, Any] = {}
@@ -398,7 +362,7 @@ def load_settings(config_file: Path | None = None) -> Settings:
         if not config_file.is_file():
             raise ConfigError([f"--config: file not found: {config_file}"])
         try:
-            file_values = _read_yaml(config_file)
+            file_values = read_config_file(config_file)
         except ConfigError:
             raise
         except Exception as exc:  # noqa: BLE001 - any YAML error is a config problem

@@ -169,6 +169,15 @@ def test_a_yaml_alias_bomb_is_refused_in_one_short_line(monkeypatch, tmp_path):
     assert peak_bytes < 20_000_000
 
 
+def test_a_self_referencing_yaml_alias_is_refused(monkeypatch, tmp_path):
+    monkeypatch.setenv("DESK_API_TOKEN", "t")
+    path = write_yaml(tmp_path, "app_id: a\npage_size: &loop [1, *loop]\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert caught.value.problems == [f"--config: {path} expands YAML aliases beyond 10000 values; write the "
+                                     "settings out without anchors and aliases"]
+
+
 def test_a_config_file_past_the_size_bound_is_refused(monkeypatch, tmp_path):
     monkeypatch.setenv("DESK_API_TOKEN", "t")
     path = write_yaml(tmp_path, "app_id: a\n" + "#" * 2_000_000 + "\n")
