@@ -321,16 +321,22 @@ def test_a_lone_replica_rides_out_five_seconds_of_api_faults(desk_emulator, otlp
             injected = kube_api.inject(**fault, seconds=5)
             wait_until(lambda: time.monotonic() > injected.until, timeout_s=10, what="five seconds of faults")
             assert injected.hits > 0 and lone.alive(), lone.output()[-3000:]
-            at_recovery = otlp_sink.count()
+            at_recovery, recovered = otlp_sink.count(), time.monotonic()
             wait_until(lambda: otlp_sink.count() > at_recovery, what="delivering again")
+            delivering_again_s = time.monotonic() - recovered
         total = sum(len(desk_emulator.entries(bot_id)) for bot_id in bots)
         wait_until(lambda: len(set(uids(otlp_sink))) >= total, timeout_s=90, what="every entry delivered")
         stop_all([lone])
     finally:
         lone.kill()
     received = uids(otlp_sink)
+    print(f"\napi fault {fault} for 5 s, lease {LEASE_S}s / renew {RENEW_S}s / retry {RETRY_S}s: {injected.hits} "
+          f"requests hit, lease transitions {record_of(kube_api).transitions}, delivering again "
+          f"{delivering_again_s:.1f} s after it ended; {total} entries, {len(received) - total} sent twice")
     assert len(set(received)) == total
-    assert len(received) - total <= (record_of(kube_api).transitions + 1) * PAGE * len(bots)
+    # A term that ends loses the deliveries not yet saved: at most the last page per bot, sent again.
+    terms_ended = lone.output().count("no longer leading")
+    assert len(received) - total <= max(1, terms_ended) * PAGE * len(bots)
     assert "Traceback" not in lone.output()
 
 

@@ -397,3 +397,37 @@ def test_a_standby_the_role_forbids_to_campaign_is_not_ready_while_another_leads
         leadership.stop()
         parts.client.close()
         leader.client.close()
+
+
+def test_a_fault_shorter_than_the_renew_deadline_costs_nothing_not_even_the_term(kube_api, kubeconfig, reader):
+    """As five seconds of 500s under the default 10 s renew deadline: the renewals and the state's writes
+    are tried again, the term goes on, nothing is sent twice (the commit in flight lands once it answers)."""
+    settings = Settings(api_url="http://desk.example", api_token="t", state_backend="kubernetes",
+                        leader_election_lease_duration=5, leader_election_renew_deadline=3,
+                        leader_election_retry_period=0.1)
+    parts = kubernetes_setup.build(settings, DESK, {"KUBECONFIG": str(kubeconfig)})
+    leadership = Leadership(parts.elector, HealthState(30), MeterProvider(metric_readers=[reader]).get_meter("test"))
+    committed, starts = [], []
+
+    def cycle():
+        parts.state.commit({7: BotCursor(window_start="2026-11-30", offset=len(committed), anchor_id=0,
+                                         last_id=0, since_ns=0)})
+        committed.append(parts.elector.term())
+    stop = threading.Event()
+    leadership.start(stop)
+    terms, errors = run_in_thread(leadership.run_terms, stop, lambda: starts.append(parts.state.load()), cycle, 0.05)
+    try:
+        wait_until(lambda: len(committed) >= 3, WAIT_S, "three commits", poll_s=0.01)
+        injected = kube_api.inject("status", code=500, seconds=1.5)
+        wait_until(lambda: injected.hits > 3, WAIT_S, "the fault hitting", poll_s=0.01)
+        before = len(committed)
+        wait_until(lambda: len(committed) >= before + 3, 10, "commits after the fault", poll_s=0.01)
+        assert len(starts) == 1 and set(committed) == {committed[0]}  # one term throughout
+        assert (names.LEADER_CHANGES.name, ((names.ATTR_LEADER_CHANGE, "lost"),)) not in metric_values(reader)
+    finally:
+        stop.set()
+        terms.join(10)
+        kube_api.clear_faults()
+        leadership.stop()
+        parts.client.close()
+    assert not errors, errors
