@@ -18,7 +18,8 @@ class RetriedState:
     KubernetesState fences it, so a term that ends meanwhile ends the retries (FencedError). Past the
     budget, or when ``wait`` says the process is stopping, the StateUnavailableError is raised: the
     leader gives the Lease up and campaigns again (service/leadership.py), and what the failed commit
-    covered is read again by the next term, never lost. Any other StateError (a refusal, a corrupt
+    covered is read again by the next term, never lost. Without leader election there is no one to hand
+    over to: the run ends with exit 1 (cli.py) and the pod is restarted. Any other StateError (a refusal, a corrupt
     document) is raised at once. ``wait(seconds)`` returns True when the process stops meanwhile.
     ``check_access()`` (kube/access.py) raises KubeError when the object cannot be written or made."""
 
