@@ -163,22 +163,22 @@ class RedactingStream:
     def __init__(self, stream):
         self._stream = stream
         self._pending = ""
-        self._lock = threading.Lock()
+        # Reentrant, and the state settled before each write below: a signal handler that logs (run's SIGTERM
+        # handler) may write from within a write of the same thread.
+        self._lock = threading.RLock()
 
     def write(self, text: str) -> int:
         with self._lock:
-            self._pending += text
-            lines, newline, rest = self._pending.rpartition("\n")
+            lines, newline, self._pending = (self._pending + text).rpartition("\n")
             if newline:
                 self._stream.write(redact_text(lines + newline, held_secrets()))
-                self._pending = rest
         return len(text)
 
     def flush(self) -> None:
         with self._lock:
-            if self._pending:
-                self._stream.write(redact_text(self._pending, held_secrets()))
-                self._pending = ""
+            pending, self._pending = self._pending, ""
+            if pending:
+                self._stream.write(redact_text(pending, held_secrets()))
         self._stream.flush()
 
     def __getattr__(self, name: str):

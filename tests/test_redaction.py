@@ -3,6 +3,7 @@ characters cannot start a line, and the identity of a Desk never carries user in
 
 import io
 import logging
+import threading
 
 import pytest
 
@@ -79,3 +80,23 @@ def test_the_stream_masks_whole_lines_even_when_a_secret_comes_in_pieces():
     stream.write("secret-3 line\nnext ")
     stream.flush()
     assert out.getvalue() == "a REDACTED line\nnext "
+
+
+def test_the_stream_takes_a_write_from_within_a_write():
+    """A signal handler that logs runs between two bytecodes of the main thread, maybe inside a write
+    (run's SIGTERM handler does): the stream must take that write, not wait on itself for ever."""
+    lines: list[str] = []
+
+    class Underlying(io.StringIO):
+        def write(self, text):
+            lines.append(text)
+            if len(lines) == 1:
+                stream.write("from the handler\n")
+            return len(text)
+
+    stream = RedactingStream(Underlying())
+    writer = threading.Thread(target=stream.write, args=("first line\n",), daemon=True)
+    writer.start()
+    writer.join(timeout=5)
+    assert not writer.is_alive()
+    assert lines == ["first line\n", "from the handler\n"]
