@@ -1,0 +1,45 @@
+"""`otel-desk-receiver run`, with its state writes counted, for benchmarks.state_scale (run as a script, the
+receiver's package from PYTHONPATH; not a product module).
+
+Both backends' ``commit`` (one call per document written) are wrapped; the totals (documents, bytes) are
+written every half second to the JSON file named by BENCH_STATE_COUNTS, read by the benchmark.
+"""
+
+import json
+import os
+import sys
+import threading
+
+from otel_desk_receiver.cli import main
+from otel_desk_receiver.core.state_file import StateFile
+from otel_desk_receiver.core.state_format import encode_state
+from otel_desk_receiver.service.state_kubernetes import KubernetesState
+
+TOTALS = {"documents": 0, "bytes": 0}
+
+
+def _counted(commit):
+    def commit_counted(self, cursors):
+        before = getattr(self, "bytes_written", None)
+        commit(self, cursors)
+        after = getattr(self, "bytes_written", None)
+        size = after - before if before is not None else len(encode_state(cursors, self.desk))  # an older receiver
+        TOTALS["documents"] += 1
+        TOTALS["bytes"] += size
+    return commit_counted
+
+
+def _report(path: str) -> None:
+    while True:
+        tmp = path + ".tmp"
+        with open(tmp, "w") as out:
+            json.dump(TOTALS, out)
+        os.replace(tmp, path)
+        threading.Event().wait(0.5)
+
+
+if __name__ == "__main__":
+    StateFile.commit = _counted(StateFile.commit)
+    KubernetesState.commit = _counted(KubernetesState.commit)
+    threading.Thread(target=_report, args=(os.environ["BENCH_STATE_COUNTS"],), daemon=True).start()
+    sys.exit(main(["run"]))
