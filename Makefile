@@ -48,6 +48,7 @@ bench: deps
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 	$(BIN)/python -m benchmarks.startup
 	$(BIN)/python -m benchmarks.freshness $(FRESHNESS_ARGS)
+	$(BIN)/python -m benchmarks.state_scale --interval 30 --intervals 2 $(STATE_SCALE_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

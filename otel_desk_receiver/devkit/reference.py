@@ -24,7 +24,7 @@ LOG_FIELD_MEANINGS = {
     names.ATTR_WEBHOOK_LOG_ID: "the entry's id (int)",
     names.ATTR_WEBHOOK_LOG_STATUS: "the status it settled in, exactly as Desk gave it",
     names.ATTR_SETTLED_BY: "`status` (terminal status read) or `age` (still INITIALIZED/SENT past timeout + grace)",
-    names.ATTR_URL_FULL: "the entry's `webhookUrl`, user info and query values replaced by `REDACTED`",
+    names.ATTR_URL_FULL: "the entry's `webhookUrl`, user info, query values and bare query items replaced by `REDACTED`",
     names.ATTR_SERVER_ADDRESS: "the webhook's host",
 }
 

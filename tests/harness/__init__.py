@@ -12,6 +12,7 @@
 - ``entries``: an EntryRecord builder for the export tests;
 - ``sample_payload``: the sample Desk payload, settled and mapped, for the golden tests;
 - ``secret_volume``: a Kubernetes Secret volume on disk, rotated as the kubelet does;
+- ``yaml_bomb``: a YAML alias bomb, for the bounded reading of ``--config``;
 - ``test_harness``: the rules every other test module keeps, and tests of the pieces above.
 
 Constants a test shares with another live here, never in a test module or a conftest.
