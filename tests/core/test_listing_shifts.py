@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from otel_desk_receiver import names
-from tests.harness.receiver import make_receiver, uids
+from tests.harness.receiver import entry_ids, make_receiver, uids
 
 FROZEN_AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -25,8 +25,6 @@ def add(emulator, bot_id, count, days_ago: float, spacing_s=60):
                                      start=emulator.clock.now() - timedelta(days=days_ago), spacing_s=spacing_s))
 
 
-def entry_ids(sink) -> list[int]:
-    return [r.attributes[names.ATTR_WEBHOOK_LOG_ID] for r in sink.log_records()]
 
 
 def on_page(emulator, page_number: int, action):

@@ -16,7 +16,7 @@ from otel_desk_receiver.core.read_window import cursor_from
 from otel_desk_receiver.core.state_file import StateFile
 from otel_desk_receiver.desk.models import parse_bot, parse_timestamp_ns
 from otel_desk_receiver.desk.throttle import RetryPolicy
-from tests.harness.receiver import make_receiver
+from tests.harness.receiver import drive, entry_ids, make_receiver, virtual_receiver
 
 FROZEN_AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 NS = 10**9
@@ -28,8 +28,6 @@ def emulator(make_desk_emulator, otlp_sink, otlp_env):
     return make_desk_emulator(frozen_at=FROZEN_AT)
 
 
-def entry_ids(sink) -> list[int]:
-    return [r.attributes[names.ATTR_WEBHOOK_LOG_ID] for r in sink.log_records()]
 
 
 def add_recent(emulator, bot_id, count, seconds_ago, spacing_s):
@@ -118,21 +116,12 @@ def test_an_id_less_row_desk_lists_twice_is_counted_once():
     assert first.rejections + again.rejections == [(None, "missing_id")]
 
 
-def virtual(emulator, state_path, **settings):
-    return make_receiver(emulator, state_path, monotonic=lambda: emulator.clock.now().timestamp(),
-                         sleep=lambda s: emulator.clock.advance(s), **settings)
-
-
-def drive(receiver, emulator, virtual_s, until=lambda: False):
-    deadline = emulator.clock.now() + timedelta(seconds=virtual_s)
-    receiver.poll_until(lambda: until() or emulator.clock.now() >= deadline,
-                        lambda s: emulator.clock.advance(max(s, 0.01)))
 
 
 def test_readyz_stays_503_while_the_otlp_endpoint_accepts_nothing(emulator, otlp_sink, state_path):
     quiet = emulator.add_bot(name="quiet")
     busy = emulator.add_bot(name="busy")
-    receiver = virtual(emulator, state_path, poll_interval=5, backfill_days=1)
+    receiver = virtual_receiver(emulator, state_path, poll_interval=5, backfill_days=1)
     ready = []
     emulator.before_each_request(lambda *_: ready.append(receiver.health.ready()))
     try:
@@ -155,7 +144,7 @@ def test_desk_bot_ids_a_refused_or_unreadable_bot_stops_nothing_and_is_not_dropp
                                                                                   state_path):
     a = emulator.add_bot(name="a")
     b = emulator.add_bot(name="b")
-    receiver = virtual(emulator, state_path, poll_interval=5, bot_ids=[a["id"], b["id"]],
+    receiver = virtual_receiver(emulator, state_path, poll_interval=5, bot_ids=[a["id"], b["id"]],
                        retry=RetryPolicy(max_attempts=1))
     try:
         drive(receiver, emulator, virtual_s=1)
@@ -175,7 +164,7 @@ def test_desk_bot_ids_a_refused_or_unreadable_bot_stops_nothing_and_is_not_dropp
 
 def test_a_rate_limited_bot_list_does_not_hold_the_loop(emulator, otlp_sink, state_path):
     bot = emulator.add_bot(name="live")
-    receiver = virtual(emulator, state_path, poll_interval=1,
+    receiver = virtual_receiver(emulator, state_path, poll_interval=1,
                        retry=RetryPolicy(max_attempts=6, base_s=0.001, cap_s=0.01))
     try:
         drive(receiver, emulator, virtual_s=1)

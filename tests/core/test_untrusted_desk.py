@@ -10,7 +10,7 @@ import pytest
 
 from otel_desk_receiver import names
 from otel_desk_receiver.service.receiver import Receiver
-from tests.harness.receiver import FAST_RETRY, emulator_clock_ns, make_receiver, settings_for
+from tests.harness.receiver import FAST_RETRY, emulator_clock_ns, entry_ids, make_receiver, settings_for
 
 FROZEN_AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 NS = 10**9
@@ -23,8 +23,6 @@ def emulator(make_desk_emulator, otlp_sink, otlp_env):
     return make_desk_emulator(frozen_at=FROZEN_AT)
 
 
-def entry_ids(sink) -> list[int]:
-    return [r.attributes[names.ATTR_WEBHOOK_LOG_ID] for r in sink.log_records()]
 
 
 def test_a_page_nested_too_deep_is_that_bots_unusable_answer_and_the_others_go_on(emulator, otlp_sink, state_path,

@@ -35,6 +35,25 @@ def make_receiver(emulator, state_path, retry: RetryPolicy = FAST_RETRY, monoton
                     monotonic=monotonic, retry=retry, sleep=sleep)
 
 
+def virtual_receiver(emulator, state_path, **overrides) -> Receiver:
+    """A receiver living on the emulator's clock: request pacing, retry waits and the loop's own waits all
+    advance it, so a test counts requests and turns, never wall seconds."""
+    return make_receiver(emulator, state_path, monotonic=lambda: emulator.clock.now().timestamp(),
+                         sleep=lambda s: emulator.clock.advance(s), **overrides)
+
+
+def drive(receiver, emulator, virtual_s: float, until=lambda: False, each_wait=lambda: None) -> None:
+    """The receiver's own loop until ``until()`` or ``virtual_s`` of emulator time passed; each of the
+    loop's waits advances the emulator's clock (by 10 ms at least, so the loop always moves on), then
+    calls ``each_wait``."""
+    deadline = emulator.clock.now() + timedelta(seconds=virtual_s)
+
+    def wait(seconds: float) -> None:
+        emulator.clock.advance(max(seconds, 0.01))
+        each_wait()
+    receiver.poll_until(lambda: until() or emulator.clock.now() >= deadline, wait)
+
+
 def run_once(emulator, state_path, **overrides):
     """One catch-up cycle with a fresh receiver (as `run --once` does), closed afterwards."""
     receiver = make_receiver(emulator, state_path, **overrides)
@@ -42,6 +61,10 @@ def run_once(emulator, state_path, **overrides):
         return receiver.run_once()
     finally:
         receiver.close()
+
+
+def entry_ids(sink) -> list[int]:
+    return [r.attributes[names.ATTR_WEBHOOK_LOG_ID] for r in sink.log_records()]
 
 
 def uids(sink) -> list[str]:

@@ -11,7 +11,8 @@ import pytest
 from otel_desk_receiver import names
 from otel_desk_receiver.desk.throttle import RetryPolicy
 from otel_desk_receiver.errors import DeskAuthError
-from tests.harness.receiver import make_receiver
+from tests.harness import receiver as harness_receiver
+from tests.harness.receiver import drive
 
 INTERVAL_S = 30
 
@@ -23,17 +24,7 @@ def emulator(desk_emulator, otlp_sink, otlp_env):
 
 
 def virtual_receiver(emulator, state_path, **settings):
-    """Request pacing, retry waits and the loop's own waits all advance the emulator's clock."""
-    settings.setdefault("poll_interval", INTERVAL_S)
-    return make_receiver(emulator, state_path, monotonic=lambda: emulator.clock.now().timestamp(),
-                         sleep=lambda s: emulator.clock.advance(s), **settings)
-
-
-def drive(receiver, emulator, until, virtual_s: float):
-    """Run the receiver's loop until ``until()`` or ``virtual_s`` of emulator time passed."""
-    deadline = emulator.clock.now() + timedelta(seconds=virtual_s)
-    receiver.poll_until(lambda: until() or emulator.clock.now() >= deadline,
-                        lambda s: emulator.clock.advance(max(s, 0.01)))
+    return harness_receiver.virtual_receiver(emulator, state_path, **{"poll_interval": INTERVAL_S, **settings})
 
 
 def requested_bots(emulator) -> list[int]:

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 from otel_desk_receiver.core.state_file import StateFile
-from tests.harness.receiver import make_receiver
+from tests.harness import receiver as harness_receiver
+from tests.harness.receiver import drive, make_receiver
 
 INTERVAL_S = 30
 BOTS = 40
@@ -20,17 +21,7 @@ def emulator(desk_emulator, otlp_sink, otlp_env):
 
 
 def virtual_receiver(emulator, state_path, **settings):
-    return make_receiver(emulator, state_path, monotonic=lambda: emulator.clock.now().timestamp(),
-                         sleep=lambda s: emulator.clock.advance(s), poll_interval=INTERVAL_S, **settings)
-
-
-def drive(receiver, emulator, virtual_s: float, each_wait=lambda: None):
-    deadline = emulator.clock.now() + timedelta(seconds=virtual_s)
-
-    def wait(s):
-        emulator.clock.advance(max(s, 0.01))
-        each_wait()
-    receiver.poll_until(lambda: emulator.clock.now() >= deadline, wait)
+    return harness_receiver.virtual_receiver(emulator, state_path, poll_interval=INTERVAL_S, **settings)
 
 
 def count_documents(receiver) -> list[int]:
