@@ -28,6 +28,14 @@ def test_a_run_on_two_workers_prints_its_15_slowest_tests():
     assert "slowest 15 durations" in result.stdout
 
 
+def test_files_are_handed_out_in_collection_order():
+    """xdist's loadfile hands out the files with most tests first unless told not to: the alert proofs (one
+    test) then started last, and the suite took their 5 minutes after the rest instead of beside it."""
+    dry_run = subprocess.run(["make", "--no-print-directory", "-n", "suite"], cwd=REPO, capture_output=True,
+                             text=True, timeout=60)
+    assert "--dist loadfile --no-loadscope-reorder" in dry_run.stdout, dry_run.stdout
+
+
 def test_the_alert_proofs_are_collected_first():
     result = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
                             cwd=REPO, capture_output=True, text=True, timeout=120)
