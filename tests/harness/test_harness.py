@@ -3,6 +3,7 @@ go through the harness; no test imports another test module or a conftest), and 
 (wait_until, stop_process, ServerProcess.wait_for, start_on_free_port) doing what they say."""
 
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -10,6 +11,7 @@ import time
 import pytest
 
 from tests.harness.paths import REPO
+from tests.harness.ports import bindable, ephemeral_low, free_port, worker_index, worker_ports
 from tests.harness.process import ServerProcess, start_on_free_port, stop_process
 from tests.harness.wait import wait_until
 
@@ -140,3 +142,19 @@ def test_start_on_free_port_gives_up_after_its_attempts_and_on_other_failures():
     with pytest.raises(AssertionError, match="unknown option"):
         start_on_free_port(broken)
     assert len(broken.ports) == 1
+
+
+def test_workers_get_disjoint_blocks_below_the_ephemeral_range():
+    blocks = [set(worker_ports(index, 32_768)) for index in range(4)]
+    assert all(max(block) < 32_768 for block in blocks)
+    assert all(not a & b for i, a in enumerate(blocks) for b in blocks[i + 1:])
+
+
+def test_free_ports_come_in_turn_from_this_workers_block_and_skip_a_taken_one():
+    first, second = free_port(), free_port()
+    assert first != second and {first, second} <= set(worker_ports(worker_index(), ephemeral_low()))
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", second))
+        holder.listen()
+        assert not bindable(second)
+        assert bindable(first)
