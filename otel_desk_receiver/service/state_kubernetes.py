@@ -72,14 +72,6 @@ class KubernetesState:
     def __repr__(self) -> str:
         return f"KubernetesState({self.path!r})"
 
-    def check_writable(self) -> None:
-        """Reading must work (NotFound is fine: load creates it); a Forbidden is reported now."""
-        try:
-            self._client.get("configmaps", self.namespace, self.name)
-        except KubeError as error:
-            if error.reason != "NotFound":
-                raise StateError(f"state {self.path} cannot be read: {error}") from None
-
     def load(self) -> dict[int, BotCursor]:
         """Claim the object for the current term (creating it if needed) and return its cursors. A process
         that does not lead gets {} and claims nothing (it loads again when its term starts)."""

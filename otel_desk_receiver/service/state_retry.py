@@ -43,6 +43,11 @@ class RetriedState:
     def __getattr__(self, name: str):  # anything else (counters such as ``writes``) is the wrapped state's
         return getattr(self.inner, name)
 
+    def check_access(self) -> dict | None:
+        """The state object as read (None: missing), once this service account may write it or make it
+        (kube/access.py); KubeError otherwise."""
+        return self._check_access()
+
     def check_writable(self) -> None:
         """At start: StateError (exit 2) when the Role lets this process neither write the object nor make it,
         as ``check`` says; an API that does not answer now is no reason to stop (the first term tries again)."""

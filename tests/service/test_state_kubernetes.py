@@ -7,7 +7,10 @@ from otel_desk_receiver.core.state_format import DeskIdentity, encode_state
 from otel_desk_receiver.errors import FencedError, StateError, StateUnavailableError
 from otel_desk_receiver.kube.client import KubeClient
 from otel_desk_receiver.kube.connection import KubeConnection
+from otel_desk_receiver.kube.access import check_write_access
+from otel_desk_receiver.service.kubernetes_setup import blank_configmap
 from otel_desk_receiver.service.leader import Term
+from otel_desk_receiver.service.state_retry import RetriedState
 from otel_desk_receiver.service.state_kubernetes import HOLDER_ANNOTATION, TRANSITIONS_ANNOTATION, KubernetesState
 from tests.harness.fixtures.kube_api import KUBE_TOKEN, NAMESPACE
 
@@ -130,9 +133,13 @@ def test_forbidden_update_is_a_state_error_naming_the_configmap(kube_api, kube_c
 
 
 def test_an_unreadable_configmap_is_reported_at_start(kube_api, kube_client):
+    """As run asks at start: the backend wrapped as service/kubernetes_setup.py wraps it (kube/access.py)."""
     kube_api.store.revoke(KUBE_TOKEN, "configmaps", "get")
-    with pytest.raises(StateError, match="cannot be read: .*Forbidden"):
-        state(kube_client, Terms(Term("a", 0))).check_writable()
+    at_start = RetriedState(state(kube_client, Terms(Term("a", 0))), budget_s=1, retry_s=0.1,
+                            check_access=lambda: check_write_access(kube_client, "configmaps", NAMESPACE, "state",
+                                                                    blank_configmap(NAMESPACE, "state")))
+    with pytest.raises(StateError, match="cannot be read .*Forbidden"):
+        at_start.check_writable()
 
 
 def test_transient_errors_are_tried_again(kube_api, kube_client):
