@@ -3,6 +3,8 @@ and the Settings that turn it on."""
 
 import re
 import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
@@ -257,6 +259,47 @@ def run_in_thread(target, *args) -> tuple[threading.Thread, list]:
     return thread, errors
 
 
+@dataclass
+class CommittingLeader:
+    """A process campaigning and, while it leads, committing a cursor every 50 ms (``committed``: the term of
+    each commit; ``starts``: one per term started), run on a thread by ``committing_leader``."""
+
+    parts: kubernetes_setup.KubernetesParts
+    leadership: Leadership
+    committed: list = field(default_factory=list)
+    starts: list = field(default_factory=list)
+
+    def start_term(self) -> None:
+        self.starts.append(self.parts.state.load())
+
+    def cycle(self) -> None:
+        self.parts.state.commit({7: BotCursor(window_start="2026-11-30", offset=len(self.committed), anchor_id=0,
+                                              last_id=0, since_ns=0)})
+        self.committed.append(self.parts.elector.term())
+
+
+@contextmanager
+def committing_leader(settings: Settings, kubeconfig, kube_api, reader):
+    """A CommittingLeader on the stand-in API until the block ends; then stopped, the API's faults cleared,
+    and no error raised on its thread."""
+    parts = kubernetes_setup.build(settings, DESK, {"KUBECONFIG": str(kubeconfig)})
+    leader = CommittingLeader(parts, Leadership(parts.elector, HealthState(30),
+                                                MeterProvider(metric_readers=[reader]).get_meter("test")))
+    stop = threading.Event()
+    leader.leadership.start(stop)
+    terms, errors = run_in_thread(leader.leadership.run_terms, stop, leader.start_term, leader.cycle, 0.05)
+    try:
+        yield leader
+        assert not errors and terms.is_alive()
+    finally:
+        stop.set()
+        terms.join(10)
+        kube_api.clear_faults()
+        leader.leadership.stop()
+        parts.client.close()
+    assert not errors, errors
+
+
 @pytest.mark.parametrize("fault", [
     dict(kind="status", code=500, seconds=3),
     dict(kind="timeout", method="PUT", resource="configmaps", seconds=3),
@@ -266,34 +309,15 @@ def test_a_leader_rides_out_api_faults_longer_than_the_renew_deadline(kube_api, 
     """Past the renew deadline the term ends (the Lease not renewed, or given up because the state does not
     answer); the process stands by, campaigns again and commits once the API answers: it never exits."""
     settings = Settings(api_url="http://desk.example", api_token="t", state_backend="kubernetes", **SHORT)
-    parts = kubernetes_setup.build(settings, DESK, {"KUBECONFIG": str(kubeconfig)})
-    meter = MeterProvider(metric_readers=[reader]).get_meter("test")
-    leadership = Leadership(parts.elector, HealthState(30), meter)
-    committed = []
-
-    def cycle():
-        parts.state.commit({7: BotCursor(window_start="2026-11-30", offset=len(committed), anchor_id=0,
-                                         last_id=0, since_ns=0)})
-        committed.append(parts.elector.term())
-    stop = threading.Event()
-    leadership.start(stop)
-    terms, errors = run_in_thread(leadership.run_terms, stop, parts.state.load, cycle, 0.05)
-    try:
+    with committing_leader(settings, kubeconfig, kube_api, reader) as leader:
+        committed = leader.committed
         wait_until(lambda: len(committed) >= 3, WAIT_S, "three commits", poll_s=0.01)
         kube_api.inject(**fault)
         before = len(committed)
         wait_until(lambda: ((names.LEADER_CHANGES.name, ((names.ATTR_LEADER_CHANGE, "lost"),))
                             in metric_values(reader)), WAIT_S, "the term to end", poll_s=0.01)
         wait_until(lambda: len(committed) >= before + 3, 10, "commits after the fault", poll_s=0.01)
-        assert not errors and terms.is_alive()
-        assert leadership.is_leading()
-    finally:
-        stop.set()
-        terms.join(10)
-        kube_api.clear_faults()
-        leadership.stop()
-        parts.client.close()
-    assert not errors, errors
+        assert leader.leadership.is_leading()
 
 
 @pytest.mark.parametrize(("error", "code"), [
@@ -405,29 +429,12 @@ def test_a_fault_shorter_than_the_renew_deadline_costs_nothing_not_even_the_term
     settings = Settings(api_url="http://desk.example", api_token="t", state_backend="kubernetes",
                         leader_election_lease_duration=5, leader_election_renew_deadline=3,
                         leader_election_retry_period=0.1)
-    parts = kubernetes_setup.build(settings, DESK, {"KUBECONFIG": str(kubeconfig)})
-    leadership = Leadership(parts.elector, HealthState(30), MeterProvider(metric_readers=[reader]).get_meter("test"))
-    committed, starts = [], []
-
-    def cycle():
-        parts.state.commit({7: BotCursor(window_start="2026-11-30", offset=len(committed), anchor_id=0,
-                                         last_id=0, since_ns=0)})
-        committed.append(parts.elector.term())
-    stop = threading.Event()
-    leadership.start(stop)
-    terms, errors = run_in_thread(leadership.run_terms, stop, lambda: starts.append(parts.state.load()), cycle, 0.05)
-    try:
+    with committing_leader(settings, kubeconfig, kube_api, reader) as leader:
+        committed = leader.committed
         wait_until(lambda: len(committed) >= 3, WAIT_S, "three commits", poll_s=0.01)
         injected = kube_api.inject("status", code=500, seconds=1.5)
         wait_until(lambda: injected.hits > 3, WAIT_S, "the fault hitting", poll_s=0.01)
         before = len(committed)
         wait_until(lambda: len(committed) >= before + 3, 10, "commits after the fault", poll_s=0.01)
-        assert len(starts) == 1 and set(committed) == {committed[0]}  # one term throughout
+        assert len(leader.starts) == 1 and set(committed) == {committed[0]}  # one term throughout
         assert (names.LEADER_CHANGES.name, ((names.ATTR_LEADER_CHANGE, "lost"),)) not in metric_values(reader)
-    finally:
-        stop.set()
-        terms.join(10)
-        kube_api.clear_faults()
-        leadership.stop()
-        parts.client.close()
-    assert not errors, errors
