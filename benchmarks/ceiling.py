@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from otel_desk_receiver.otlp import log_export
 from otel_desk_receiver.otlp.resource import build_resource
 from otel_desk_receiver.desk.models import parse_bot, parse_webhook_log
-from otel_desk_receiver.core.mapping import to_log_record
-from otel_desk_receiver.core.settle import Settlement
+from otel_desk_receiver.pipeline.mapping import to_log_record
+from otel_desk_receiver.pipeline.settle import Settlement
 
 CHUNK = 64 * log_export.DEFAULT_BATCH_SIZE  # records built per round; memory stays bounded at a million
 _STATUSES = ("RECEIVED",) * 24 + ("ERROR", "TIMEOUT")

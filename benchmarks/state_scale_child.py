@@ -11,9 +11,9 @@ import sys
 import threading
 
 from otel_desk_receiver.cli import main
-from otel_desk_receiver.core.state_file import StateFile
-from otel_desk_receiver.core.state_format import encode_state
-from otel_desk_receiver.service.state_kubernetes import KubernetesState
+from otel_desk_receiver.state.file_backend import StateFile
+from otel_desk_receiver.state.document import encode_state
+from otel_desk_receiver.state.configmap_backend import KubernetesState
 
 TOTALS = {"documents": 0, "bytes": 0}
 

@@ -130,7 +130,7 @@ SWEEP_DURATION = MetricSpec(
     (),
 )
 
-# Leader election (service/leadership.py)
+# Leader election (ha/leadership.py)
 ATTR_LEADER_CHANGE = "otel_desk_receiver.leader.change"  # acquired | lost
 LEADER = MetricSpec(
     "otel_desk_receiver.leader", "gauge", "1",

@@ -14,7 +14,7 @@ from otel_desk_receiver.cli import build_parser
 args = build_parser(sys.argv[1:]).parse_args(sys.argv[1:])
 if args.command == "run":
     from otel_desk_receiver.config import load_settings
-    from otel_desk_receiver.service.receiver import Receiver
+    from otel_desk_receiver.app import Receiver
     Receiver(load_settings()).close()
 print(json.dumps(sorted(sys.modules)))
 """

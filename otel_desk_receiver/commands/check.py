@@ -16,7 +16,7 @@ from otel_desk_receiver.redaction import protect_output, redact_url
 from otel_desk_receiver.commands.diagnostics import Finding, probe_desk, probe_otlp, probe_state
 from otel_desk_receiver.otlp import headers_file
 from otel_desk_receiver.otlp.headers_file import HeadersFile
-from otel_desk_receiver.service import budget
+from otel_desk_receiver.runtime import budget
 
 
 

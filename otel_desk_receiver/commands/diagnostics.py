@@ -4,7 +4,7 @@ import logging
 from dataclasses import dataclass, field
 
 from otel_desk_receiver.config import Settings, token_source
-from otel_desk_receiver.core.state_file import StateFile, StateLockedError
+from otel_desk_receiver.state.file_backend import StateFile, StateLockedError
 from otel_desk_receiver.desk.client import DeskClient
 from otel_desk_receiver.desk.models import Bot
 from otel_desk_receiver.desk.throttle import RetryPolicy
@@ -99,12 +99,12 @@ def probe_otlp(signal: str) -> Finding:
 
 
 def probe_state(settings: Settings) -> Finding:
-    from otel_desk_receiver.service.receiver import desk_identity
+    from otel_desk_receiver.app import desk_identity
 
-    from otel_desk_receiver.service import kubernetes_setup
+    from otel_desk_receiver.ha import setup as ha_setup
 
-    if kubernetes_setup.needs_kubernetes(settings):  # the ConfigMap state and/or the Lease (issue 13)
-        ok, detail = kubernetes_setup.describe(settings, desk_identity(settings))
+    if ha_setup.needs_kubernetes(settings):  # the ConfigMap state and/or the Lease (issue 13)
+        ok, detail = ha_setup.describe(settings, desk_identity(settings))
         if settings.state_backend.value == "kubernetes" or not ok:
             return Finding("State", ok, detail)
     store = StateFile(settings.state_path, desk_identity(settings))

@@ -47,7 +47,7 @@ def main(args) -> int:
     configure_logging(settings.log_level.value)
     for line in config_warnings():  # a misspelt variable is otherwise ignored in silence
         log.warning("%s", line)
-    from otel_desk_receiver.service.receiver import Receiver  # after logging is set up: building it logs
+    from otel_desk_receiver.app import Receiver  # after logging is set up: building it logs
 
     receiver = Receiver(settings)
     stopping_since = _install_signal_handlers(receiver)

@@ -45,7 +45,7 @@ class RequestInfo:
     error_type: str | None  # None on success; status code as text, or timeout / connection_error / ...
     attempt: int
     bot_id: int | None
-    server_date: str | None = None  # the answer's HTTP Date header: Desk's clock (core/desk_clock.py)
+    server_date: str | None = None  # the answer's HTTP Date header: Desk's clock (desk/clock.py)
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ class Transport:
     def isolate_bots(self, attempts: int, max_wait_s: float) -> None:
         """For a loop serving many bots: a request is tried at most ``attempts`` times in place, and never
         waits longer than ``max_wait_s`` for a retry; past that it fails at once, carrying Desk's hint, and
-        the caller delays that bot alone (service/scheduler.py), or the bot listing (polling the last
+        the caller delays that bot alone (runtime/scheduler.py), or the bot listing (polling the last
         list meanwhile), instead of holding everyone."""
         self._isolation = (attempts, max_wait_s)
 

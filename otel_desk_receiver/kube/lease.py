@@ -8,6 +8,14 @@ from otel_desk_receiver.units import NS_PER_S
 API_VERSION = "coordination.k8s.io/v1"
 
 
+@dataclass(frozen=True)
+class Term:
+    """One tenure: who holds the Lease and its leaseTransitions then. Checkpoints are fenced by it."""
+
+    holder: str
+    transitions: int
+
+
 def micro_time(ns: int) -> str:
     """metav1.MicroTime as the API writes it: RFC 3339, microseconds, UTC ("2026-12-01T23:59:01.123456Z")."""
     instant = datetime.fromtimestamp(ns // NS_PER_S, tz=UTC).replace(microsecond=ns // 1000 % 1_000_000)

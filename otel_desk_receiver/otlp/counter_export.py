@@ -5,7 +5,7 @@ Not the SDK's PeriodicExportingMetricReader: its in-memory sums start at 0 in ev
 delta points are dropped when an export fails, so counts were lost across crashes and outages. Here:
 
 - the totals per bot and status live in the state, moved in the same atomic commit as the cursor that
-  delivered the entries (core/pipeline.py): a crash loses or doubles nothing;
+  delivered the entries (pipeline/cycle.py): a crash loses or doubles nothing;
 - cumulative points carry the saved totals and the saved start time (``counted_since_ns``), so a
   restart neither resets nor doubles a series;
 - delta points are the committed totals minus the totals the metrics endpoint last acknowledged
@@ -37,7 +37,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from otel_desk_receiver import __version__, names
-from otel_desk_receiver.core.cursors import BotCursor, CursorStore
+from otel_desk_receiver.pipeline.cursor import BotCursor
+from otel_desk_receiver.state.store import CursorStore
 from otel_desk_receiver.errors import StateError
 from otel_desk_receiver.otlp.answer import Answer, Kind
 

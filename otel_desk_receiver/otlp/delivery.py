@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from otel_desk_receiver.core.records import EntryRecord
+from otel_desk_receiver.pipeline.records import EntryRecord
 from otel_desk_receiver.otlp.answer import (
     REASON_PARTIAL,
     REASON_REFUSED,

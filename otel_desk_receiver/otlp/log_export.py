@@ -13,7 +13,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from otel_desk_receiver import __version__, names
-from otel_desk_receiver.core.records import EntryRecord
+from otel_desk_receiver.pipeline.records import EntryRecord
 from otel_desk_receiver.otlp import wire
 from otel_desk_receiver.otlp.answer import Answer, Kind
 from otel_desk_receiver.otlp.delivery import Delivery, Waiting, split_and_send

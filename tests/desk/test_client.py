@@ -1,7 +1,7 @@
 """DeskClient against the emulator: bots and webhook log pages, and the arguments it refuses to send.
 
 How pages are walked (offsets, not `next`; date windows in any zone) is tested on the live path:
-tests/core/test_read_window.py runs the pipeline against the emulator."""
+tests/pipeline/test_read_window.py runs the pipeline against the emulator."""
 
 from datetime import date, datetime, timedelta, timezone
 

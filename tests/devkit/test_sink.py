@@ -26,7 +26,7 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from otel_desk_receiver.otlp.log_export import EntryExporter, build_log_exporter
 from otel_desk_receiver.otlp.metric_export import build_meter_provider, build_metric_exporter, shutdown_meter_provider
 from otel_desk_receiver.otlp.resource import build_resource
-from otel_desk_receiver.core.records import EntryRecord
+from otel_desk_receiver.pipeline.records import EntryRecord
 from tests.harness.fixtures.otlp import PROTOCOLS
 from tests.harness.process import ServerProcess
 from tests.harness.wait import wait_until

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from otel_desk_receiver import names
-from otel_desk_receiver.core.state_format import STATE_VERSION
+from otel_desk_receiver.state.document import STATE_VERSION
 from tests.deploy.chart import RELEASE, documents, find, render
 from tests.harness.ports import free_port
 from tests.harness.receiver import by_bot_and_status, counter_by_bot_and_status, scrape, uids

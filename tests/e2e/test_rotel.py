@@ -4,7 +4,7 @@ import pytest
 
 from otel_desk_receiver.otlp.log_export import EntryExporter, build_log_exporter
 from otel_desk_receiver.otlp.resource import build_resource
-from otel_desk_receiver.core.records import EntryRecord
+from otel_desk_receiver.pipeline.records import EntryRecord
 
 WAIT_S = 10.0
 

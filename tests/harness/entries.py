@@ -1,6 +1,6 @@
 """A settled entry as the exporter takes it (an EntryRecord), numbered, for the OTLP export tests."""
 
-from otel_desk_receiver.core.records import EntryRecord
+from otel_desk_receiver.pipeline.records import EntryRecord
 
 
 def entry(i: int = 0) -> EntryRecord:

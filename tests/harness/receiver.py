@@ -12,7 +12,7 @@ from prometheus_client.samples import Sample
 from otel_desk_receiver import names
 from otel_desk_receiver.config import Settings
 from otel_desk_receiver.desk.throttle import RetryPolicy
-from otel_desk_receiver.service.receiver import Receiver
+from otel_desk_receiver.app import Receiver
 
 TOKEN = "tok-3b1f-very-secret"
 FAST_RETRY = RetryPolicy(max_attempts=8, base_s=0.001, cap_s=0.01, max_hint_s=0.05)

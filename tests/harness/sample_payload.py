@@ -4,8 +4,8 @@ tests (the record, and the OTLP request) start from it."""
 import json
 from datetime import datetime
 
-from otel_desk_receiver.core.mapping import to_log_record
-from otel_desk_receiver.core.settle import settle
+from otel_desk_receiver.pipeline.mapping import to_log_record
+from otel_desk_receiver.pipeline.settle import settle
 from otel_desk_receiver.desk.models import parse_bot, parse_webhook_log
 from otel_desk_receiver.units import NS_PER_S
 from tests.harness.paths import TESTDATA

@@ -74,7 +74,7 @@ def test_partial_success_counts_only_what_was_accepted_and_skips_the_rest(desk_e
 
 
 def test_permanent_400_is_isolated_logged_skipped_and_never_floods(desk_emulator, sink, state_path, caplog):
-    caplog.set_level(logging.DEBUG, logger="otel_desk_receiver.core.pipeline")
+    caplog.set_level(logging.DEBUG, logger="otel_desk_receiver.pipeline.cycle")
     bot_id, _ = backlog(desk_emulator, 115)
     too_old = set(range(1, 101))
     sink.reject_records(lambda r: r.attributes[names.ATTR_WEBHOOK_LOG_ID] in too_old, "entry too far behind",

@@ -9,8 +9,9 @@ import pytest
 from google.protobuf.json_format import MessageToDict
 
 from otel_desk_receiver import names
-from otel_desk_receiver.core.cursors import BotCursor, CursorStore
-from otel_desk_receiver.core.state_file import StateFile
+from otel_desk_receiver.pipeline.cursor import BotCursor
+from otel_desk_receiver.state.store import CursorStore
+from otel_desk_receiver.state.file_backend import StateFile
 from otel_desk_receiver.devkit.sink.server import OtlpSink
 from otel_desk_receiver.otlp.counter_export import CounterExporter
 from otel_desk_receiver.otlp.log_export import EntryExporter, build_log_exporter

@@ -229,11 +229,11 @@ def _build(args, stack: ExitStack, stopping: threading.Event) -> Demo:
     state_dir = Path(tempfile.mkdtemp(prefix="otel-desk-demo-"))
     stack.callback(shutil.rmtree, state_dir, ignore_errors=True)
     settings = demo_settings(emulator.url, emulator.config.token, state_dir / "state.json", args.log_level)
-    from otel_desk_receiver.service.receiver import Receiver  # after logging is set up: building it logs
+    from otel_desk_receiver.app import Receiver  # after logging is set up: building it logs
 
     # The receiver warns that a 1-day backfill reaches past what Datadog keeps: worth seeing with
     # --otlp-endpoint, noise in front of the embedded endpoint.
-    receiver_log = logging.getLogger("otel_desk_receiver.service.receiver")
+    receiver_log = logging.getLogger("otel_desk_receiver.app")
     receiver_log.addFilter(quiet := lambda r: sink is None or "Datadog drops" not in r.getMessage())
     stack.callback(receiver_log.removeFilter, quiet)
     demo = Demo(args, emulator, sink, Receiver(settings), stopping, endpoint)

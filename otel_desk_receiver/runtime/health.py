@@ -1,0 +1,180 @@
+"""Health endpoints: /healthz and /readyz served by a stdlib thread from a state the poller publishes."""
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from otel_desk_receiver.units import NS_PER_S
+
+READY_INTERVALS = 3  # contract.md: ready while the last success is at most three intervals old
+# Alive while the loop beat within this many intervals plus ALIVE_SLACK_S: it beats after every Desk
+# request and retry, every bot's turn, and at least once an interval while it waits for the next turn,
+# so only a loop that is truly stuck goes quiet that long.
+ALIVE_INTERVALS = 3
+ALIVE_SLACK_S = 120
+
+
+@dataclass
+class BotHealth:
+    last_poll_ns: int | None = None
+    last_error: str | None = None
+    lag_s: float | None = None
+
+
+class HealthState:
+    """What the poller last published; read by the health server, never calling into the pipeline."""
+
+    def __init__(self, interval_s: float, clock_ns: Callable[[], int] = time.time_ns):
+        self._interval_ns = int(interval_s * NS_PER_S)
+        self._clock_ns = clock_ns
+        self._lock = threading.Lock()
+        self._started_ns = clock_ns()
+        self._bots: dict[int, BotHealth] = {}
+        self._last_cycle_ns: int | None = None
+        self._last_success_ns: int | None = None
+        self._last_beat_ns: int | None = None
+        self._export_ok = True
+        self._stopped = False
+        # Leader election (ha/leadership.py): None without it; a standby is healthy while its
+        # election loop ticks (role_seen_ns), and says who leads.
+        self._role: str | None = None
+        self._leader: str | None = None
+        self._role_seen_ns: int | None = None
+        self._role_problem: str | None = None  # why it cannot campaign (the API refuses it): not ready
+
+    def set_bots(self, bot_ids: list[int]) -> None:
+        with self._lock:
+            self._bots = {bot_id: self._bots.get(bot_id, BotHealth()) for bot_id in bot_ids}
+
+    def record(self, bot_id: int, health: BotHealth) -> None:
+        with self._lock:
+            self._bots[bot_id] = health
+
+    def cycle_done(self, *, succeeded: bool, now_ns: int | None = None) -> None:
+        with self._lock:
+            self._last_cycle_ns = now_ns if now_ns is not None else self._clock_ns()
+            self._last_beat_ns = self._last_cycle_ns
+            if succeeded:
+                self._last_success_ns = self._last_cycle_ns
+
+    def beat(self) -> None:
+        """The loop is doing something (a request answered, a retry waited, a turn begun)."""
+        with self._lock:
+            self._last_beat_ns = self._clock_ns()
+
+    def turn_done(self, *, ok: bool, export_ok: bool, exported: int = 0) -> None:
+        """A bot's turn ended: ``ok`` when it read (and delivered) without error; ``export_ok`` False when
+        the OTLP endpoint refused its records: not ready until an export is accepted again (``exported``
+        records in a later turn; a quiet turn with nothing to send proves nothing)."""
+        with self._lock:
+            now = self._clock_ns()
+            self._last_beat_ns = self._last_cycle_ns = now
+            if not export_ok:
+                self._export_ok = False
+            elif exported:
+                self._export_ok = True
+            if ok:
+                self._last_success_ns = now
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+
+    def set_role(self, role: str, leader: str | None, problem: str | None = None) -> None:
+        """``leader`` or ``standby`` (leader election); a standby calls it on every election tick. A standby
+        with a ``problem`` (it cannot campaign: RBAC) is alive but not ready: it could not take over."""
+        with self._lock:
+            self._role, self._leader, self._role_seen_ns = role, leader, self._clock_ns()
+            self._role_problem = problem
+
+    def _standing_by(self, intervals: int) -> bool | None:
+        """For a standby: whether its election loop ticked within ``intervals`` poll intervals; None otherwise."""
+        if self._role != "standby":
+            return None
+        return self._clock_ns() - self._role_seen_ns <= intervals * self._interval_ns + 60 * NS_PER_S
+
+    def alive(self) -> bool:
+        with self._lock:
+            if (standby := self._standing_by(ALIVE_INTERVALS)) is not None:
+                return not self._stopped and standby
+            last = self._last_beat_ns or self._started_ns
+            return not self._stopped and self._clock_ns() - last <= ALIVE_INTERVALS * self._interval_ns + ALIVE_SLACK_S * NS_PER_S
+
+    def ready(self) -> bool:
+        with self._lock:
+            if (standby := self._standing_by(READY_INTERVALS)) is not None:
+                return standby and self._role_problem is None
+            last = self._last_success_ns
+            return (self._export_ok and last is not None
+                    and self._clock_ns() - last <= READY_INTERVALS * self._interval_ns)
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            bots = {str(k): _bot_json(v) for k, v in sorted(self._bots.items())}
+            snapshot = {"last_cycle": _iso(self._last_cycle_ns), "last_success": _iso(self._last_success_ns),
+                        "bots": bots}
+            if self._role is not None:
+                snapshot |= {"role": self._role, "leader": self._leader}
+                if self._role_problem:
+                    snapshot["problem"] = self._role_problem
+            return snapshot
+
+
+def _bot_json(health: BotHealth) -> dict:
+    data = asdict(health)
+    data["last_poll"] = _iso(data.pop("last_poll_ns"))
+    return data
+
+
+def _iso(ns: int | None) -> str | None:
+    return None if ns is None else datetime.fromtimestamp(ns / NS_PER_S, tz=UTC).isoformat()
+
+
+class HealthServer:
+    """GET /healthz (200 while the loop is alive) and GET /readyz (200 once ready), both JSON."""
+
+    def __init__(self, state: HealthState, host: str, port: int):
+        handler = type("Handler", (_Handler,), {"health": state})
+        self._server = ThreadingHTTPServer((host, port), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="health", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    def start(self) -> "HealthServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    health: HealthState
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        path = self.path.split("?", 1)[0].rstrip("/")
+        checks = {"/healthz": self.health.alive, "/readyz": self.health.ready}
+        if path not in checks:
+            self._send(404, {"error": "not found"})
+            return
+        ok = checks[path]()
+        self._send(200 if ok else 503, {"status": "ok" if ok else "unavailable", **self.health.snapshot()})
+
+    def _send(self, status: int, body: dict) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - probes every few seconds; stay quiet
+        pass

@@ -1,0 +1,272 @@
+"""The poll loop: which bots to watch, whose turn it is, and what health and gauges show."""
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from opentelemetry.metrics import NoOpMeter
+
+from otel_desk_receiver.desk.models import Bot
+from otel_desk_receiver.errors import DeskAuthError, DeskError
+from otel_desk_receiver.runtime.health import BotHealth, HealthState
+from otel_desk_receiver.runtime.budget import SweepBudget
+from otel_desk_receiver.runtime.read_health import ReadHealth
+from otel_desk_receiver.runtime.scheduler import IDLE_MAX_INTERVALS, Scheduler, Turn
+from otel_desk_receiver.pipeline.cycle import BotCycleResult, BotPipeline
+from otel_desk_receiver.runtime.selfmetrics import BotGauges, SelfTelemetry
+from otel_desk_receiver.units import NS_PER_S
+from otel_desk_receiver.pipeline.cursor import BotCursor
+from otel_desk_receiver.state.store import CursorStore
+
+log = logging.getLogger(__name__)
+
+ONCE_TURN_PAGES = 8  # run --once: pages a bot reads before the next bot's turn
+
+
+@dataclass
+class CycleResult:
+    """``delivered``: everything read in the cycle reached the OTLP endpoint (``run --once`` exits 0 on it)."""
+
+    delivered: bool = True
+    bots_ok: int = 0
+    bots_failed: int = 0
+    exported: int = 0
+    export_failed: bool = False
+
+
+class Poller:
+    """Polls the watched bots; one bot's failure is logged and recorded, the others go on."""
+
+    def __init__(self, client, cursors: CursorStore, pipeline: BotPipeline, telemetry: SelfTelemetry,
+                 health: HealthState, *, bot_ids: list[int] | None, clock_ns: Callable[[], int] = time.time_ns,
+                 monotonic: Callable[[], float] = time.monotonic, read_health: ReadHealth | None = None,
+                 interval_s: float = 30.0, bot_list_interval_s: float = 600.0, budget: SweepBudget | None = None,
+                 should_stop: Callable[[], bool] = lambda: False, desk_clock_ns: Callable[[], int] | None = None):
+        self._client = client
+        self._read_health = read_health or ReadHealth(NoOpMeter(__name__))
+        self._cursors = cursors
+        self._pipeline = pipeline
+        self._telemetry = telemetry
+        self._health = health
+        self._bot_ids = bot_ids
+        self._clock_ns = clock_ns
+        self._desk_clock_ns = desk_clock_ns or clock_ns  # Desk's now (desk/clock.py): the lag's, as createdAt's
+        self._monotonic = monotonic
+        self._bots: list[Bot] = []
+        self._bots_listed_at: float | None = None
+        self._unreadable: list[int] = []  # DESK_BOT_IDS entries that could not be read at the last listing
+        self._listed_at_ns: int | None = None  # wall clock when the last successful listing began
+        self._found_later: dict[int, int] = {}  # bot id -> since when to read it (a bot that appeared while running)
+        self._interval_s = interval_s
+        self._bot_list_interval_s = bot_list_interval_s  # DESK_BOT_LIST_INTERVAL
+        self._scheduler = Scheduler(interval_s, monotonic)
+        self._budget = budget or SweepBudget(NoOpMeter(__name__), max_rps=1e9, interval_s=interval_s)
+        self._should_stop = should_stop
+        self._listing_retry_after_s: float | None = None
+
+    @property
+    def bots(self) -> list[Bot]:
+        return list(self._bots)
+
+    def refresh_bots(self, force: bool = False) -> None:
+        due = self._bots_listed_at is None or self._monotonic() - self._bots_listed_at >= self._bot_list_interval_s
+        if not (due or force):
+            return
+        listing_ns = self._clock_ns()
+        if self._bot_ids is None:
+            bots = [bot for bot in self._client.list_bots() if bot.is_custom]
+        else:
+            bots = self._listed_bots(self._bot_ids)
+        added = {b.id for b in bots} - {b.id for b in self._bots}
+        removed = {b.id for b in self._bots} - {b.id for b in bots}
+        if added or removed or self._bots_listed_at is None:
+            log.info("watching %d bot(s): %s%s", len(bots), ", ".join(f"{b.id} ({b.name})" for b in bots),
+                     f"; no longer watching {sorted(removed)}" if removed else "")
+        if self._listed_at_ns is not None:
+            # Found after the receiver started: it may have logged since the listing before, when it was
+            # not there yet; read from then (or from its creation), not from now.
+            for bot in bots:
+                if bot.id in added and self._cursors.get(bot.id) is None:
+                    self._found_later[bot.id] = max(self._listed_at_ns, bot.created_at_ns or 0)
+        self._listed_at_ns = listing_ns
+        self._read_health.discovered(b.id for b in bots)
+        self._bots = bots
+        self._bots_listed_at = self._monotonic()
+        self._health.set_bots([b.id for b in bots])
+
+    def _listed_bots(self, bot_ids: list[int]) -> list[Bot]:
+        """DESK_BOT_IDS read one by one. A bot that cannot be read now is kept as last known (a blip must
+        not drop it for ten minutes); only a token refused for every one of them is fatal."""
+        bots, refused = [], 0
+        known = {bot.id: bot for bot in self._bots}
+        self._unreadable = []
+        for bot_id in bot_ids:
+            try:
+                bot = self._client.get_bot(bot_id)
+            except DeskError as error:
+                self._read_health.failed(bot_id, error)
+                refused += isinstance(error, DeskAuthError)
+                log.error("bot %s from DESK_BOT_IDS cannot be read: %s", bot_id, error)
+                self._health.record(bot_id, BotHealth(last_error=str(error)))
+                if bot_id in known:
+                    bots.append(known[bot_id])
+                else:
+                    self._unreadable.append(bot_id)
+                if refused == len(bot_ids):
+                    raise
+                continue
+            if not bot.is_custom:
+                log.warning("bot %s (%s) is a %s bot: only CUSTOM bots have webhook logs; skipped",
+                            bot.id, bot.name, bot.type)
+                continue
+            bots.append(bot)
+        return bots
+
+    def run_cycle(self) -> CycleResult:
+        """One catch-up cycle (``run --once``): every bot read to the end of its listing, page turns
+        interleaved across bots (ONCE_TURN_PAGES at a time, so a page read ahead is rarely wasted)."""
+        started = self._monotonic()
+        result = CycleResult()
+        listed = self._try_refresh_bots(result)
+        if self._unreadable:  # asked for in DESK_BOT_IDS but not readable: this cycle did not read them
+            result.bots_failed += len(self._unreadable)
+            result.delivered = False
+        todo, auth_failures, refusal = deque(self._bots), 0, ""
+        while todo and not self._should_stop():
+            bot = todo.popleft()
+            outcome = self._poll_one(bot, should_yield=lambda pages: pages >= ONCE_TURN_PAGES and bool(todo))
+            result.exported += outcome.exported
+            if outcome.error is not None:
+                result.bots_failed += 1
+                result.delivered = False
+                result.export_failed |= not outcome.delivered
+                auth_failures += outcome.auth_failed
+                refusal = outcome.error if outcome.auth_failed else refusal
+            elif outcome.more:
+                todo.append(bot)
+            else:
+                result.bots_ok += 1
+        if self._bots and auth_failures == len(self._bots):
+            raise _refused_everywhere(refusal)
+        self._cursors.save()  # one write for the whole cycle (CursorStore: coalesced saves)
+        self._telemetry.poll_duration(self._monotonic() - started)
+        ready = not result.export_failed and (result.bots_ok > 0 or (listed and not self._bots))
+        self._health.cycle_done(succeeded=ready, now_ns=self._clock_ns())
+        return result
+
+    def run_until(self, stop: Callable[[], bool], wait: Callable[[float], object],
+                  on_sweep: Callable[[], None] = lambda: None) -> None:
+        """Poll forever (until ``stop``), the scheduler choosing each turn (scheduler.py): a bot's backlog,
+        slowness, rate limit or errors cost that bot, never the others' turns. ``wait(s)`` sleeps up to
+        s seconds (returning early on a stop). Raises DeskAuthError only when Desk refuses the token for
+        the bot list, or for every bot. ``on_sweep`` runs once a poll interval (the receiver says then if
+        the OTLP endpoint was down, and tries it again)."""
+        self._client.isolate_bots()  # a bot's long waits and retries are its own, never the loop's
+        sweep_started, served, listing_retry_s = self._monotonic(), set(), 0.0
+        retry_otlp_s = self._monotonic() + self._interval_s
+        while not stop():
+            self._cursors.save_due()  # a delivery waits one interval at most to be saved
+            if self._monotonic() >= retry_otlp_s:  # an endpoint found down is tried again once an interval
+                on_sweep()
+                retry_otlp_s = self._monotonic() + self._interval_s
+            if self._monotonic() >= listing_retry_s and not self._try_refresh_bots(CycleResult()):
+                # Desk cannot list now: the last list is polled, the listing tried again once an interval
+                # (or after Desk's hint, if longer).
+                listing_retry_s = self._monotonic() + max(self._interval_s, self._listing_retry_after_s or 0.0)
+            self._scheduler.sync(b.id for b in self._bots)
+            self._scheduler.max_stretch = 1 if self._budget.update(len(self._bots)) else IDLE_MAX_INTERVALS
+            bot_id = self._scheduler.next_due()
+            if bot_id is None:
+                self._health.beat()
+                # 0 is a bot that fell due since next_due looked (time passes between the two readings):
+                # go round at once; only no bots at all waits a whole interval.
+                until_s = self._scheduler.seconds_until_due()
+                wait(self._interval_s if until_s is None else min(until_s, self._interval_s))
+                continue
+            bot = next(b for b in self._bots if b.id == bot_id)
+            outcome = self._poll_one(bot, should_yield=self._turn_over(bot_id, stop))
+            # An OTLP endpoint that is down is not the bot's fault: it tries again next interval, no backoff.
+            failed = outcome.error is not None and not outcome.waiting_for_otlp
+            self._scheduler.served(bot_id, Turn(more=outcome.more, active=bool(outcome.exported or outcome.pending),
+                                                failed=failed, retry_after_s=outcome.retry_after_s,
+                                                auth_failed=outcome.auth_failed))
+            if self._scheduler.all_auth_failed():
+                raise _refused_everywhere(outcome.error or "")
+            served.add(bot_id)
+            if served >= {b.id for b in self._bots}:  # every bot had a turn: one sweep, one write
+                self._cursors.save()
+                self._telemetry.poll_duration(self._monotonic() - sweep_started)
+                sweep_started, served = self._monotonic(), set()
+        self._cursors.save()  # a stop: what was delivered is saved before the process goes
+
+    def _turn_over(self, bot_id: int, stop: Callable[[], bool]) -> Callable[[int], bool]:
+        """When a backlog turn yields: at a stop, when another bot is due, or after one poll interval. The
+        last holds with one bot alone: its backlog would otherwise be one turn for as long as it lasts, and
+        the loop's own duties (a sweep recorded, the bot list and its flags re-read, the OTLP endpoint
+        tried) would wait for its end."""
+        ends_s = self._monotonic() + self._interval_s
+        return lambda _pages: stop() or self._scheduler.others_due(bot_id) or self._monotonic() >= ends_s
+
+    def _try_refresh_bots(self, result: CycleResult) -> bool:
+        """Refresh the bot list when due; if Desk cannot list them now, go on with the last list."""
+        try:
+            self.refresh_bots()
+            return True
+        except DeskError as error:
+            if self._bot_ids is None:  # DESK_BOT_IDS bots were recorded one by one in _listed_bots
+                self._read_health.failed(None, error)
+            if isinstance(error, DeskAuthError):
+                raise
+            self._listing_retry_after_s = getattr(error, "retry_after_s", None)
+            log.error("listing the bots failed, polling the last known %d bot(s): %s", len(self._bots), error)
+            result.bots_failed += 1
+            result.delivered = False
+            return False
+
+    def _poll_one(self, bot: Bot, should_yield: Callable[[int], bool] = lambda pages: False) -> BotCycleResult:
+        try:
+            outcome = self._pipeline.run_cycle(bot, start_since_ns=self._found_later.get(bot.id),
+                                               should_yield=should_yield)
+            if self._cursors.get(bot.id) is not None:
+                self._found_later.pop(bot.id, None)
+            self._read_health.succeeded(bot.id, bot.name)
+        except DeskError as error:
+            self._read_health.failed(bot.id, error)
+            # One bot's 401/403 (a token that may not read it, a gateway blip) fails that bot only.
+            outcome = BotCycleResult(delivered=True, error=str(error), auth_failed=isinstance(error, DeskAuthError),
+                                     retry_after_s=getattr(error, "retry_after_s", None))
+        self._health.turn_done(ok=outcome.error is None, export_ok=not outcome.waiting_for_otlp,
+                               exported=outcome.exported)
+        cursor = self._cursors.get(bot.id)
+        lag_s = self._lag_s(cursor)
+        if outcome.error and not outcome.waiting_for_otlp:  # that one is said once per cycle (receiver)
+            log.warning("bot %s (%s): cycle stopped: %s", bot.id, bot.name, outcome.error)
+        log.info("bot %s (%s): read %d, settled %d, exported %d, rejected %d, pending %d, lag %s",
+                 bot.id, bot.name, outcome.read, outcome.settled, outcome.exported, outcome.rejected,
+                 len(cursor.pending) if cursor else 0, "n/a" if lag_s is None else f"{lag_s:.1f}s")
+        self._health.record(bot.id, BotHealth(last_poll_ns=self._clock_ns(), last_error=outcome.error, lag_s=lag_s))
+        return outcome
+
+    def gauges(self) -> list[BotGauges]:
+        """Current per-bot gauge values (observed by the meter on its own thread)."""
+        cursors = self._cursors.current()
+        result = []
+        for bot in list(self._bots):
+            cursor = cursors.get(bot.id)
+            result.append(BotGauges(bot.id, bot.name, len(cursor.pending) if cursor else 0, bot.is_unread_error,
+                                    self._lag_s(cursor)))
+        return result
+
+    def _lag_s(self, cursor: BotCursor | None) -> float | None:
+        """Now minus createdAt of the newest entry read for the bot (contract: otel_desk_receiver.lag)."""
+        if cursor is None or not cursor.newest_created_ns:
+            return None
+        return max(0.0, (self._desk_clock_ns() - cursor.newest_created_ns) / NS_PER_S)
+
+
+def _refused_everywhere(last_refusal: str) -> DeskAuthError:
+    """The end of a run whose token Desk refused for every bot: with the last refusal, which names the setting
+    the token came from (DESK_API_TOKEN or DESK_API_TOKEN_FILE, desk/transport.py) and what Desk said."""
+    return DeskAuthError(f"Desk rejected the API token for every bot's webhook logs; the last refusal: {last_refusal}")

@@ -1,1 +1,0 @@
-"""The running service: assembly, the poll loop, health endpoints, the receiver's own telemetry."""

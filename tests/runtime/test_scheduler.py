@@ -1,0 +1,88 @@
+"""Scheduler: who is served next, counted in turns on a fake clock (no sleeping, no timing)."""
+
+import pytest
+
+from otel_desk_receiver.runtime.scheduler import BACKOFF_MAX_INTERVALS, IDLE_MAX_INTERVALS, MAX_DEFER_S, Scheduler, Turn
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+def test_new_bots_are_due_at_once_in_the_order_they_came(clock):
+    scheduler = Scheduler(30, clock)
+    scheduler.sync([3, 1, 2])
+    order = []
+    while (bot := scheduler.next_due()) is not None:
+        order.append(bot)
+        scheduler.served(bot, Turn())
+    assert order == [3, 1, 2]
+    assert scheduler.seconds_until_due() == 30
+
+
+def test_a_backlog_yields_to_every_bot_that_falls_due_then_goes_on(clock):
+    scheduler = Scheduler(30, clock)
+    scheduler.sync([1, 2, 3])
+    for bot in (1, 2, 3):
+        scheduler.served(bot, Turn(more=bot == 1))
+    assert scheduler.next_due() == 1  # the backlog goes on while nobody else is due
+    clock.now += 30
+    assert scheduler.others_due(1)  # the pipeline asks between pages: bots 2 and 3 wait, so bot 1 yields
+    scheduler.served(1, Turn(more=True))
+    assert [scheduler.next_due()] == [2]
+    scheduler.served(2, Turn())
+    assert scheduler.next_due() == 3
+    scheduler.served(3, Turn())
+    assert scheduler.next_due() == 1 and not scheduler.others_due(1)
+
+
+def test_idle_bots_are_stretched_only_when_the_budget_cannot_meet_the_interval(clock):
+    scheduler = Scheduler(30, clock)
+    scheduler.sync([1])
+    delays = [scheduler.served(1, Turn()) for _ in range(6)]
+    assert delays == [30] * 6  # the budget fits: every interval
+    stretched = Scheduler(30, clock)
+    stretched.sync([1])
+    stretched.max_stretch = IDLE_MAX_INTERVALS
+    delays = [stretched.served(1, Turn()) for _ in range(6)]
+    assert delays == [30, 60, 90, 120, 120, 120]  # at least once every IDLE_MAX_INTERVALS intervals
+    assert stretched.served(1, Turn(active=True)) == 30  # entries again: back to every interval
+
+
+def test_a_failing_bot_backs_off_alone_and_honours_desks_hint(clock):
+    scheduler = Scheduler(30, clock)
+    scheduler.sync([1, 2])
+    delays = [scheduler.served(1, Turn(failed=True)) for _ in range(8)]
+    assert delays[:4] == [30, 60, 120, 240] and max(delays) == BACKOFF_MAX_INTERVALS * 30
+    assert scheduler.served(1, Turn(failed=True, retry_after_s=3600)) == MAX_DEFER_S
+    assert scheduler.served(1, Turn()) == 30  # a success resets the backoff
+    assert scheduler.next_due() == 2  # the other bot was never delayed
+
+
+def test_every_bot_refusing_the_token_is_what_makes_it_fatal(clock):
+    scheduler = Scheduler(30, clock)
+    scheduler.sync([1, 2])
+    scheduler.served(1, Turn(failed=True, auth_failed=True))
+    assert not scheduler.all_auth_failed()
+    scheduler.served(2, Turn(failed=True, auth_failed=True))
+    assert scheduler.all_auth_failed()
+    scheduler.served(2, Turn())
+    assert not scheduler.all_auth_failed()
+
+
+def test_removed_bots_are_forgotten(clock):
+    scheduler = Scheduler(30, clock)
+    scheduler.sync([1, 2])
+    scheduler.sync([2])
+    assert scheduler.next_due() == 2
+    scheduler.served(1, Turn())  # a late report about a gone bot is ignored
+    assert scheduler.next_due() == 2
