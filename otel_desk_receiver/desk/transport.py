@@ -17,6 +17,7 @@ from otel_desk_receiver.desk.throttle import Outcome, RateLimiter, RetryPolicy, 
 from otel_desk_receiver.desk.token import usable_token
 from otel_desk_receiver.errors import ConfigError, DeskAuthError, DeskError, DeskResponseError, DeskRetryableError
 from otel_desk_receiver.redaction import held_secrets, hold, redact_text
+from otel_desk_receiver.units import duration_text
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +235,7 @@ class Transport:
         deadline = time.monotonic() + self._timeout_s
         while not done.wait(min(0.1, max(0.0, deadline - time.monotonic()))):
             if time.monotonic() >= deadline:
-                raise requests.Timeout(f"no complete answer within {self._timeout_s:g} s")
+                raise requests.Timeout(f"no complete answer within {duration_text(self._timeout_s)}")
             if self._stop is not None and self._stop.is_set():
                 raise requests.Timeout("shutdown requested during the request")
         if "error" in box:
@@ -244,7 +245,7 @@ class Transport:
     def _transport_error(self, request: _Request, exc: requests.RequestException) -> tuple[DeskError, str]:
         reason = self._redact(_exception_text(exc))
         if isinstance(exc, requests.Timeout):
-            return DeskRetryableError(f"{request.label}: no answer within {self._timeout_s:g} s ({reason})"), "timeout"
+            return DeskRetryableError(f"{request.label}: no answer within {duration_text(self._timeout_s)} ({reason})"), "timeout"
         if isinstance(exc, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
                             requests.exceptions.ContentDecodingError)):
             return DeskRetryableError(f"{request.label}: connection failed ({reason})"), "connection_error"

@@ -24,6 +24,7 @@ from otel_desk_receiver.otel_env import export_timeout_s, exporter_protocol
 from otel_desk_receiver.otlp import answer as answers
 from otel_desk_receiver.otlp import headers_file
 from otel_desk_receiver.otlp.answer import Answer, Kind
+from otel_desk_receiver.units import duration_text
 
 _RETRY_INFO_KEY = "google.rpc.retryinfo-bin"
 
@@ -149,7 +150,7 @@ class DeadlineTransport(BaseHTTPTransport):
             import requests
 
             reason = ("exporter shut down" if self._closed.is_set()
-                      else f"no complete answer within {round(limit_s, 1):g} s")
+                      else f"no complete answer within {duration_text(limit_s)}")
             result = RequestsHTTPResult(error=requests.exceptions.ReadTimeout(f"timed out: {reason}"))
         self._recorder.record_http(result)
         return result

@@ -273,3 +273,15 @@ def test_probe_sends_an_empty_request_and_reports_refusal(otlp_sink, otlp_env, p
     assert not sink.probe().accepted and not probe_metrics(build_metric_exporter()).accepted
     sink.shutdown()
     assert otlp_sink.count() == 0
+
+
+def test_a_timeout_below_a_second_is_said_in_milliseconds(otlp_sink, otlp_env):
+    otlp_env(otlp_sink, "http/protobuf", OTEL_EXPORTER_OTLP_TIMEOUT="10")  # 10 ms, as the spec counts
+    otlp_sink.drip_s = 0.05  # the answer takes far longer than that
+    exporter = EntryExporter(build_log_exporter(), build_resource(None))
+    try:
+        delivery = exporter.deliver([entry()])
+    finally:
+        otlp_sink.drip_s = 0.0
+        exporter.shutdown()
+    assert "no complete answer within 10 ms" in delivery.failure.reason
