@@ -1,6 +1,5 @@
 """The emulated endpoints over real HTTP: auth, routing, bots, envelope and pagination links."""
 
-from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -138,41 +137,3 @@ def test_public_url_sets_the_origin_of_links(make_desk_emulator, desk_session):
     base = f"https://desk-api-app.example.com/platform/v1/bots/{bot['id']}/webhook_logs"
     assert page["next"] == f"{base}?limit=1&offset=2"
     assert page["previous"] == f"{base}?limit=1"
-
-
-def test_connections_are_kept_alive(frozen_emulator, desk_session):
-    frozen_emulator.add_bot("alpha")
-    responses = [desk_session.get(frozen_emulator.url + "/bots", timeout=5) for _ in range(3)]
-    assert all(r.headers["Content-Length"] == str(len(r.content)) for r in responses)
-    assert "close" not in responses[-1].headers.get("Connection", "").lower()
-
-
-def test_requests_are_recorded(frozen_emulator, desk_session):
-    bot = frozen_emulator.add_bot("alpha")
-    desk_session.get(f"{frozen_emulator.url}/bots/{bot['id']}/webhook_logs",
-                     params=[("status", "SENT"), ("status", "ERROR")], timeout=5)
-    requests.get(frozen_emulator.url + "/bots", timeout=5)
-    record = frozen_emulator.requests[0]
-    assert (record.method, record.path, record.status) == ("GET", f"/platform/v1/bots/{bot['id']}/webhook_logs", 200)
-    assert record.query == {"status": ["SENT", "ERROR"]}
-    assert frozen_emulator.requests[1].status == 401
-    assert frozen_emulator.request_count("webhook_logs") == 1 and frozen_emulator.request_count() == 2
-    frozen_emulator.reset_requests()
-    assert frozen_emulator.request_count() == 0
-
-
-def test_stop_closes_kept_alive_connections(make_desk_emulator, desk_session):
-    emulator = make_desk_emulator()
-    assert desk_session.get(emulator.url + "/bots", timeout=5).status_code == 200
-    emulator.stop()
-    with pytest.raises(requests.ConnectionError):
-        desk_session.get(emulator.url + "/bots", timeout=5)
-
-
-def test_every_answer_is_dated_by_the_virtual_clock(frozen_emulator, desk_session):
-    # A real HTTP server sends Date (RFC 9110, 6.6.1); the receiver reads Desk's clock from it.
-    frozen_emulator.clock.advance(90.7)
-    for response in (desk_session.get(frozen_emulator.url + "/bots", timeout=5),
-                     requests.get(frozen_emulator.url + "/bots", timeout=5),  # a 401 too
-                     requests.get(frozen_emulator.control_url + "/clock", timeout=5)):
-        assert parsedate_to_datetime(response.headers["Date"]) == NOON.replace(minute=1, second=30)

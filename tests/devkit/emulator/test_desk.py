@@ -1,5 +1,5 @@
-"""GET /bots/{id}/webhook_logs over real HTTP: limits, orders, date windows, status filters,
-entry fields, retention."""
+"""DeskState's webhook log listing, read as GET /bots/{id}/webhook_logs over real HTTP: limits, orders, date
+windows, status filters, entry fields, retention, the virtual clock."""
 
 import json
 from datetime import datetime, timedelta, timezone
