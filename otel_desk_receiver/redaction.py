@@ -38,17 +38,22 @@ def hold(*secrets: str | None) -> None:
     """Mask these from now on in every line the receiver prints (the process keeps them: a previous token
     echoed after a rotation stays masked). A ``<scheme> <credential>`` value (``Bearer abc``) holds its
     credential alone too, and a percent-encoded one its decoded form."""
-    found = set()
-    for secret in secrets:
-        for value in (secret, unquote(secret or "")):
-            value = (value or "").strip()
-            if value:
-                found.add(value)
-                scheme, _, credential = value.partition(" ")
-                if credential.strip() and scheme.isalpha():
-                    found.add(credential.strip())
+    found = {form for secret in secrets for form in _forms(secret)}
     with _held_lock:
         _held.update(found)
+
+
+def _forms(secret: str | None) -> list[str]:
+    """The secret, its percent-decoded form, and the credential alone of a ``<scheme> <credential>`` value."""
+    found = []
+    for value in (secret, unquote(secret or "")):
+        value = (value or "").strip()
+        if value:
+            found.append(value)
+            scheme, _, credential = value.partition(" ")
+            if credential.strip() and scheme.isalpha():
+                found.append(credential.strip())
+    return found
 
 
 def hold_user_info(url: str | None) -> None:
@@ -121,8 +126,7 @@ def environment_secrets(environ=None) -> list[str]:
         if name.endswith("HEADERS"):
             for pair in value.split(","):
                 if "=" in pair:
-                    raw = pair.split("=", 1)[1].strip()
-                    secrets.extend([raw, unquote(raw).strip()])
+                    secrets.extend(_forms(pair.split("=", 1)[1]))
         elif name.endswith("ENDPOINT") and "@" in value:
             secrets.append(unquote(value.partition("://")[2].rpartition("@")[0].partition(":")[2]))
     return [s for s in secrets if s]
