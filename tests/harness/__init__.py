@@ -10,6 +10,7 @@
 - ``receiver_process``: the receiver as a child process (``ReceiverProcess``, ``run_command``, its environment);
 - ``clock``: the instants tests freeze the emulator's clock at;
 - ``entries``: an EntryRecord builder for the export tests;
+- ``otlp_http``: a raw OTLP/HTTP logs request and a POST of it, for the sink's tests;
 - ``sample_payload``: the sample Desk payload, settled and mapped, for the golden tests;
 - ``secret_volume``: a Kubernetes Secret volume on disk, rotated as the kubelet does;
 - ``yaml_bomb``: a YAML alias bomb, for the bounded reading of ``--config``;

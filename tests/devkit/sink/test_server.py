@@ -1,25 +1,14 @@
 """OtlpSink: the SDK's own exporters, both protocols, into the sink; fault injection seen by the exporter."""
 
-import gzip
 import json
 import os
 import signal
-import socket
-import struct
 import sys
-import threading
-import urllib.error
-import urllib.request
 
 import pytest
 from google.rpc import status_pb2
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
-    ExportLogsServiceRequest,
-    ExportLogsServiceResponse,
-)
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
-from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
@@ -28,8 +17,8 @@ from otel_desk_receiver.otlp.metric_export import build_meter_provider, build_me
 from otel_desk_receiver.otlp.resource import build_resource
 from otel_desk_receiver.pipeline.records import EntryRecord
 from tests.harness.fixtures.otlp import PROTOCOLS
+from tests.harness.otlp_http import post, raw_logs_request
 from tests.harness.process import ServerProcess
-from tests.harness.wait import wait_until
 
 WAIT_S = 10.0
 
@@ -45,23 +34,6 @@ def entry(i: int = 0, **attributes) -> EntryRecord:
 def log_sink() -> EntryExporter:
     return EntryExporter(build_log_exporter(), build_resource("app-1"))
 
-
-def raw_logs_request(body: str = "raw") -> bytes:
-    record = LogRecord(time_unix_nano=5, body=AnyValue(string_value=body),
-                       attributes=[KeyValue(key="k", value=AnyValue(int_value=7))])
-    request = ExportLogsServiceRequest(resource_logs=[ResourceLogs(scope_logs=[ScopeLogs(log_records=[record])])])
-    return request.SerializeToString()
-
-
-def post(url: str, body: bytes, **headers: str) -> tuple[int, dict, bytes]:
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/x-protobuf", **headers})
-    try:
-        with urllib.request.urlopen(request, timeout=WAIT_S) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, dict(error.headers), error.read()
 
 
 @pytest.mark.parametrize("compression", ["none", "gzip"])
@@ -167,24 +139,6 @@ def test_stopped_sink_is_unreachable_and_comes_back_on_the_same_ports(otlp_sink,
     assert [r.body for r in otlp_sink.log_records()] == ["entry 1", "entry 3"]
 
 
-def test_http_answers_as_otlp_http_specifies(otlp_sink):
-    status, headers, body = post(otlp_sink.http_endpoint + "/v1/logs", gzip.compress(raw_logs_request()),
-                                 **{"Content-Encoding": "gzip"})
-    assert (status, headers["Content-Type"]) == (200, "application/x-protobuf")
-    assert ExportLogsServiceResponse.FromString(body) == ExportLogsServiceResponse()
-    assert otlp_sink.log_records()[0].attributes == {"k": 7}
-
-    otlp_sink.fail_next(1)
-    status, headers, body = post(otlp_sink.http_endpoint + "/v1/logs", raw_logs_request())
-    assert (status, headers["Content-Type"]) == (503, "application/x-protobuf")
-    assert status_pb2.Status.FromString(body).message == "refused by OtlpSink"
-
-    assert post(otlp_sink.http_endpoint + "/v1/logs", b"\xff\xff\xff")[0] == 400
-    assert post(otlp_sink.http_endpoint + "/v1/traces", raw_logs_request())[0] == 404
-    assert post(otlp_sink.http_endpoint + "/v1/logs", b"{}", **{"Content-Type": "application/json"})[0] == 415
-    assert len(otlp_sink.log_records()) == 1
-
-
 def test_on_logs_sees_records_as_they_arrive(otlp_sink):
     seen = []
     otlp_sink.on_logs(seen.extend)
@@ -196,16 +150,6 @@ def test_a_failing_callback_does_not_refuse_records(otlp_sink, caplog):
     otlp_sink.on_logs(lambda records: 1 / 0)
     assert post(otlp_sink.http_endpoint + "/v1/logs", raw_logs_request())[0] == 200
     assert "on_logs callback failed" in caplog.text
-
-
-def test_a_vanishing_client_prints_nothing(otlp_sink, capfd):
-    with socket.create_connection(("127.0.0.1", otlp_sink.http_port)) as client:
-        client.sendall(b"POST /v1/logs HTTP/1.1\r\nContent-Length: 100\r\n\r\npartial")
-        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with RST
-    wait_until(lambda: not any("process_request_thread" in t.name for t in threading.enumerate()), WAIT_S,
-               "its handler to be done", poll_s=0.01)
-    assert post(otlp_sink.http_endpoint + "/v1/logs", raw_logs_request())[0] == 200
-    assert capfd.readouterr().err == ""
 
 
 def test_wait_for_logs_and_clear(otlp_sink):
