@@ -23,8 +23,13 @@ deps: $(BIN)/python
 	@# The image, built and run without a Docker daemon (tests/deploy/image.py, test_image.py): buildah, and debootstrap for its base.
 	@command -v buildah >/dev/null && command -v debootstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends buildah debootstrap >/dev/null; }
 	@buildah --version
+	@# The release round trip (tests/deploy/test_release_registry.py): the CNCF distribution registry on loopback;
+	@# the workflow lint (tests/deploy/test_workflows.py): shellcheck for the workflows' run: scripts.
+	@command -v docker-registry >/dev/null && command -v shellcheck >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-registry shellcheck >/dev/null; }
 	@# The alert pipeline (tests/e2e/test_alerts.py): Prometheus, Alertmanager.
 	@command -v prometheus-alertmanager >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null; }
+	@# A real browser for the status page (tests/runtime/test_status_page.py): Debian's chromium, run headless.
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 	@# Grafana's dashboard schema and LogQL grammar (tests/deploy/test_grafana_schema.py), from the lock file.
 	@[ tests/deploy/node/node_modules/.package-lock.json -nt tests/deploy/node/package-lock.json ] || npm ci --prefix tests/deploy/node --no-audit --no-fund --ignore-scripts --loglevel=error
 	@# Datadog's test agent in a virtualenv of its own (its pins are not ours): tests/e2e/test_datadog_agent.py.
