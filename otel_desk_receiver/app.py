@@ -158,11 +158,12 @@ class Receiver:
         address = self.settings.health_host_port
         if address is not None:
             try:
-                self._health_server = HealthServer(self.health, *address).start()
+                self._health_server = HealthServer(self.health, *address, gauges=self.poller.gauges).start()
             except OSError as exc:
                 raise ConfigError([f"DESK_HEALTH_ADDR: cannot listen on {self.settings.health_addr} "
                                    f"({exc.strerror}); pick a free port, or empty to turn health off"]) from None
-            log.info("health endpoints on http://%s:%d/healthz and /readyz", address[0], self._health_server.port)
+            log.info("health endpoints on http://%s:%d/healthz and /readyz, status page at /", address[0],
+                     self._health_server.port)
 
     def run_once(self) -> CycleResult:
         self._entry_exporter.new_cycle()  # an endpoint found down last cycle is tried again

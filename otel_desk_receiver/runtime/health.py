@@ -1,13 +1,16 @@
-"""Health endpoints: /healthz and /readyz served by a stdlib thread from a state the poller publishes."""
+"""Health endpoints: /healthz, /readyz and the status page at / (runtime/status_page.py), served by a stdlib
+thread from a state the poller publishes."""
 
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from otel_desk_receiver.runtime.selfmetrics import BotGauges
+from otel_desk_receiver.runtime.status_page import StatusFacts, render_html, status_document, wants_json
 from otel_desk_receiver.units import NS_PER_S
 
 READY_INTERVALS = 3  # contract.md: ready while the last success is at most three intervals old
@@ -34,6 +37,9 @@ class HealthState:
         self._lock = threading.Lock()
         self._started_ns = clock_ns()
         self._bots: dict[int, BotHealth] = {}
+        self._last_read_ns: dict[int, int] = {}
+        self._turns = 0
+        self._exported = 0
         self._last_cycle_ns: int | None = None
         self._last_success_ns: int | None = None
         self._last_beat_ns: int | None = None
@@ -53,6 +59,8 @@ class HealthState:
     def record(self, bot_id: int, health: BotHealth) -> None:
         with self._lock:
             self._bots[bot_id] = health
+            if health.last_error is None and health.last_poll_ns is not None:
+                self._last_read_ns[bot_id] = health.last_poll_ns
 
     def cycle_done(self, *, succeeded: bool, now_ns: int | None = None) -> None:
         with self._lock:
@@ -73,6 +81,8 @@ class HealthState:
         with self._lock:
             now = self._clock_ns()
             self._last_beat_ns = self._last_cycle_ns = now
+            self._turns += 1
+            self._exported += exported
             if not export_ok:
                 self._export_ok = False
             elif exported:
@@ -112,6 +122,15 @@ class HealthState:
             return (self._export_ok and last is not None
                     and self._clock_ns() - last <= READY_INTERVALS * self._interval_ns)
 
+    def facts(self) -> StatusFacts:
+        """The loop's state for the status page and the demo, at one instant."""
+        alive, ready = self.alive(), self.ready()
+        with self._lock:
+            bots = {bot_id: self._bots[bot_id] for bot_id in sorted(self._bots)}
+            return StatusFacts(self._clock_ns(), self._started_ns, alive, ready, self._role, self._leader,
+                               self._role_problem, self._turns, self._exported, bots,
+                               {k: v for k, v in self._last_read_ns.items() if k in bots})
+
     def snapshot(self) -> dict:
         with self._lock:
             bots = {str(k): _bot_json(v) for k, v in sorted(self._bots.items())}
@@ -135,10 +154,12 @@ def _iso(ns: int | None) -> str | None:
 
 
 class HealthServer:
-    """GET /healthz (200 while the loop is alive) and GET /readyz (200 once ready), both JSON."""
+    """GET /healthz (200 while the loop is alive) and GET /readyz (200 once ready), both JSON; GET / the status
+    page (runtime/status_page.py), with the per-bot ``gauges`` the poller exports (pending, lag)."""
 
-    def __init__(self, state: HealthState, host: str, port: int):
-        handler = type("Handler", (_Handler,), {"health": state})
+    def __init__(self, state: HealthState, host: str, port: int,
+                 gauges: Callable[[], Iterable[BotGauges]] = tuple):
+        handler = type("Handler", (_Handler,), {"health": state, "gauges": staticmethod(gauges)})
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="health", daemon=True)
@@ -158,9 +179,14 @@ class HealthServer:
 
 class _Handler(BaseHTTPRequestHandler):
     health: HealthState
+    gauges: Callable[[], Iterable[BotGauges]]
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        path = self.path.split("?", 1)[0].rstrip("/")
+        path, _, query = self.path.partition("?")
+        path = path.rstrip("/")
+        if path == "":
+            self._status_page(query)
+            return
         checks = {"/healthz": self.health.alive, "/readyz": self.health.ready}
         if path not in checks:
             self._send(404, {"error": "not found"})
@@ -168,10 +194,18 @@ class _Handler(BaseHTTPRequestHandler):
         ok = checks[path]()
         self._send(200 if ok else 503, {"status": "ok" if ok else "unavailable", **self.health.snapshot()})
 
-    def _send(self, status: int, body: dict) -> None:
-        payload = json.dumps(body).encode()
+    def _status_page(self, query: str) -> None:
+        document = status_document(self.health.facts(), self.gauges())
+        if wants_json(query, self.headers.get("Accept")):
+            self._send(200, document)
+        else:
+            self._send(200, render_html(document).encode(), "text/html; charset=utf-8")
+
+    def _send(self, status: int, body: dict | bytes, content_type: str = "application/json") -> None:
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
+        self.send_header("Cache-Control", "no-store")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
