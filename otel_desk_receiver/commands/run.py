@@ -16,7 +16,7 @@ from otel_desk_receiver.redaction import install_redaction, protect_output
 
 log = logging.getLogger("otel_desk_receiver")
 
-# contract.md: exit within 10 s of SIGTERM. An export still retrying after ABORT_EXPORT_S is cut short
+# docs/delivery.md#stopping: exit within 10 s of SIGTERM. An export still retrying after ABORT_EXPORT_S is cut short
 # (its batch is not committed); the final metrics flush gets what is left before EXIT_BY_S.
 ABORT_EXPORT_S = 5.0
 EXIT_BY_S = 9.0
@@ -57,7 +57,7 @@ def main(args) -> int:
             if not receiver.lead_for_once():  # leader election: another receiver polls, --once must not
                 return EXIT_FAILURE
             result = receiver.run_once()
-            counted = receiver.flush_counters()  # contract: run --once fails unless its counters were accepted
+            counted = receiver.flush_counters()  # docs/delivery.md#counters: --once fails unless they were accepted
             if not counted:
                 log.error("run --once: the OTLP metrics endpoint did not accept the counters; the totals are "
                           "kept in the state and sent by the next run")
