@@ -22,7 +22,7 @@ __all__ = ["DeskClient", "Page", "RequestInfo", "RetryInfo", "ORDERS"]
 logger = logging.getLogger(__name__)
 
 BOTS_PAGE_SIZE = 100
-ORDERS = ("created_at", "-created_at", "id", "-id")  # desk-api.md, webhook_logs query
+ORDERS = ("created_at", "-created_at", "id", "-id")  # docs/desk-api.md#webhook-logs
 BOTS = "/bots"
 BOT = "/bots/{bot_id}"
 WEBHOOK_LOGS = "/bots/{bot_id}/webhook_logs"
@@ -96,7 +96,7 @@ class DeskClient:
     def list_bots(self) -> list[Bot]:
         """Every bot of every type, all pages; the caller keeps the CUSTOM ones.
 
-        Only limit and offset are sent (desk-api.md, "Bots"). A bot without a usable id is
+        Only limit and offset are sent (docs/desk-api.md#bots). A bot without a usable id is
         skipped with a warning rather than failing the whole list.
         """
         bots: list[Bot] = []
@@ -151,13 +151,13 @@ def _webhook_log_params(offset: int, limit: int, order: str, start_date: date | 
             if isinstance(value, datetime) or not isinstance(value, date):
                 raise ValueError(f"{name} must be a datetime.date")
             params.append((name, value.isoformat()))
-    # Repeated parameters make a multi-value filter (desk-api.md, "Lists and pagination").
+    # Repeated parameters make a multi-value filter (docs/desk-api.md#lists-and-pagination).
     params.extend(("status", status) for status in statuses)
     return params
 
 
 def _envelope_problem(body: Any) -> str | None:
-    # desk-api.md, "Lists and pagination": {"count", "next", "previous", "results": [...]}.
+    # docs/desk-api.md#lists-and-pagination: {"count", "next", "previous", "results": [...]}.
     if not isinstance(body, Mapping) or not isinstance(body.get("results"), list):
         return "the body lacked a `results` list"
     return None
