@@ -10,7 +10,7 @@ from typing import Any
 
 from otel_desk_receiver.units import NS_PER_S
 
-# Webhook log statuses (desk-api.md, "GET /bots/{bot_id}/webhook_logs"). Any other value
+# Webhook log statuses (docs/desk-api.md#statuses). Any other value
 # is kept exactly as Desk gave it and treated as terminal.
 INITIALIZED = "INITIALIZED"
 SENT = "SENT"
@@ -18,12 +18,12 @@ RECEIVED = "RECEIVED"
 ERROR = "ERROR"
 TIMEOUT = "TIMEOUT"
 KNOWN_STATUSES = frozenset({INITIALIZED, SENT, RECEIVED, ERROR, TIMEOUT})
-# desk-api.md, "Status values": INITIALIZED and SENT are followed by RECEIVED, TIMEOUT or ERROR.
+# docs/desk-api.md#statuses: INITIALIZED and SENT are followed by RECEIVED, TIMEOUT or ERROR.
 NON_TERMINAL_STATUSES = frozenset({INITIALIZED, SENT})
 TERMINAL_STATUSES = frozenset({RECEIVED, ERROR, TIMEOUT})
 
 CUSTOM = "CUSTOM"
-DEFAULT_TIMEOUT_S = 60.0  # desk-api.md, "Bots": timeoutSeconds defaults to 60
+DEFAULT_TIMEOUT_S = 60.0  # docs/desk-api.md#bots: timeoutSeconds defaults to 60
 
 # Rejection reasons: low-cardinality values for otel_desk_receiver.entries.rejected.
 NOT_AN_OBJECT = "not_an_object"
@@ -68,7 +68,7 @@ class Bot:
 
     @property
     def is_custom(self) -> bool:
-        """Only CUSTOM bots have webhooks and webhook logs (desk-api.md, "Bots")."""
+        """Only CUSTOM bots have webhooks and webhook logs (docs/desk-api.md#bots)."""
         return self.type == CUSTOM
 
 
@@ -119,7 +119,8 @@ def parse_webhook_log(raw: Any) -> WebhookLog:
     return WebhookLog(entry_id, status, _str_or_none(raw.get("webhookUrl")), created_at_ns, dict(raw))
 
 
-# ISO 8601 as Desk writes it: fractional seconds of any length, any zone form (desk-api.md).
+# ISO 8601 as Desk writes it: any number of fractional digits, any zone form
+# (docs/desk-api.md#dates-time-zones-and-retention).
 _TIMESTAMP = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
     r"\s*(?:(?P<utc>[Zz])|(?P<sign>[+-])(?P<oh>\d{2})(?::?(?P<om>\d{2}))?)?",
@@ -179,7 +180,7 @@ def _parse_id(raw: Mapping[str, Any]) -> int:
 def entry_id_of(raw: Any) -> int | None:
     """The usable id of a raw item, or None: the same rule parsing applies, for items that may not parse.
 
-    A decimal string is tolerated as the same id: the id being a JSON number is assumed (desk-api.md).
+    A decimal string is tolerated as the same id: the id being a JSON number is assumed (docs/desk-api.md#ids).
     """
     value = raw.get("id") if isinstance(raw, Mapping) else None
     if isinstance(value, str) and value.isdecimal():
