@@ -11,7 +11,7 @@ from email.utils import parsedate_to_datetime
 from enum import Enum
 
 MAX_HINT_S = 300.0  # a retry hint longer than five minutes is treated as five minutes
-RETRY_AFTER_HEADERS = ("Retry-After", "X-RateLimit-RetryAfter")  # desk-api.md, "Errors and limits"
+RETRY_AFTER_HEADERS = ("Retry-After", "X-RateLimit-RetryAfter")  # docs/desk-api.md#errors-rate-limits-and-retry-after
 # Numeric hints above these are absolute epoch times, not delays: no sane delay is 30+ years.
 _EPOCH_MS_FLOOR = 1e12
 _EPOCH_S_FLOOR = 1e9
@@ -21,7 +21,7 @@ class RateLimiter:
     """Keeps request starts at least ``1 / max_rps`` apart; thread-safe.
 
     Minimum spacing rather than a bucket allowing bursts: Desk publishes no limit, so the
-    client stays gentle (desk-api.md, "Errors and limits"). ``reserve`` books the next slot
+    client stays gentle (docs/desk-api.md#errors-rate-limits-and-retry-after). ``reserve`` books the next slot
     and returns how long the caller must wait for it, so no lock is held while waiting.
     """
 
