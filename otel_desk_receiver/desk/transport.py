@@ -22,7 +22,7 @@ from otel_desk_receiver.units import duration_text
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"otel-desk-receiver/{__version__}"
-TOKEN_HEADER = "SENDBIRDDESKAPITOKEN"  # desk-api.md, "Access": the only auth header, no bearer scheme
+TOKEN_HEADER = "SENDBIRDDESKAPITOKEN"  # docs/desk-api.md#access: the only auth header, no bearer scheme
 DETAIL_MAX_CHARS = 200
 BODY_EXCERPT_CHARS = 60  # enough to tell HTML or a cut-off JSON apart; entries may hold personal data
 
@@ -104,7 +104,7 @@ class Transport:
         self.server_address = parts.hostname
         self.server_port = parts.port or (443 if parts.scheme == "https" else 80)
         self._headers = {
-            "Content-Type": "application/json; charset=utf8",  # desk-api.md, "Access"
+            "Content-Type": "application/json; charset=utf8",  # docs/desk-api.md#access
             "Accept": "application/json",
             "User-Agent": USER_AGENT,
         }
@@ -291,7 +291,7 @@ class Transport:
 
 
 def _error_detail(response: requests.Response) -> str:
-    """Desk's ``message`` or DRF's ``detail`` (desk-api.md, "Errors and limits"), else the raw text."""
+    """Desk's ``message``, DRF's ``detail``, else the raw text (docs/desk-api.md#errors-rate-limits-and-retry-after)."""
     try:
         body = _json_body(response)
     except ValueError:
