@@ -9,9 +9,9 @@ from otel_desk_receiver.devkit.emulator.faults import Fault
 from otel_desk_receiver.devkit.emulator.query import Page, QueryError, envelope, parse_log_query, parse_page
 
 BASE_PATH = "/platform/v1"
-TOKEN_HEADER = "SENDBIRDDESKAPITOKEN"  # desk-api.md "Access": one header, no bearer scheme
+TOKEN_HEADER = "SENDBIRDDESKAPITOKEN"  # docs/desk-api.md#access: one header, no bearer scheme
 _BOT = re.compile(r"^/bots/(?P<bot>[^/]+)(?P<logs>/webhook_logs)?$")
-# A body cut mid-way: a 200 whose JSON does not parse (contract.md guarantee 6).
+# A body cut mid-way: a 200 whose JSON does not parse (docs/delivery.md#reading-desk: an unusable answer).
 MALFORMED_BODY = b'{"count": 3, "next": null, "previous": null, "results": [{"id": 1, "sta'
 
 
@@ -44,7 +44,7 @@ class ApiRequest:
 
 
 def check_token(request: ApiRequest, token: str) -> Response | None:
-    """401 with a DRF-style detail; desk-api.md "Access" (401/403 with detail or message)."""
+    """401 with a DRF-style detail; docs/desk-api.md#access (401/403 with detail or message)."""
     if not request.token:
         return json_response(401, {"detail": "Authentication credentials were not provided."})
     if request.token != token:
