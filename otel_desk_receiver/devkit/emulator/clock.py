@@ -8,7 +8,7 @@ class VirtualClock:
     """Aware-UTC clock that tests can advance; never goes backwards through ``advance``.
 
     Generated traffic and in-place status changes are computed from this clock, so advancing
-    it is all a test needs to see entries settle (desk-api.md, "Status values").
+    it is all a test needs to see entries settle (docs/desk-api.md#statuses).
     """
 
     def __init__(self, frozen_at: datetime | None = None):
