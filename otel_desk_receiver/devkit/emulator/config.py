@@ -15,7 +15,7 @@ class BotProfile:
 
     Each event errors with ``error_ratio`` (Desk got no HTTP 200 from the bot), else never gets
     a reply with ``timeout_ratio``, else is answered after a log-normal delay with median
-    ``reply_delay_s``; a reply slower than ``timeout_seconds`` is a TIMEOUT (desk-api.md).
+    ``reply_delay_s``; a reply slower than ``timeout_seconds`` is a TIMEOUT (docs/desk-api.md#statuses).
     """
 
     label: str = "healthy"
@@ -37,11 +37,11 @@ class EmulatorConfig:
     public_url: str | None = None  # origin for next/previous links, as behind a proxy
     entry_model: str = "in_place"  # or "per_status": each status is its own entry
     frozen_at: datetime | None = None  # freeze the virtual clock at this aware instant
-    retention_days: int = 30  # desk-api.md "Dates": about 30 days, rolling
+    retention_days: int = 30  # docs/desk-api.md#dates-time-zones-and-retention
     project_id: int = 1001
     control: bool = False  # serve the /_emulator/ control surface
     verbose: bool = False  # access log on stderr
-    # Generated traffic (desk-api.md "Bots", "What Desk sends to a bot").
+    # Generated traffic (docs/desk-api.md#bots, docs/desk-api.md#what-a-log-entry-stands-for).
     bots: int = 0  # CUSTOM bots with traffic
     faq_bots: int = 0  # FAQ bots: listed, no webhook logs
     rate_per_s: float = 0.2  # live events per second per bot
