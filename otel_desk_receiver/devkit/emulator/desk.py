@@ -16,7 +16,7 @@ from otel_desk_receiver.devkit.emulator.timefmt import iso_utc, parse_zone, wind
 from otel_desk_receiver.devkit.emulator.traffic import TrafficGenerator
 
 US = 1_000_000
-# snake_case arguments of set_bot -> camelCase bot fields (desk-api.md: resources are camelCase)
+# snake_case arguments of set_bot -> camelCase bot fields (docs/desk-api.md#lists-and-pagination: fields are camelCase)
 BOT_FIELDS = {"name": "name", "type": "type", "status": "status", "key": "key", "project": "project",
               "timeout_seconds": "timeoutSeconds", "is_unread_error": "isUnreadError",
               "webhook_url": "webhookUrl", "welcome_message": "welcomeMessage", "photo_url": "photoUrl"}
@@ -27,7 +27,7 @@ class UnknownBotError(KeyError):
 
 
 class FaqBotError(ValueError):
-    """Webhook logs were asked of a FAQ bot; only CUSTOM bots have them (desk-api.md "Bots")."""
+    """Webhook logs were asked of a FAQ bot; only CUSTOM bots have them (docs/desk-api.md#bots)."""
 
 
 class DeskState:
@@ -160,7 +160,7 @@ class DeskState:
                      start: date | None = None, end: date | None = None,
                      statuses: list[str] | None = None) -> tuple[int, list[dict]]:
         """(count, page) as GET /bots/{id}/webhook_logs answers; entries older than the
-        retention or created after now are invisible (desk-api.md "Dates")."""
+        retention or created after now are invisible (docs/desk-api.md#dates-time-zones-and-retention)."""
         with self.lock:
             self._catch_up()
             log = self._custom_log(bot_id)
