@@ -45,7 +45,7 @@ class Faults:
     One-shot rules (``fail_next``, ``malformed_next``, ``drop_next``) apply first, in the order
     they were added, to the next matching requests. Otherwise the random faults apply, drawn from
     an RNG seeded by the emulator seed: a token-bucket rate limit answering 429 with a retry hint
-    (desk-api.md "Errors and limits": `Retry-After` or `X-RateLimit-RetryAfter`, seconds), then
+    (docs/desk-api.md#errors-rate-limits-and-retry-after: `Retry-After` or `X-RateLimit-RetryAfter`), then
     5xx, malformed and dropped ratios. ``latency_s`` delays every answer.
     """
 
