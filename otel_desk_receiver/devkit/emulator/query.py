@@ -1,5 +1,5 @@
-"""Query parameters and the paginated envelope of Desk list endpoints (desk-api.md "Lists and
-pagination")."""
+"""Query parameters and the paginated envelope of Desk list endpoints 
+(docs/desk-api.md#lists-and-pagination)."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -34,8 +34,8 @@ def first(params: list[tuple[str, str]], name: str) -> str | None:
 
 def parse_page(params: list[tuple[str, str]]) -> Page:
     """limit clamps to 1..500 (default 50) and a negative offset to 0; what Desk does out of
-    range is unknown (desk-api.md), so clamping is this emulator's lenient choice. A value that
-    is not an integer is a 400."""
+    range is unknown (docs/desk-api.md#lists-and-pagination), so clamping is this emulator's
+    lenient choice. A value that is not an integer is a 400."""
     return Page(
         limit=min(MAX_LIMIT, max(1, _integer(params, "limit", DEFAULT_LIMIT))),
         offset=max(0, _integer(params, "offset", 0)),
