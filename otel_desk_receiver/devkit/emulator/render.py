@@ -8,8 +8,9 @@ from otel_desk_receiver.devkit.emulator.timefmt import format_created_at, iso_ut
 
 BOT_TYPES = ("CUSTOM", "FAQ")
 BOT_STATUSES = ("ACTIVE", "INACTIVE", "PAUSED", "PENDING")
-MAX_TIMEOUT_SECONDS = 300  # desk-api.md "Bots": default 60, at most 300
-# Customer messages: personal data that only an explicit opt-in may export (contract.md).
+MAX_TIMEOUT_SECONDS = 300  # docs/desk-api.md#bots: default 60, at most 300
+# Customer messages: personal data that only an explicit opt-in may export
+# (docs/desk-api.md#what-a-log-entry-stands-for).
 MESSAGES = (
     "Hi, where is my order #{n}?",
     "My email is jane.doe{n}@example.com, please call me back",
@@ -23,7 +24,7 @@ _REQUEST_BODIES = tuple(json.dumps({"eventType": "MESSAGE.RECEIVED", "message": 
 
 def new_bot(bot_id: int, name: str, bot_type: str, project: int, now_us: int, webhook_url: str | None,
             timeout_seconds: int, status: str, is_unread_error: bool) -> dict:
-    """A bot with every known field (desk-api.md "Bots"); FAQ bots have no webhookUrl."""
+    """A bot with every known field (docs/desk-api.md#bots); FAQ bots have no webhookUrl."""
     check_bot_fields(type=bot_type, status=status, timeout_seconds=timeout_seconds)
     if bot_type == "CUSTOM" and webhook_url is None:
         webhook_url = f"https://bots.example.com/{name}/webhook"
@@ -57,7 +58,7 @@ def check_bot_fields(**fields) -> None:
 
 def render_entry(log: BotLog, i: int, now_us: int, statuses: StatusTable, bot: dict, zone: tzinfo) -> dict:
     """One entry as served: the known fields plus unknown extras a client must keep but never
-    depend on (desk-api.md: "Any other field is unknown"), one of which carries message text."""
+    depend on (docs/desk-api.md#webhook-logs: any other field is unknown), one of which carries message text."""
     entry_id = log.ids[i]
     code = log.status_code(i, now_us)
     entry = {
