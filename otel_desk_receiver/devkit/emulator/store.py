@@ -6,7 +6,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 
 # Codes 0..4 are fixed; unknown statuses get new codes so the emulator can serve anything a
-# test sets ("anything else: tolerate", desk-api.md "Status values").
+# test sets (docs/desk-api.md#statuses: any other value is tolerated).
 STATUSES = ["INITIALIZED", "SENT", "RECEIVED", "ERROR", "TIMEOUT"]
 INITIALIZED, SENT, RECEIVED, ERROR, TIMEOUT = range(5)
 ALWAYS = -(2**62)  # a final_us that is always in the past: the status is fixed
@@ -37,7 +37,7 @@ class BotLog:
     Each entry carries a planned timeline instead of a mutable status: INITIALIZED before
     ``sent_us``, SENT before ``final_us``, then ``code``. The status at any clock reading is
     therefore computed lazily, and advancing the virtual clock needs no background work
-    (desk-api.md: entries "most likely change status in place").
+    (docs/desk-api.md#statuses: entries most likely change status in place).
     """
 
     def __init__(self):
