@@ -27,7 +27,7 @@ def parse_zone(name: str) -> tzinfo:
 
 def day_start_us(day: date, zone: tzinfo) -> int:
     """First microsecond of ``day`` in the project zone: start_date/end_date are whole project
-    days (desk-api.md, "Dates": probably the project's zone; here configurable)."""
+    days (docs/desk-api.md#dates-time-zones-and-retention: probably the project's zone; here configurable)."""
     return to_us(datetime.combine(day, time(), tzinfo=zone))
 
 
@@ -40,7 +40,8 @@ def window_us(start: date | None, end: date | None, zone: tzinfo) -> tuple[int |
 
 def format_created_at(us: int, entry_id: int, zone: tzinfo) -> str:
     """ISO 8601 with a zone, varying by id: 0..6 fraction digits and 'Z', '+00:00' or the project
-    offset, because Desk's createdAt has "fractional seconds of any length" (desk-api.md).
+    offset, because Desk's createdAt has any number of fractional digits
+    (docs/desk-api.md#dates-time-zones-and-retention).
     Built from time.gmtime rather than datetime: a page of 500 must render in milliseconds."""
     digits, form = entry_id % 7, (entry_id // 7) % 3
     offset_s = _offset_s(us, zone) if form == 2 else 0
