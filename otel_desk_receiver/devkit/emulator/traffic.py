@@ -14,8 +14,8 @@ from otel_desk_receiver.devkit.emulator.config import BotProfile
 from otel_desk_receiver.devkit.emulator.store import ALWAYS, ERROR, RECEIVED, SENT, TIMEOUT
 
 US = 1_000_000
-# Desk waits 1 s for the bot's HTTP answer and retries up to 3 times (desk-api.md, "What Desk
-# sends to a bot"), so an ERROR lands a few seconds after the event.
+# Desk waits 1 s for the bot's HTTP answer and retries up to 3 times (docs/desk-api.md#what-a-log-entry-stands-for),
+# so an ERROR lands a few seconds after the event.
 ERROR_DELAY_S = (1.0, 4.0)
 SEND_DELAY_S = (0.02, 0.3)
 # History stays this far behind "now" so every preloaded entry is settled (max timeout 300 s).
@@ -27,7 +27,7 @@ Row = tuple[int, int, int, int]  # (created_us, sent_us, final_us, status code)
 
 def make_planner(rng: random.Random, profile: BotProfile, timeout_s: int) -> Callable[[int], tuple[int, int, int]]:
     """plan(created_us) -> (sent_us, final_us, code): one event's drawn timeline, INITIALIZED
-    until sent_us, SENT until final_us, then code (desk-api.md "Status values"). An ERROR skips
+    until sent_us, SENT until final_us, then code (docs/desk-api.md#statuses). An ERROR skips
     SENT; a reply slower than the bot's timeoutSeconds, or none at all, is a TIMEOUT at the
     deadline. A closure over locals because history preloads call it a million times."""
     draw = rng.random
