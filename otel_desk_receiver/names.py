@@ -13,7 +13,7 @@ EVENT_NAME = "sendbird.desk.bot.webhook"
 # Resource
 ATTR_APP_ID = "sendbird.app_id"
 
-# Log record attributes (contract.md, "One log record per webhook log entry")
+# Log record attributes (README.md, "One log record per webhook log entry, when it settles")
 ATTR_LOG_RECORD_UID = "log.record.uid"
 ATTR_BOT_ID = "sendbird.desk.bot.id"
 ATTR_BOT_NAME = "sendbird.desk.bot.name"
