@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from otel_desk_receiver.errors import ConfigError
 
 OTLP_PROTOCOLS = ("grpc", "http/protobuf")
-# Chosen here: the SDK's auto-configuration would fall back to gRPC, the contract's default is http/protobuf.
+# Chosen here: the SDK's auto-configuration would fall back to gRPC, ours (README, Configuration) is http/protobuf.
 DEFAULT_OTLP_PROTOCOL = "http/protobuf"
 SIGNALS = ("logs", "metrics")
 DEFAULT_TIMEOUT_MS = 10_000.0  # the specification's default for OTEL_EXPORTER_OTLP_TIMEOUT
@@ -145,7 +145,8 @@ def masked_value(name: str, value: str) -> str:
 
 def otlp_problems(environ: Mapping[str, str] | None = None) -> list[str]:
     """One line per OTEL_* value the receiver relies on that the SDK would silently ignore or default
-    (style.md: the SDK's HTTP exporter quietly defaults bad timeout or compression values)."""
+    (docs/testing.md#opentelemetry-sdk-pitfalls: the SDK's HTTP exporter defaults bad timeout or compression
+    values in silence)."""
     env = _env(environ)
     problems = []
     for signal in SIGNALS:
