@@ -12,7 +12,7 @@ from otel_desk_receiver.pipeline.settle import Settlement
 from otel_desk_receiver.desk.models import NON_TERMINAL_STATUSES
 from otel_desk_receiver.names import REDACTED
 
-# desk-api.md, "GET /bots/{bot_id}/webhook_logs": the fields whose meaning is known. Anything else
+# docs/desk-api.md#webhook-logs: the fields whose meaning is known. Anything else
 # is exported only when the user opts in (DESK_EXPORT_EXTRA_FIELDS): it may carry personal data.
 KNOWN_ENTRY_FIELDS = frozenset({"id", "status", "webhookUrl", "createdAt"})
 ALL_SCALAR_FIELDS = "*"
@@ -75,7 +75,7 @@ def extra_attributes(raw: Mapping[str, Any], wanted: Collection[str]) -> dict[st
 
 def to_log_record(entry, bot, settlement: Settlement, *, app: str, observed_ns: int,
                   extra_fields: Collection[str] = ()) -> EntryRecord:
-    """The contract's log record for one settled entry (entry: desk.models.WebhookLog, bot: desk.models.Bot)."""
+    """The README's log record for one settled entry (entry: desk.models.WebhookLog, bot: desk.models.Bot)."""
     url_full, host = redact_url(entry.webhook_url)
     attributes: dict[str, AttributeValue] = {
         names.ATTR_LOG_RECORD_UID: record_uid(app, bot.id, entry.id),
