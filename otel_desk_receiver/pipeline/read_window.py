@@ -1,9 +1,9 @@
 """Where a bot's reading starts and which date window it asks Desk for: pure, from a clock reading.
 
-desk-api.md, "Dates": start_date is a whole day in an unknown zone (the project's or UTC), so a window
-starts a day before the UTC day of the oldest entry it must include; and entries leave Desk after about
-30 days, so a window never starts within a day of that edge, where rows vanish while they are read
-(and every offset behind them shifts).
+docs/desk-api.md#dates-time-zones-and-retention: start_date is a whole day in an unknown zone (the
+project's or UTC), so a window starts a day before the UTC day of the oldest entry it must include; and
+entries leave Desk after about 30 days, so a window never starts within a day of that edge, where rows
+vanish while they are read (and every offset behind them shifts).
 """
 
 from dataclasses import replace
