@@ -17,7 +17,7 @@ class Settlement:
 def settle(status: str, created_at_ns: int, *, timeout_s: float, grace_s: float, now_ns: int) -> Settlement | None:
     """The entry's settlement, or None while it may still change.
 
-    Terminal, and unknown, statuses settle at once (contract.md: an unknown status is treated as
+    Terminal, and unknown, statuses settle at once (docs/delivery.md#settling: an unknown status counts as
     terminal). INITIALIZED/SENT settle by age once older than the bot's timeout plus the grace.
     """
     if status not in NON_TERMINAL_STATUSES:
