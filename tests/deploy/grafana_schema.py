@@ -21,7 +21,7 @@ UNTYPED_FIELDS: dict[tuple[str, ...], str] = {
                    "asks for the data sources named here; the schema describes the stored dashboard, "
                    "after import, where it is gone",
     ("templating", "list", "*", "definition"): "the query's display text, written by Grafana's variable "
-                                               "editor and absent from the schema (test-infra.md)",
+                                               "editor and absent from the schema (docs/testing.md#tool-pitfalls)",
 }
 
 # panel type -> (the module of its plugin's types in @grafana/schema, whether it has a custom FieldConfig)
