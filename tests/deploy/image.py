@@ -3,7 +3,7 @@ unchanged, on a Debian bookworm base made with debootstrap; both are cached by c
 
     python -m tests.deploy.image      # build (or find) the image and print its name
 
-Why each piece (test-infra.md, "An OCI image without a daemon"):
+Why each piece (docs/testing.md#building-the-image-without-a-daemon):
 - No registry is reachable, so `python:3.11-slim-bookworm` cannot be pulled. debootstrap makes a
   bookworm root with Debian's python3.11, venv and pip (plus python-is-python3: the Dockerfile calls
   `python`), and `buildah from scratch` + `add` + `commit` turns it into a local image handed to the
