@@ -54,7 +54,7 @@ def start_alertmanager(run_dir: Path, webhook_url: str) -> ServerProcess:
     directory = run_dir / "alertmanager"
     directory.mkdir()
     (directory / "alertmanager.yml").write_text(yaml.safe_dump(config))
-    # --cluster.listen-address empty: no gossip on all interfaces (test-infra.md).
+    # --cluster.listen-address empty: no gossip on all interfaces (docs/testing.md#tool-pitfalls).
     # prometheus-alertmanager: Debian's name for it.
     return _start_on_a_free_port("alertmanager", lambda port: [
         binary("prometheus-alertmanager"), f"--config.file={directory / 'alertmanager.yml'}",
