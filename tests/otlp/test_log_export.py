@@ -192,7 +192,7 @@ def test_counter_reaches_the_sink_once(otlp_sink, otlp_env, protocol):
 
 
 def test_flush_then_shutdown_would_export_twice(otlp_sink, otlp_env):
-    """The measured pitfall that shutdown_meter_provider avoids (test-infra.md)."""
+    """The measured pitfall that shutdown_meter_provider avoids (docs/testing.md#opentelemetry-sdk-pitfalls)."""
     otlp_env(otlp_sink, "http/protobuf")
     provider = build_meter_provider(build_resource(None), build_metric_exporter(), interval_ms=60_000)
     provider.get_meter("t").create_counter("c").add(1)
