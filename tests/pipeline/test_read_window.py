@@ -80,7 +80,7 @@ def test_starting_from_now_misses_nothing_new_whatever_zone_desk_counts_days_in(
 
 
 def test_pages_advance_by_offset_not_by_next(zoned_emulator, otlp_sink, state_path):
-    # Behind a proxy `next` may name the wrong host (desk-api.md, "Lists and pagination"): followed blindly,
+    # Behind a proxy `next` may name the wrong host (docs/desk-api.md#lists-and-pagination): followed blindly,
     # every page after the first would fail.
     emulator = zoned_emulator("UTC", public_url="http://wrong-host.invalid:9")
     bot = emulator.add_bot(name="busy")
