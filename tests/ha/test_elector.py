@@ -7,7 +7,7 @@ import pytest
 
 from otel_desk_receiver.config import Settings
 from otel_desk_receiver.errors import FencedError
-from otel_desk_receiver.kube.lease import LeaseRecord, micro_time, parse_micro_time
+from otel_desk_receiver.kube.lease import LeaseRecord
 from otel_desk_receiver.ha import setup as ha_setup
 from otel_desk_receiver.ha.elector import ElectionConfig, LeaderElector
 from otel_desk_receiver.kube.lease import Term
@@ -57,11 +57,6 @@ def test_first_candidate_creates_the_lease_as_client_go_writes_it(kube_api, cand
     spec = kube_api.store.get("leases", NAMESPACE, "leader")["spec"]
     assert spec == {"holderIdentity": "a", "leaseDurationSeconds": 15, "leaseTransitions": 0,
                     "acquireTime": "2025-12-02T00:00:00.123456Z", "renewTime": "2025-12-02T00:00:00.123456Z"}
-
-
-def test_micro_time_round_trip():
-    assert micro_time(T0_NS) == "2025-12-02T00:00:00.123456Z"
-    assert parse_micro_time(micro_time(T0_NS)) == T0_NS // 1000 * 1000
 
 
 def test_renewing_keeps_acquire_time_and_transitions(kube_api, candidates, clock):
