@@ -26,7 +26,7 @@ from otel_desk_receiver.redaction import hold, hold_user_info, redact_text
 ENV_PREFIX = "DESK_"
 DEFAULT_API_URL = "https://desk-api-{app_id}.sendbird.com/platform/v1"
 MAX_BACKFILL_DAYS = RETENTION_DAYS  # never ask for more than Desk keeps
-DATADOG_MAX_AGE_H = 18  # contract.md: Datadog drops log records older than 18 h
+DATADOG_MAX_AGE_H = 18  # docs/delivery.md#what-backends-demand: Datadog drops records older than 18 h
 SHOWN_MAX_CHARS = 120  # a bad value quoted in an error line
 
 
