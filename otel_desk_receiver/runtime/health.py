@@ -13,7 +13,7 @@ from otel_desk_receiver.runtime.selfmetrics import BotGauges
 from otel_desk_receiver.runtime.status_page import StatusFacts, render_html, status_document, wants_json
 from otel_desk_receiver.units import NS_PER_S
 
-READY_INTERVALS = 3  # contract.md: ready while the last success is at most three intervals old
+READY_INTERVALS = 3  # README.md, "Health": ready while the last success is at most three intervals old
 # Alive while the loop beat within this many intervals plus ALIVE_SLACK_S: it beats after every Desk
 # request and retry, every bot's turn, and at least once an interval while it waits for the next turn,
 # so only a loop that is truly stuck goes quiet that long.
