@@ -207,8 +207,8 @@ class OtlpSink:
 
     # --- the one receiving path of both transports
     def _decode(self, signal: str, decoder) -> list:
-        # Decoded lazily: storing the parsed request is cheap enough for the ~60,000 records/s the
-        # exporter can push (test-infra.md); turning every attribute into Python values is not.
+        # Decoded lazily: storing the parsed request keeps up with what the exporter can push (encoding bounds
+        # it, docs/testing.md#opentelemetry-sdk-pitfalls); turning every attribute into Python values does not.
         with self._cond:
             decoded, raw = self._decoded[signal], self._raw[signal]
             for request in raw:
