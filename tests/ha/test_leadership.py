@@ -20,10 +20,7 @@ from otel_desk_receiver.errors import ConfigError, FencedError, StateError, Stat
 from otel_desk_receiver.ha import setup as ha_setup
 from otel_desk_receiver.runtime.health import HealthState
 from otel_desk_receiver.ha.elector import ElectionConfig, LeaderElector
-from otel_desk_receiver.kube.lease import Term
 from otel_desk_receiver.ha.leadership import Leadership
-from otel_desk_receiver.state.configmap_backend import KubernetesState
-from otel_desk_receiver.state.retry import RetriedState
 from otel_desk_receiver.devkit.kube_api import ApiStatus, Grant
 from tests.harness.fixtures.kube_api import NAMESPACE, write_kubeconfig
 from tests.harness.wait import wait_until
@@ -197,54 +194,6 @@ def test_file_backend_with_election_polls_only_while_leading_and_releases_on_sto
 
 DESK = DeskIdentity("app-1", "https://desk.example/platform/v1")
 SHORT = dict(leader_election_lease_duration=3, leader_election_renew_deadline=1, leader_election_retry_period=0.05)
-
-
-class FakeClock:
-    """Monotonic seconds moved only by the waits of the code under test."""
-
-    def __init__(self):
-        self.s, self.waits = 0.0, []
-
-    def monotonic(self) -> float:
-        return self.s
-
-    def wait(self, seconds: float) -> bool:
-        self.waits.append(seconds)
-        self.s += seconds
-        return False
-
-
-def retried(kube_client, clock, term, budget_s=10.0, retry_s=2.0) -> RetriedState:
-    inner = KubernetesState(kube_client, NAMESPACE, "state", DESK, term=term, elected=True, sleep=lambda s: None)
-    return RetriedState(inner, budget_s=budget_s, retry_s=retry_s, wait=clock.wait, monotonic=clock.monotonic)
-
-
-def test_a_blip_shorter_than_the_renew_deadline_is_tried_again_every_retry_period(kube_api, kube_client):
-    clock = FakeClock()
-    state = retried(kube_client, clock, lambda: Term("a", 0))
-    kube_api.inject("status", code=500, method="GET", resource="configmaps", count=3)
-    assert state.load() == {}
-    assert clock.waits == [2.0, 2.0, 2.0]  # three failures, the fourth attempt answered
-
-
-def test_a_fault_outlasting_the_renew_deadline_is_given_up_on_after_it(kube_api, kube_client):
-    clock = FakeClock()
-    state = retried(kube_client, clock, lambda: Term("a", 0))
-    kube_api.inject("drop", method="GET", resource="configmaps")
-    with pytest.raises(StateUnavailableError, match=r"tried 6 times in 10s, the renew deadline"):
-        state.load()
-    assert clock.s == 10.0  # attempts at 0, 2, 4, 6, 8 and 10 s
-
-
-def test_a_term_ending_during_the_retries_ends_them_fenced(kube_api, kube_client):
-    clock, terms = FakeClock(), [Term("a", 0)]
-    state = retried(kube_client, clock, lambda: terms[-1])
-    state.load()
-    kube_api.inject("status", code=503, method="PUT", resource="configmaps")
-    state._wait = lambda s: terms.append(None) or False  # the renew deadline passes during the first wait
-    with pytest.raises(FencedError):
-        state.commit({})
-    assert len(terms) == 2  # one wait: the next attempt was fenced
 
 
 def run_in_thread(target, *args) -> tuple[threading.Thread, list]:
