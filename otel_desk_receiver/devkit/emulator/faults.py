@@ -7,11 +7,14 @@ import threading
 import time
 from dataclasses import dataclass, replace
 
+HOLD_MAX_S = 60.0  # a held answer goes out after this long whatever the test does (a failing test ends)
+
 
 @dataclass(frozen=True)
 class Fault:
-    """What to do instead of (or before) answering: ``kind`` is status, malformed, drop or repeat
-    (serve the page from ``rows`` rows earlier, as an offset race repeats rows across pages). A malformed
+    """What to do instead of (or before) answering: ``kind`` is status, malformed, drop, repeat
+    (serve the page from ``rows`` rows earlier, as an offset race repeats rows across pages) or hold (answer
+    normally once ``release`` is set: a slow or hanging read without waiting for the clock). A malformed
     answer is a 200 with ``body``, or with a cut-off envelope when ``body`` is None; a status one carries
     ``body`` instead of a DRF-style detail when it is given."""
 
@@ -21,6 +24,7 @@ class Fault:
     delay_s: float = 0.0
     rows: int = 0
     body: bytes | None = None
+    release: threading.Event | None = None  # hold: the answer waits until this is set (or HOLD_MAX_S)
 
 
 @dataclass
@@ -54,6 +58,7 @@ class Faults:
         self._rng = random.Random(f"faults:{seed}")
         self._monotonic = monotonic
         self._rules: list[_Rule] = []
+        self._holds: list[threading.Event] = []
         self.configure()
 
     def fail_next(self, n: int = 1, status: int = 503, retry_after: float | None = None,
@@ -70,6 +75,15 @@ class Faults:
 
     def drop_next(self, n: int = 1, path_contains: str | None = None) -> None:
         self._add(n, Fault("drop"), path_contains)
+
+    def hold_next(self, n: int = 1, path_contains: str | None = None) -> threading.Event:
+        """The next ``n`` matching requests are answered only once the returned event is set (or after
+        HOLD_MAX_S, or at ``clear``): a read that hangs for as long as a test wants, on no clock."""
+        release = threading.Event()
+        self._add(n, Fault("hold", release=release), path_contains)
+        with self._lock:
+            self._holds.append(release)
+        return release
 
     def repeat_next(self, n: int = 1, rows: int = 1, path_contains: str | None = "webhook_logs") -> None:
         """The next ``n`` matching pages start ``rows`` rows early: their first rows repeat the end of
@@ -96,6 +110,9 @@ class Faults:
         """Remove every one-shot rule and random fault."""
         with self._lock:
             self._rules.clear()
+            holds, self._holds = self._holds, []
+        for release in holds:  # a held answer goes out now
+            release.set()
         self.configure()
 
     def settings(self) -> dict:

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from otel_desk_receiver.devkit.emulator import api, control
+from otel_desk_receiver.devkit.emulator.faults import HOLD_MAX_S
 
 
 class EmulatorServer(ThreadingHTTPServer):
@@ -107,6 +108,8 @@ class DeskHandler(BaseHTTPRequestHandler):
         if response is None:
             emulator.run_request_hooks(path or "/", params)
             fault = emulator.faults.decide(full_path)
+            if fault is not None and fault.release is not None:
+                fault.release.wait(HOLD_MAX_S)  # a held answer: until the test releases it
             if fault is not None and fault.delay_s:
                 time.sleep(fault.delay_s)  # emulated latency, not a wait for correctness
             response = api.fault_response(fault) if fault else None

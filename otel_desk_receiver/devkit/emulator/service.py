@@ -63,6 +63,7 @@ class DeskEmulator:
         server, self._server = self._server, None
         if server is None:
             return
+        self.faults.clear()  # held answers (Faults.hold_next) go out: no handler outlives the server
         server.shutdown()
         server.server_close()
         server.close_connections()

@@ -2,6 +2,7 @@
 dropped connections, the rate-limit bucket, latency."""
 
 import json
+import threading
 import time
 
 import pytest
@@ -130,3 +131,17 @@ def test_latency_delays_every_answer(make_desk_emulator, desk_session):
     started = time.monotonic()
     assert desk_session.get(emulator.url + "/bots", timeout=5).status_code == 200
     assert time.monotonic() - started >= 0.2
+
+
+def test_hold_next_answers_only_once_released(frozen_emulator, url, desk_session):
+    release = frozen_emulator.faults.hold_next(1, path_contains="/bots$")
+    answers = []
+    worker = threading.Thread(target=lambda: answers.append(desk_session.get(url, timeout=30)))
+    worker.start()
+    wait_until(lambda: len(frozen_emulator.requests) == 0 and frozen_emulator.faults.settings()["pending_one_shot"] == 0,
+               timeout_s=10)
+    assert answers == []  # taken by the rule, held
+    release.set()
+    worker.join(10)
+    assert [a.status_code for a in answers] == [200]
+    assert desk_session.get(url, timeout=5).status_code == 200  # one request held, the next answered at once
