@@ -70,6 +70,15 @@ def test_headless_demo_shows_every_status_and_the_latest_records():
     assert result.stdout.rstrip().endswith("demo stopped: receiver, OTLP endpoint and emulator closed")
 
 
+def test_the_settled_counter_goes_out_while_the_demo_runs():
+    """The counters go out every metric interval while the demo runs, as with `run`, not only at its end."""
+    result = run_demo("--duration", "7", "--refresh", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    running = result.stdout.split("--- final", 1)[0].split("--- after ")[1:]
+    assert running, result.stdout[-3000:]
+    assert re.search(r"^settled counter: [1-9]\d*(, all of them| so far) ", running[-1], re.M), running[-1]
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_stops_everything_with_exit_0_and_the_printed_run_line_works(signum, tmp_path, otlp_sink):
     demo = ServerProcess("demo", [sys.executable, "-m", "otel_desk_receiver", "demo", "--duration", "600"],
@@ -106,7 +115,7 @@ def test_otlp_endpoint_flag_sends_to_that_endpoint_and_shows_the_receivers_gauge
     assert otlp_sink.requests("logs")[0].protocol == "grpc"
     frame = final_frame(result.stdout)
     assert f"OTLP endpoint (yours): {otlp_sink.grpc_endpoint} over grpc" in result.stdout
-    assert re.search(r"receiver: \d+ cycles, [1-9]\d* log records exported", frame), frame
+    assert re.search(r"receiver: \d+ bot turns, [1-9]\d* log records exported", frame), frame
     assert re.search(r"^\s+\d+\s+flaky(\s+-){6}\s+\d+\s+\d+\.\ds$", frame, re.M), frame
 
 

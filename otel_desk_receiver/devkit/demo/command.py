@@ -73,13 +73,11 @@ def _positive(text: str) -> float:
 
 
 class PollLoop:
-    """The receiver's poll loop on a thread, keeping what each cycle reported; sets ``stopping`` if it dies."""
+    """The receiver's own loop, as `run` runs it (Receiver.run_forever: the scheduler's turns, and the
+    counters exported every metric interval on their own thread), on a thread; sets ``stopping`` if it dies."""
 
     def __init__(self, receiver, stopping: threading.Event):
         self.receiver = receiver
-        self.cycles = 0
-        self.exported = 0
-        self.last = None  # the latest CycleResult
         self.error: BaseException | None = None
         self._stopping = stopping
         self._thread = threading.Thread(target=self._run, name="demo-receiver", daemon=True)
@@ -90,12 +88,7 @@ class PollLoop:
 
     def _run(self) -> None:
         try:
-            while not self.receiver.stop_event.is_set():
-                result = self.receiver.run_once()
-                self.exported += result.exported
-                if not self.receiver.stop_event.is_set():  # a cycle cut short by Ctrl-C did not fail
-                    self.cycles, self.last = self.cycles + 1, result
-                self.receiver.stop_event.wait(self.receiver.settings.poll_interval)
+            self.receiver.run_forever()
         except Exception as error:  # noqa: BLE001 - reported by main after a clean shutdown
             self.error = error
             self._stopping.set()
@@ -111,9 +104,12 @@ class PollLoop:
             self._thread.join(2.0)
 
     def summary(self, errors: list[str] = ()) -> str:
-        last = self.last
-        return demo_view.receiver_line(self.cycles, self.exported, last and last.bots_ok, last and last.bots_failed,
-                                       errors)
+        """What the receiver's health state says (the status page's facts): turns, records, bots ok or failing."""
+        facts = self.receiver.health.facts()
+        polled = [health for health in facts.bots.values() if health.last_poll_ns is not None]
+        failing = sum(health.last_error is not None for health in polled)
+        return demo_view.receiver_line(facts.turns, facts.exported, len(polled) - failing if polled else None,
+                                       failing, errors)
 
 
 class Demo:
@@ -233,9 +229,11 @@ def _build(args, stack: ExitStack, stopping: threading.Event) -> Demo:
 
     # The receiver warns that a 1-day backfill reaches past what Datadog keeps: worth seeing with
     # --otlp-endpoint, noise in front of the embedded endpoint.
-    receiver_log = logging.getLogger("otel_desk_receiver.app")
-    receiver_log.addFilter(quiet := lambda r: sink is None or "Datadog drops" not in r.getMessage())
-    stack.callback(receiver_log.removeFilter, quiet)
+    # On the handlers, not on a logger: whichever module of the receiver logs it.
+    quiet = lambda r: sink is None or "Datadog drops" not in r.getMessage()  # noqa: E731
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(quiet)
+        stack.callback(handler.removeFilter, quiet)
     demo = Demo(args, emulator, sink, Receiver(settings), stopping, endpoint)
     stack.callback(demo.shutdown)  # flushes the last metrics: runs before the sink stops
     return demo

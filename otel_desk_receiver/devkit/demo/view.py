@@ -268,11 +268,11 @@ def counter_line(total: int, records: int, seen: bool, interval_s: float) -> str
     return f"settled counter: {total} so far ({every})"
 
 
-def receiver_line(cycles: int, exported: int, bots_ok: int | None, bots_failed: int | None,
+def receiver_line(turns: int, exported: int, bots_ok: int | None, bots_failed: int | None,
                   errors: list[str] = ()) -> str:
-    """What the receiver's poll loop reported; bots_ok None: no cycle finished yet."""
+    """What the receiver's poll loop reported; bots_ok None: no bot's turn finished yet."""
     if bots_ok is None:
-        return "receiver: first cycle running"
-    line = (f"receiver: {cycles} cycles, {exported} log records exported; last cycle {bots_ok} bots ok, "
+        return "receiver: first turns running"
+    line = (f"receiver: {turns} bot turns, {exported} log records exported; at their last turn {bots_ok} bots ok, "
             f"{bots_failed} failed")
     return line + (f" ({'; '.join(errors)})" if errors else "")
