@@ -121,50 +121,6 @@ def test_invalid_settings_name_the_variable(monkeypatch, env, line):
     assert any(problem.startswith(line) for problem in error.value.problems), error.value.problems
 
 
-@pytest.mark.parametrize(("values", "enabled"), [
-    ({}, False),
-    ({"state_backend": "kubernetes"}, True),
-    ({"state_backend": "kubernetes", "leader_election": False}, False),
-    ({"leader_election": True}, True),
-], ids=["file: off", "kubernetes: on", "kubernetes, turned off", "file, turned on"])
-def test_election_defaults_follow_the_backend(values, enabled):
-    settings = Settings(api_url="http://desk.example", api_token="t", **values)
-    assert ha_setup.election_enabled(settings) is enabled
-
-
-@pytest.mark.parametrize(("setting", "env", "namespace"), [
-    ("mine", {"POD_NAMESPACE": "pods"}, "mine"),
-    (None, {"POD_NAMESPACE": "pods"}, "pods"),
-    (None, {}, "observability"),  # the kubeconfig context's
-], ids=["setting", "POD_NAMESPACE", "kubeconfig context"])
-def test_namespace_precedence(kubeconfig, setting, env, namespace):
-    settings = Settings(api_url="http://desk.example", api_token="t", state_backend="kubernetes",
-                        kubernetes_namespace=setting)
-    parts = ha_setup.build(settings, None, {"KUBECONFIG": str(kubeconfig), **env})
-    assert parts.namespace == namespace and parts.elector.namespace == namespace
-    parts.client.close()
-
-
-def test_check_describes_the_state_configmap_and_the_lease_without_writing(kube_api, kubeconfig):
-    settings = Settings(api_url="http://desk.example", api_token="t", state_backend="kubernetes")
-    env = {"KUBECONFIG": str(kubeconfig)}
-    assert ha_setup.describe(settings, None, env) == (
-        True, f"configmap {NAMESPACE}/otel-desk-receiver-state: none yet (created at the first start); "
-              f"lease {NAMESPACE}/otel-desk-receiver-leader: none yet")
-    parts = ha_setup.build(settings, None, env)
-    assert parts.elector.try_acquire_or_renew()
-    parts.state.load()
-    writes_before = kube_api.served[-1].at
-    ok, line = ha_setup.describe(settings, None, env)
-    assert ok and "valid, 0 bot cursor(s)" in line and f"held by {parts.elector.identity}" in line
-    checks = [r for r in kube_api.served if r.method in ("PUT", "POST") and r.at > writes_before]
-    assert checks and all(r.dry_run for r in checks)  # asked with dry runs, nothing written
-    kube_api.store.revoke("kube-token-receiver", "leases", "get")
-    ok, line = ha_setup.describe(settings, None, env)
-    assert not ok and "Forbidden" in line
-    parts.client.close()
-
-
 def test_file_backend_with_election_polls_only_while_leading_and_releases_on_stop(
         desk_emulator, otlp_sink, otlp_env, kube_api, kubeconfig, state_path, monkeypatch):
     from tests.harness.receiver import make_receiver, uids
