@@ -1,0 +1,48 @@
+"""Desk's request budget against the poll interval: one line saying whether a sweep fits, logged once per bot count,
+and the sweep time as a gauge."""
+
+import logging
+
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+from otel_desk_receiver import names
+from otel_desk_receiver.runtime.budget import SweepBudget, describe
+
+
+def test_a_sweep_that_fits_is_said_plainly():
+    assert describe(100, 10.0, 30.0) == (
+        True, "100 bot(s) at DESK_MAX_RPS=10: one sweep takes at least 10.0 s against DESK_POLL_INTERVAL=30 s")
+
+
+def test_a_sweep_past_the_interval_says_what_waits_and_the_rate_that_would_fit():
+    fits, line = describe(1000, 10.0, 30.0)
+    assert not fits
+    assert line.endswith(": the budget cannot meet the interval; entries wait up to about 130 s and idle bots are "
+                         "polled less often (raise DESK_MAX_RPS to 33.4 if Desk allows, or the interval)")
+
+
+@pytest.fixture
+def reader():
+    reader = InMemoryMetricReader()
+    yield reader
+    reader.shutdown()
+
+
+def gauge(reader) -> list[float]:
+    data = reader.get_metrics_data()
+    return [point.value for resource in (data.resource_metrics if data else []) for scope in resource.scope_metrics
+            for metric in scope.metrics if metric.name == names.SWEEP_DURATION.name
+            for point in metric.data.data_points]
+
+
+def test_the_gauge_and_the_log_follow_the_bot_count(reader, caplog):
+    budget = SweepBudget(MeterProvider(metric_readers=[reader]).get_meter("test"), max_rps=10.0, interval_s=30.0)
+    assert gauge(reader) == []  # no bot list yet: no point
+    caplog.set_level(logging.INFO, logger="otel_desk_receiver.runtime.budget")
+    assert budget.update(100) and budget.update(100)
+    assert not budget.update(1000)
+    assert [(r.levelname, r.getMessage().split(":")[0]) for r in caplog.records] == [
+        ("INFO", "100 bot(s) at DESK_MAX_RPS=10"), ("WARNING", "1000 bot(s) at DESK_MAX_RPS=10")]  # once per count
+    assert gauge(reader) == [100.0]
