@@ -19,6 +19,7 @@ from otel_desk_receiver.otel_env import (
 )
 from otel_desk_receiver.otlp import headers_file, metric_export
 from otel_desk_receiver.redaction import without_user_info
+from otel_desk_receiver.otlp.endpoint_hints import with_hints
 from otel_desk_receiver.otlp.headers_file import HeadersFile
 from otel_desk_receiver.otlp.counter_export import CounterExporter
 from otel_desk_receiver.otlp.log_export import EntryExporter, NullEntryExporter, build_log_exporter
@@ -179,7 +180,8 @@ class Receiver:
         if down is not None:
             # One line per cycle, whatever the number of bots: the first failed export stopped the others.
             log.warning("OTLP logs endpoint %s did not accept the log records (%s): %d bot(s) waiting with %d "
-                        "settled entr%s; nothing is lost, retrying next cycle", export_endpoint("logs"), down.reason,
+                        "settled entr%s; nothing is lost, retrying next cycle", export_endpoint("logs"),
+                        with_hints(down.reason, "logs"),
                         waiting.deliveries, waiting.records, "y" if waiting.records == 1 else "ies")
         self._entry_exporter.new_cycle()
 

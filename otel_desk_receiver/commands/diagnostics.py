@@ -11,6 +11,7 @@ from otel_desk_receiver.desk.throttle import RetryPolicy
 from otel_desk_receiver.errors import DeskAuthError, DeskError, StateError
 from otel_desk_receiver.otel_env import export_endpoint, export_timeout_s, otlp_protocol
 from otel_desk_receiver.redaction import escape_controls, redact_url
+from otel_desk_receiver.otlp.endpoint_hints import endpoint_hints
 from otel_desk_receiver.otlp.log_export import EntryExporter, build_log_exporter
 from otel_desk_receiver.otlp.metric_export import build_metric_exporter, probe_metrics
 from otel_desk_receiver.otlp.resource import build_resource
@@ -78,7 +79,8 @@ def describe_bot(bot: Bot) -> str:
 def probe_otlp(signal: str) -> Finding:
     """Send one empty export request for the signal (a valid OTLP request that carries no data) and say
     what the endpoint answered: accepted, or why not (connection refused, HTTP status and an excerpt of
-    the body, TLS error, an HTTP request to a gRPC port, a redirect, a 200 that is not OTLP). Answers
+    the body, TLS error, an HTTP request to a gRPC port, a redirect, a 200 that is not OTLP), and on a
+    failure what is likely wrong with the endpoint's settings (otlp/endpoint_hints.py). Answers
     within about PROBE_TIMEOUT_S: a report, not an export, so no long retries."""
     protocol = otlp_protocol(signal)
     where = f"{redact_url(export_endpoint(signal))} ({protocol})"
@@ -95,7 +97,8 @@ def probe_otlp(signal: str) -> Finding:
         quiet.setLevel(level)
     if answer.accepted:
         return Finding(f"OTLP {signal}", True, f"{where}: accepted an empty export")
-    return Finding(f"OTLP {signal}", False, f"{where}: did not accept an export: {answer.reason}")
+    return Finding(f"OTLP {signal}", False, f"{where}: did not accept an export: {answer.reason}",
+                   [f"likely: {hint}" for hint in endpoint_hints(signal)])
 
 
 def probe_state(settings: Settings) -> Finding:

@@ -41,6 +41,7 @@ from otel_desk_receiver.pipeline.cursor import BotCursor
 from otel_desk_receiver.state.store import CursorStore
 from otel_desk_receiver.errors import StateError
 from otel_desk_receiver.otlp.answer import Answer, Kind
+from otel_desk_receiver.otlp.endpoint_hints import with_hints
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ class CounterExporter:
     def _refused(self, answer: Answer) -> Answer:
         if self.last_answer is None or self.last_answer.accepted:  # said once, not every interval
             log.warning("OTLP metrics endpoint did not accept the counters (%s); they are kept and sent again",
-                        answer.reason)
+                        with_hints(answer.reason, "metrics"))
         if self._on_failure is not None:
             self._on_failure()
         return answer

@@ -49,6 +49,28 @@ def test_otlp_down_fails_with_the_endpoint_named(env, otlp_sink):
     assert "problems: OTLP logs, OTLP metrics" in done.stdout
 
 
+@pytest.mark.parametrize("endpoint, protocol, expected", [
+    ("http://127.0.0.1:4317", "http/protobuf",
+     ["OTEL_EXPORTER_OTLP_ENDPOINT uses port 4317, the OTLP/gRPC port, while the protocol is http/protobuf: use "
+      "the OTLP/HTTP port (OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318), or set OTEL_EXPORTER_OTLP_PROTOCOL=grpc"]),
+    ("{http}/v1/logs", "http/protobuf",
+     ["OTEL_EXPORTER_OTLP_ENDPOINT is the base endpoint and takes no signal path: the exporter appends /v1/logs to "
+      "it, so it sent to {http}/v1/logs/v1/logs; set OTEL_EXPORTER_OTLP_ENDPOINT={http}, or the full URL in "
+      "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"]),
+    ("http://127.0.0.1:4318", "grpc",
+     ["OTEL_EXPORTER_OTLP_ENDPOINT uses port 4318, the OTLP/HTTP port, while the protocol is grpc: use the OTLP/gRPC "
+      "port (OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317), or set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"]),
+], ids=["grpc-port-over-http", "signal-path-on-the-base-endpoint", "http-port-over-grpc"])
+def test_a_wrong_endpoint_shape_is_named_with_its_fix(env, otlp_sink, endpoint, protocol, expected):
+    endpoint = endpoint.format(http=otlp_sink.http_endpoint)
+    env.update(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint, OTEL_EXPORTER_OTLP_PROTOCOL=protocol)
+    done = run_command(env, "check")
+    assert done.returncode == 1, done.stdout
+    report = done.stdout.split("[FAIL] OTLP logs: ", 1)[1].split("\n[")[0]
+    for hint in expected:
+        assert f"    likely: {hint.format(http=otlp_sink.http_endpoint)}" in report, report
+
+
 def test_grpc_endpoint_reported(env, otlp_sink):
     env.update(OTEL_EXPORTER_OTLP_ENDPOINT=otlp_sink.grpc_endpoint, OTEL_EXPORTER_OTLP_PROTOCOL="grpc")
     done = run_command(env, "check")
