@@ -58,7 +58,7 @@ def test_headless_demo_shows_every_status_and_the_latest_records():
     for name in ("flaky", "slow", "support-bot-1"):
         assert re.search(rf"^\s+\d+\s+{name}\s+\d+", frame, re.M), frame
     assert set(RECORD_LINE.findall(frame)) == {"ERROR", "TIMEOUT"}, frame
-    # Logs and counts agree once the receiver has closed (contract.md, sendbird.desk.bot.webhook_logs).
+    # Logs and counts agree once the receiver has closed (docs/delivery.md#counters).
     received = re.search(r"received (\d+) log records\nsettled counter: (\d+), all of them \(it goes out with the "
                          r"metrics, every 1s\)", frame)
     assert received and received.group(1) == received.group(2) == str(counts["TOTAL"]), frame
