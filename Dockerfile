@@ -1,5 +1,6 @@
 # otel-desk-receiver image: build a virtualenv in one stage, copy it into a clean slim one.
-# docker build -t otel-desk-receiver:0.2.0 .
+# Published for linux/amd64 and linux/arm64 as ghcr.io/otel-desk-receiver/otel-desk-receiver:<version> by
+# .github/workflows/release.yml; your own build: docker build -t otel-desk-receiver:0.2.0 .
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build

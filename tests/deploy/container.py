@@ -31,25 +31,27 @@ _names = itertools.count()
 
 @dataclass
 class WorkingContainer:
-    """A buildah working container of the image; every run in it gets its own -e and -v."""
+    """A buildah working container of the image; every run in it gets its own -e and -v. ``storage``: buildah's
+    global options for another image store (--root, --runroot), such as one holding only a pulled image."""
 
     name: str
     image: Image
+    storage: tuple[str, ...] = ()
 
     @classmethod
-    def create(cls, image: Image) -> WorkingContainer:
+    def create(cls, image: Image, storage: tuple[str, ...] = ()) -> WorkingContainer:
         remove_leftovers()
         name = f"{NAME_PREFIX}{os.getpid()}-{next(_names)}"
-        buildah("from", "--pull=never", "--name", name, image.name)
-        return cls(name, image)
+        buildah(*storage, "from", "--pull=never", "--name", name, image.name)
+        return cls(name, image, storage)
 
     def remove(self) -> None:
-        buildah("rm", self.name, check=False)
+        buildah(*self.storage, "rm", self.name, check=False)
 
     def command(self, args: list[str], env: dict[str, str], volumes: dict[Path, str]) -> list[str]:
         options = [f"--env={k}={v}" for k, v in env.items()]
         options += [f"--volume={host}:{inside}" for host, inside in volumes.items()]
-        return ["buildah", "run", "--isolation", "chroot", *options, self.name, "--", *args]
+        return ["buildah", *self.storage, "run", "--isolation", "chroot", *options, self.name, "--", *args]
 
     def entrypoint(self, *args: str) -> list[str]:
         """The image's ENTRYPOINT followed by args (`buildah run` runs a command, not the entrypoint)."""

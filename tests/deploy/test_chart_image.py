@@ -1,45 +1,37 @@
-"""The chart's default image.repository names an image no cluster can pull: while it is set, NOTES
-says how to build and push the image and set image.repository, and the chart README says so too."""
+"""The chart's default image is the published one (tests/deploy/release.py: ghcr.io/<org>/otel-desk-receiver,
+what the release workflow pushes), tagged with the chart's appVersion, in both modes; NOTES names the image
+the pod pulls, and the chart README says where the image and the chart are published and how to build your own."""
 
 import pytest
 import yaml
 
-from tests.deploy.chart import CHART_DIR, render
+from tests.deploy.chart import CHART_DIR, documents, receiver_containers, render
+from tests.deploy.release import CHART_REMOTE, IMAGE
 
 MINIMAL = {"token": {"value": "ci-token"}, "settings": {"appId": "app-1"}, "otlp": {"endpoint": "http://collector:4318"}}
-HINT = "image.repository is still the chart's default"
+APP_VERSION = yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())["appVersion"]
 modes = pytest.mark.parametrize("mode", ["deployment", "sidecar"])
 
 
-def default_repository() -> str:
-    return yaml.safe_load((CHART_DIR / "values.yaml").read_text())["image"]["repository"]
+@modes
+def test_the_default_image_is_the_published_one_at_the_chart_s_app_version(mode):
+    (container,) = receiver_containers(documents(render(MINIMAL | {"mode": mode})))
+    assert container["image"] == f"{IMAGE}:{APP_VERSION}"
+
+
+def test_an_image_tag_overrides_the_app_version():
+    (container,) = receiver_containers(documents(render(MINIMAL | {"image": {"tag": "9.9.9"}})))
+    assert container["image"] == f"{IMAGE}:9.9.9"
 
 
 @modes
-def test_notes_show_how_to_build_push_and_set_the_image_while_the_repository_is_the_default(mode):
+def test_notes_name_the_image_the_pod_pulls(mode):
     notes = render(MINIMAL | {"mode": mode})["NOTES.txt"]
-    assert HINT in notes and f'"{default_repository()}"' in notes
-    version = yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())["appVersion"]
-    for command in (f"docker build -t <registry>/otel-desk-receiver:{version} .",
-                    f"docker push <registry>/otel-desk-receiver:{version}",
-                    "--set image.repository=<registry>/otel-desk-receiver"):
-        assert command in notes, command
-    assert "podman" in notes and "buildah" in notes
+    assert f"{IMAGE}:{APP_VERSION}" in notes
+    assert "docker build" not in notes  # nothing to build: the image is published
 
 
-def test_notes_hint_follows_the_image_tag():
-    notes = render(MINIMAL | {"image": {"repository": default_repository(), "tag": "9.9.9", "pullPolicy": "Never"}})
-    assert "docker build -t <registry>/otel-desk-receiver:9.9.9 ." in notes["NOTES.txt"]
-
-
-@modes
-def test_notes_quiet_about_the_image_once_a_repository_is_set(mode):
-    values = MINIMAL | {"mode": mode,
-                        "image": {"repository": "registry.example.com/otel-desk-receiver", "tag": "", "pullPolicy": "IfNotPresent"}}
-    assert HINT not in render(values)["NOTES.txt"]
-
-
-def test_chart_readme_shows_how_to_build_push_and_set_the_image():
+def test_chart_readme_says_where_the_image_and_the_chart_are_published_and_how_to_build_your_own():
     readme = (CHART_DIR / "README.md").read_text()
-    for needle in ("docker build", "docker push", "podman build", "buildah bud", "--set image.repository="):
+    for needle in (IMAGE, f"{CHART_REMOTE}/otel-desk-receiver", "linux/arm64", "docker build", "--set image.repository="):
         assert needle in readme, needle

@@ -15,6 +15,7 @@ import yaml
 from otel_desk_receiver import names
 from otel_desk_receiver.config import Settings, env_name, load_settings
 from tests.deploy.chart import CHART_DIR, KUBERNETES_VERSION, documents, load_values, render, sidecar_snippet
+from tests.deploy.release import IMAGE
 from tests.deploy.telemetry_names import (
     datadog_metrics, datadog_names, datadog_tags, log_labels, logql_labels, prometheus_labels, prometheus_series,
     promql_problems,
@@ -60,7 +61,17 @@ def test_compose_file_matches_the_compose_spec(path):
 
 
 def receiver_services(compose):
-    return {name: s for name, s in compose["services"].items() if s.get("image", "").startswith("otel-desk-receiver")}
+    return {name: s for name, s in compose["services"].items() if s.get("image", "").startswith(f"{IMAGE}:")}
+
+
+APP_VERSION = yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())["appVersion"]
+
+
+@pytest.mark.parametrize("path", COMPOSE_FILES, ids=rel)
+def test_compose_pulls_the_published_image_of_the_chart_s_version(path):
+    images = {s["image"] for s in yaml.safe_load(path.read_text())["services"].values() if "build" in s}
+    # With image and build both set, Compose pulls the image and builds only when asked (--build).
+    assert images == {f"{IMAGE}:{APP_VERSION}"}
 
 
 @pytest.mark.parametrize("path", COMPOSE_FILES, ids=rel)
