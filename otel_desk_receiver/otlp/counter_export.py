@@ -45,7 +45,7 @@ from otel_desk_receiver.otlp.endpoint_hints import with_hints
 
 log = logging.getLogger(__name__)
 
-# The statuses of desk-api.md's table: RECEIVED, ERROR, TIMEOUT settle by status; INITIALIZED and SENT
+# The statuses of docs/desk-api.md#statuses: RECEIVED, ERROR, TIMEOUT settle by status; INITIALIZED and SENT
 # settle by age. Each has a series from the bot's discovery; other statuses get one when first counted.
 KNOWN_STATUSES = ("INITIALIZED", "SENT", "RECEIVED", "ERROR", "TIMEOUT")
 
