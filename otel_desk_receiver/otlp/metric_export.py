@@ -110,7 +110,8 @@ def probe_metrics(exporter: MetricExporter) -> Answer:
 def shutdown_meter_provider(meter_provider: MeterProvider, timeout_ms: float = 10_000) -> None:
     """Export the final points exactly once, then stop.
 
-    Measured: force_flush() then shutdown() exports cumulative points twice (test-infra.md). The
-    periodic reader's shutdown already makes one last collection, so shutdown alone is the flush.
+    Measured: force_flush() then shutdown() exports cumulative points twice
+    (docs/testing.md#opentelemetry-sdk-pitfalls). The periodic reader's shutdown already makes one last
+    collection, so shutdown alone is the flush.
     """
     meter_provider.shutdown(timeout_millis=timeout_ms)
