@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 
 from opentelemetry._logs import LogRecord, SeverityNumber
-# The logs SDK is still underscored (test-infra.md): every import of it stays in this module.
+# The logs SDK is still underscored (docs/testing.md#opentelemetry-sdk-pitfalls): its imports stay here.
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from opentelemetry.sdk.resources import Resource
@@ -23,7 +23,7 @@ __all__ = ["Delivery", "EntryExporter", "NullEntryExporter", "build_log_exporter
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 512  # measured: ~60,000 records/s through exporter.export() at this size (test-infra.md)
+DEFAULT_BATCH_SIZE = 512  # the batch size of the throughput measured in docs/testing.md#opentelemetry-sdk-pitfalls
 
 
 def build_log_exporter(environ: Mapping[str, str] | None = None, *, timeout_s: float | None = None) -> LogRecordExporter:
@@ -47,7 +47,7 @@ class EntryExporter:
     refused record stands alone (delivery.py). With ``hold_when_down``, after a failure the endpoint
     counts as down: later calls fail at once, without a request, until ``new_cycle()``, so a dead
     endpoint costs one export's retries per cycle, not one per bot. No BatchLogRecordProcessor: its queue silently
-    dropped half of a large backlog (test-infra.md).
+    dropped half of a large backlog (docs/testing.md#opentelemetry-sdk-pitfalls).
     """
 
     def __init__(self, exporter: LogRecordExporter, resource: Resource, *, batch_size: int = DEFAULT_BATCH_SIZE,
