@@ -260,7 +260,7 @@ class Poller:
         return result
 
     def _lag_s(self, cursor: BotCursor | None) -> float | None:
-        """Now minus createdAt of the newest entry read for the bot (contract: otel_desk_receiver.lag)."""
+        """Now minus createdAt of the newest entry read for the bot (README.md, "Metrics": otel_desk_receiver.lag)."""
         if cursor is None or not cursor.newest_created_ns:
             return None
         return max(0.0, (self._desk_clock_ns() - cursor.newest_created_ns) / NS_PER_S)
