@@ -15,10 +15,10 @@ import pytest
 
 from tests.harness.paths import REPO
 
-# The outside notes by name; the dots are escaped so that this file does not cite them itself. The Desk API
+# The outside notes by name, escaped (a dot, a bracket) so that this file does not cite them itself. The Desk API
 # notes share their name with docs/desk-api.md, which may be cited: outside docs/ only a path into docs/ is
 # ours; inside docs/ a bare name is the neighbouring page.
-OUTSIDE_NOTES = re.compile(r"contract\.md|test-infra\.md|style\.md|\.\./shared\b|/work/shared\b")
+OUTSIDE_NOTES = re.compile(r"contract\.md|test-infra\.md|style\.md|\.\./shared\b|/work/share[d]\b")
 BARE_DESK_API = re.compile(r"(?<![\w/.-])desk-api\.md")
 # docs/<file>.md, optionally with #anchor, rooted at the repository (a runbook_url) or reached by ../ links;
 # not a docs/ folder inside a URL (https://example.org/docs/x.md).
@@ -156,11 +156,12 @@ def test_a_missing_file_or_heading_is_reported(tmp_path):
     ("otel_desk_receiver/desk/models.py", "# desk-api" ".md, \"Bots\"", True),
     ("otel_desk_receiver/desk/models.py", "(see contract" ".md guarantee 6)", True),
     ("tests/harness/ports.py", "../" "shared/notes", True),
+    ("tests/harness/ports.py", "/work/" "shared/notes", True),
     ("otel_desk_receiver/desk/models.py", "# docs/desk-api" ".md#bots", False),
     ("examples/alerts/README.md", "[the Desk API](../../docs/desk-api" ".md)", False),
     ("docs/delivery.md", "[Ids](desk-api" ".md#ids)", False),
     ("docs/delivery.md", "as the contract" ".md said", True),
-], ids=["bare-desk-api", "contract", "shared-folder", "docs-path", "relative-docs-path", "neighbour-in-docs",
+], ids=["bare-desk-api", "contract", "shared-folder", "shared-folder-absolute", "docs-path", "relative-docs-path", "neighbour-in-docs",
         "contract-in-docs"])
 def test_outside_notes_are_told_from_docs_paths(where, line, cited):
     assert bool(outside_citations(REPO / where, line)) is cited
