@@ -24,8 +24,8 @@ import psutil
 RUN_DEADLINE_S = 30.0
 # What `run` imports from its dependencies with the default settings (OTLP over http/protobuf).
 LIBRARIES = ("requests", "pydantic.main", "pydantic.types", "opentelemetry.sdk.resources", "opentelemetry.sdk.metrics",
-             "opentelemetry.sdk._logs.export", "opentelemetry.exporter.otlp.proto.http._log_exporter",
-             "opentelemetry.exporter.otlp.proto.http.metric_exporter")
+             "opentelemetry.proto.collector.logs.v1.logs_service_pb2",
+             "opentelemetry.exporter.otlp.proto.common.metrics_encoder")
 
 
 class _EmptyDesk(BaseHTTPRequestHandler):

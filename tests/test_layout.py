@@ -110,6 +110,6 @@ def test_the_check_sees_arrows(tmp_path):
     """The reader finds an upward import inside a function and under TYPE_CHECKING, and a relative one."""
     source = tmp_path / "m.py"
     source.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from otel_desk_receiver.app import Receiver\n"
-                      "def f():\n    from otel_desk_receiver.otlp import wire\n    from ..state import store\n")
+                      "def f():\n    from otel_desk_receiver.otlp import sender\n    from ..state import store\n")
     found = imports_of("otel_desk_receiver.pipeline.m", source, set(MODULES))
-    assert found == {"otel_desk_receiver.app", "otel_desk_receiver.otlp.wire", "otel_desk_receiver.state.store"}
+    assert found == {"otel_desk_receiver.app", "otel_desk_receiver.otlp.sender", "otel_desk_receiver.state.store"}

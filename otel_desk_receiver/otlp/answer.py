@@ -150,7 +150,7 @@ def _transport_failure(error: Exception | None) -> Answer:
                                    "Use OTEL_EXPORTER_OTLP_PROTOCOL=grpc, or the OTLP/HTTP port (4318)")
     if "Connection refused" in text:
         return Answer(Kind.DOWN, "connection refused")
-    if "no complete answer within" in text:  # wire.DeadlineTransport's total deadline
+    if "no complete answer within" in text:  # http_sender's total deadline on a request
         return Answer(Kind.DOWN, text[text.index("no complete answer within"):].rstrip("')\""))
     if "timed out" in text.lower() or "Timeout" in name:
         return Answer(Kind.DOWN, "no answer within the export timeout")

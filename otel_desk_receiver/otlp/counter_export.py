@@ -1,5 +1,5 @@
 """The settled-entry counters (sendbird.desk.bot.webhook_logs), exported from the committed totals by our own
-loop, which builds the MetricsData, hands it to the SDK's OTLP metric exporter and acts on the answer.
+loop, which builds the MetricsData, hands it to our OTLP metric exporter (metric_export.py) and acts on the answer.
 
 Not the SDK's PeriodicExportingMetricReader: its in-memory sums start at 0 in every process and its
 delta points are dropped when an export fails, so counts were lost across crashes and outages. Here:
@@ -26,7 +26,6 @@ from dataclasses import replace
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
     Metric,
-    MetricExporter,
     MetricsData,
     NumberDataPoint,
     ResourceMetrics,
@@ -42,6 +41,7 @@ from otel_desk_receiver.state.store import CursorStore
 from otel_desk_receiver.errors import StateError
 from otel_desk_receiver.otlp.answer import Answer, Kind
 from otel_desk_receiver.otlp.endpoint_hints import with_hints
+from otel_desk_receiver.otlp.metric_export import OtlpMetricExporter
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +57,11 @@ class CounterExporter:
     Calls are serialised, so the loop, a flush and a new bot's zeros never race.
     """
 
-    def __init__(self, exporter: MetricExporter, resource: Resource, cursors: CursorStore,
+    def __init__(self, exporter: OtlpMetricExporter, resource: Resource, cursors: CursorStore,
                  bots: Callable[[], Iterable[tuple[int, str]]], *, delta: bool, interval_s: float,
                  timeout_s: float, clock_ns: Callable[[], int] = time.time_ns,
                  on_failure: Callable[[], None] | None = None):
         self._exporter = exporter
-        self._answers = getattr(exporter, "otlp_answers", None)
         self._resource = resource
         self._cursors = cursors
         self._bots = bots
@@ -173,19 +172,7 @@ class CounterExporter:
         return answer
 
     def _send(self, data: MetricsData) -> Answer:
-        if self._answers is not None:
-            self._answers.start()
-        try:
-            result = self._exporter.export(data, timeout_millis=self._timeout_s * 1000)
-        except Exception as exc:  # noqa: BLE001 - an endpoint failure is an answer
-            return Answer(Kind.DOWN, f"the exporter raised {type(exc).__name__}")
-        succeeded = result.name == "SUCCESS"
-        if self._answers is None:
-            return Answer(Kind.ACCEPTED) if succeeded else Answer(Kind.FAILED, "the exporter reported a failure")
-        answer = self._answers.answer(succeeded)
-        if answer.accepted and not succeeded:
-            return Answer(Kind.FAILED, "the exporter reported a failure")
-        return answer
+        return self._exporter.send(data)  # the endpoint's answer, exceptions included (metric_export.py)
 
     def _metrics_data(self, series: list[tuple[int, str, BotCursor]], now_ns: int) -> MetricsData:
         points = [point for bot_id, bot_name, cursor in series for point in self._points(bot_id, bot_name, cursor,

@@ -1,23 +1,18 @@
-"""Entry records to the OTLP endpoint: the SDK's log exporter called directly, its answer acted on."""
+"""Entry records to the OTLP endpoint: encoded (log_encoding.py), sent (sender.py), the answer acted on."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
 
-from opentelemetry._logs import LogRecord, SeverityNumber
-# The logs SDK is still underscored (docs/testing.md#opentelemetry-sdk-pitfalls): its imports stay here.
-from opentelemetry.sdk._logs import ReadableLogRecord
-from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from otel_desk_receiver import __version__, names
 from otel_desk_receiver.pipeline.records import EntryRecord
-from otel_desk_receiver.otlp import wire
 from otel_desk_receiver.otlp.answer import Answer, Kind
 from otel_desk_receiver.otlp.delivery import Delivery, Waiting, split_and_send
-from otel_desk_receiver.otlp.wire import AnswerRecorder
+from otel_desk_receiver.otlp.log_encoding import LogEncoder
+from otel_desk_receiver.otlp.sender import Sender, build_sender
 
 __all__ = ["Delivery", "EntryExporter", "NullEntryExporter", "build_log_exporter"]
 
@@ -26,15 +21,13 @@ log = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 512  # the batch size of the throughput measured in docs/testing.md#opentelemetry-sdk-pitfalls
 
 
-def build_log_exporter(environ: Mapping[str, str] | None = None, *, timeout_s: float | None = None) -> LogRecordExporter:
-    """The SDK's gRPC or HTTP log exporter; endpoint, headers, timeout, compression and TLS come from
-    OTEL_* as the SDK reads them (environ only picks the protocol). Opens no connection yet.
+def build_log_exporter(environ: Mapping[str, str] | None = None, *, timeout_s: float | None = None) -> Sender:
+    """The gRPC or HTTP sender of log requests; endpoint, headers, timeout, compression and TLS come from
+    OTEL_* (``environ``, default os.environ) as the specification says (target.py). Opens no connection yet.
 
-    Its answers are recorded (``otlp_answers``, see wire.py) so a redirect, a non-OTLP 200 or a
-    partial success is told apart from an acceptance. ``timeout_s`` overrides the export timeout
-    (``check`` answers within seconds)."""
-    exporter, exporter.otlp_answers = wire.build_exporter("logs", environ, timeout_s)
-    return exporter
+    Its answers tell a redirect, a non-OTLP 200 or a partial success apart from an acceptance (answer.py).
+    ``timeout_s`` overrides the export timeout (``check`` answers within seconds)."""
+    return build_sender("logs", environ, timeout_s)
 
 
 class EntryExporter:
@@ -50,16 +43,14 @@ class EntryExporter:
     dropped half of a large backlog (docs/testing.md#opentelemetry-sdk-pitfalls).
     """
 
-    def __init__(self, exporter: LogRecordExporter, resource: Resource, *, batch_size: int = DEFAULT_BATCH_SIZE,
+    def __init__(self, exporter: Sender, resource: Resource, *, batch_size: int = DEFAULT_BATCH_SIZE,
                  on_failure: Callable[[int], None] | None = None, hold_when_down: bool = False):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self._exporter = exporter
-        self._answers = getattr(exporter, "otlp_answers", None) or AnswerRecorder(None)
-        self._resource = _HashOnceResource(resource.attributes, resource.schema_url)
+        self._encoder = LogEncoder(resource, names.SCOPE_NAME, __version__)
         self._batch_size = batch_size
         self._on_failure = on_failure
-        self._scope = InstrumentationScope(names.SCOPE_NAME, __version__)
         self._down: Answer | None = None
         self._hold_when_down = hold_when_down
         self.waiting = Waiting()
@@ -107,54 +98,20 @@ class EntryExporter:
         self.waiting = Waiting()
 
     def shutdown(self) -> None:
-        self._exporter.shutdown()
+        self._exporter.close()
 
     def probe(self) -> Answer:
         """The endpoint's answer to an export request that carries no record (for `check`)."""
         return self._send([])
 
     def _send(self, records: Sequence[EntryRecord]) -> Answer:
-        batch = [self._to_readable(record) for record in records]
-        self._answers.start()
         try:
-            result = self._exporter.export(batch)
+            answer = self._exporter.send(self._encoder.encode(records))
         except Exception as exc:  # noqa: BLE001 - an endpoint failure is an answer, never a crash
             # The type only: an exception's text may quote the endpoint URL with its user info.
             return Answer(Kind.DOWN, f"the exporter raised {type(exc).__name__}")
-        answer = self._answers.answer(result is LogRecordExportResult.SUCCESS)
-        if answer.kind is Kind.ACCEPTED and result is not LogRecordExportResult.SUCCESS:
-            answer = Answer(Kind.FAILED, "the exporter reported a failure")
-        log.debug("OTLP log export of %d records: %s %s", len(batch), answer.kind.value, answer.reason)
+        log.debug("OTLP log export of %d records: %s %s", len(records), answer.kind.value, answer.reason)
         return answer
-
-    def _to_readable(self, record: EntryRecord) -> ReadableLogRecord:
-        log_record = LogRecord(
-            timestamp=record.timestamp_ns,
-            observed_timestamp=record.observed_timestamp_ns,
-            severity_number=_SEVERITY_NUMBERS[record.severity_number],
-            severity_text=record.severity_text,
-            body=record.body,
-            attributes=dict(record.attributes),
-            # The OTLP event_name field: an event.name attribute is deprecated (contract.md).
-            event_name=record.event_name,
-        )
-        return ReadableLogRecord(log_record, resource=self._resource, instrumentation_scope=self._scope)
-
-
-_SEVERITY_NUMBERS = {number.value: number for number in SeverityNumber}
-
-
-class _HashOnceResource(Resource):
-    """The same resource, hashed once. The SDK's log encoder groups a batch by resource, hashing it for
-    every record, and Resource.__hash__ JSON-encodes all its attributes each time: a tenth of the
-    receiver's CPU per entry in the profile (benchmarks/RESULTS.md). Equality is Resource's own."""
-
-    def __init__(self, attributes, schema_url: str | None = None):
-        super().__init__(attributes, schema_url)
-        self._hash = super().__hash__()
-
-    def __hash__(self) -> int:
-        return self._hash
 
 
 class NullEntryExporter:

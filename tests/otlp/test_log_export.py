@@ -4,10 +4,6 @@ import logging
 import uuid
 
 import pytest
-from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogExporter
-from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetricExporter
-from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogExporter
-from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetricExporter
 
 from otel_desk_receiver import __version__
 from otel_desk_receiver.otlp.log_export import EntryExporter, NullEntryExporter, build_log_exporter
@@ -17,6 +13,8 @@ from otel_desk_receiver.otlp.metric_export import (
     build_metric_exporter,
     shutdown_meter_provider,
 )
+from otel_desk_receiver.otlp.grpc_sender import GrpcSender
+from otel_desk_receiver.otlp.http_sender import HttpSender
 from otel_desk_receiver.otlp.resource import build_resource
 from otel_desk_receiver.errors import ConfigError
 from tests.harness.entries import entry
@@ -35,15 +33,15 @@ RESOURCE_CASES = [
      {"OTEL_SERVICE_NAME": "b", "OTEL_RESOURCE_ATTRIBUTES": "service.name=a"}, None, {"service.name": "b"}),
 ]
 PROTOCOL_CASES = [
-    ("unset: http/protobuf", {}, HttpLogExporter, HttpMetricExporter),
-    ("generic grpc", {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, GrpcLogExporter, GrpcMetricExporter),
-    ("generic http", {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}, HttpLogExporter, HttpMetricExporter),
+    ("unset: http/protobuf", {}, HttpSender, HttpSender),
+    ("generic grpc", {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, GrpcSender, GrpcSender),
+    ("generic http", {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}, HttpSender, HttpSender),
     ("per-signal wins",
      {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL": "http/protobuf"},
-     HttpLogExporter, GrpcMetricExporter),
+     HttpSender, GrpcSender),
     ("per-signal grpc",
      {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "grpc"},
-     HttpLogExporter, GrpcMetricExporter),
+     HttpSender, GrpcSender),
 ]
 
 
@@ -70,16 +68,16 @@ def test_protocol_selection(monkeypatch, env, log_class, metric_class):
         monkeypatch.setenv(name, value)
     log_exporter, metric_exporter = build_log_exporter(), build_metric_exporter()
     try:
-        assert (type(log_exporter), type(metric_exporter.inner)) == (log_class, metric_class)
+        assert (type(log_exporter), type(metric_exporter.sender)) == (log_class, metric_class)
     finally:
-        log_exporter.shutdown()
+        log_exporter.close()
         metric_exporter.shutdown()
 
 
 def test_protocol_comes_from_the_environ_given():
     exporter = build_log_exporter({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
-    exporter.shutdown()
-    assert type(exporter) is GrpcLogExporter
+    exporter.close()
+    assert type(exporter) is GrpcSender
 
 
 @pytest.mark.parametrize("compression", ["none", "gzip", "deflate", ""])
@@ -150,7 +148,7 @@ def test_refused_export_is_false_and_counted_then_true_again(otlp_sink, otlp_env
 
 def test_exporter_exception_is_a_failure():
     class Raising:
-        def export(self, batch):
+        def send(self, request):
             raise RuntimeError("http://user:password@collector")
 
     failures = []
@@ -239,7 +237,7 @@ def test_sdk_disabled_sends_nothing(otlp_sink, otlp_env, monkeypatch):
     provider = build_meter_provider(build_resource(None), build_metric_exporter(), interval_ms=60_000)
     provider.get_meter("t").create_counter("c").add(1)
     shutdown_meter_provider(provider)
-    build_log_exporter().shutdown()
+    build_log_exporter().close()
     assert NullEntryExporter().export([entry()])
     assert otlp_sink.requests() == [] and otlp_sink.stats["metrics"]["http"]["requests"] == 0
 
