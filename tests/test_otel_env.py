@@ -1,6 +1,6 @@
 """otel_env: every OTEL_* lookup, resolved as the specification says, with the values the SDK would get wrong.
 
-Each function takes the environment as a mapping, so these tables need no process environment. The protocol's
+Each function takes the environment as a mapping (or reads the process's), so most tables pass it. The protocol's
 precedence is tested with the settings (tests/test_config.py::test_otlp_protocol_precedence)."""
 
 import pytest
@@ -9,14 +9,20 @@ from otel_desk_receiver import otel_env
 from otel_desk_receiver.errors import ConfigError
 
 
-@pytest.mark.parametrize("env, seconds", [
-    pytest.param({}, 10.0, id="default-10000-ms"),
-    pytest.param({"OTEL_EXPORTER_OTLP_TIMEOUT": "2500"}, 2.5, id="generic-in-ms"),
-    pytest.param({"OTEL_EXPORTER_OTLP_TIMEOUT": "2500", "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT": "500"}, 0.5,
-                 id="per-signal-wins"),
-])
-def test_the_export_timeout_is_read_in_milliseconds(env, seconds):
-    assert otel_env.export_timeout_s("logs", env) == seconds
+TIMEOUTS = [
+    ("default 10 s", {}, "logs", 10.0),
+    ("generic in ms", {"OTEL_EXPORTER_OTLP_TIMEOUT": "2500"}, "logs", 2.5),
+    ("per-signal wins", {"OTEL_EXPORTER_OTLP_TIMEOUT": "2500", "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT": "300"},
+     "metrics", 0.3),
+    ("other signal ignored", {"OTEL_EXPORTER_OTLP_METRICS_TIMEOUT": "300"}, "logs", 10.0),
+]
+
+
+@pytest.mark.parametrize(("env", "signal", "seconds"), [t[1:] for t in TIMEOUTS], ids=[t[0] for t in TIMEOUTS])
+def test_timeout_is_read_in_milliseconds_as_the_spec_says(monkeypatch, env, signal, seconds):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert otel_env.export_timeout_s(signal) == seconds
 
 
 @pytest.mark.parametrize("env, signal, endpoint", [

@@ -1,14 +1,12 @@
-"""export: resource precedence, protocol choice, EntryExporter delivery and failure, metrics exported once."""
+"""Log export: protocol choice, EntryExporter delivery and failure, batches, headers, probes, timeouts."""
 
 import logging
-import uuid
 
 import pytest
 
 from otel_desk_receiver import __version__
 from otel_desk_receiver.otlp.log_export import EntryExporter, NullEntryExporter, build_log_exporter
 from otel_desk_receiver.otlp.metric_export import (
-    HTTP_DURATION_BUCKETS_S,
     build_meter_provider,
     build_metric_exporter,
     shutdown_meter_provider,
@@ -21,17 +19,6 @@ from tests.harness.entries import entry
 from tests.harness.fixtures.otlp import PROTOCOLS
 
 SECRET = "s3cr3t-header-value"
-RESOURCE_CASES = [
-    ("defaults", {}, None, {"service.name": "otel-desk-receiver", "service.version": __version__}),
-    ("app id known", {}, "app-9", {"sendbird.app_id": "app-9"}),
-    ("OTEL_SERVICE_NAME wins", {"OTEL_SERVICE_NAME": "desk-eu"}, None, {"service.name": "desk-eu"}),
-    ("OTEL_RESOURCE_ATTRIBUTES win",
-     {"OTEL_RESOURCE_ATTRIBUTES": "service.name=a,service.version=9,sendbird.app_id=other,deployment.environment.name=prod"},
-     "app-9",
-     {"service.name": "a", "service.version": "9", "sendbird.app_id": "other", "deployment.environment.name": "prod"}),
-    ("OTEL_SERVICE_NAME over OTEL_RESOURCE_ATTRIBUTES",
-     {"OTEL_SERVICE_NAME": "b", "OTEL_RESOURCE_ATTRIBUTES": "service.name=a"}, None, {"service.name": "b"}),
-]
 PROTOCOL_CASES = [
     ("unset: http/protobuf", {}, HttpSender, HttpSender),
     ("generic grpc", {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, GrpcSender, GrpcSender),
@@ -43,22 +30,6 @@ PROTOCOL_CASES = [
      {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "grpc"},
      HttpSender, GrpcSender),
 ]
-
-
-@pytest.mark.parametrize(("env", "app_id", "expected"), [case[1:] for case in RESOURCE_CASES],
-                         ids=[case[0] for case in RESOURCE_CASES])
-def test_resource_precedence(monkeypatch, env, app_id, expected):
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    attributes = build_resource(app_id).attributes
-    assert {name: attributes.get(name) for name in expected} == expected
-    uuid.UUID(attributes["service.instance.id"])
-    if app_id is None and "sendbird.app_id" not in expected:
-        assert "sendbird.app_id" not in attributes
-
-
-def test_instance_id_is_one_per_process():
-    assert build_resource(None).attributes["service.instance.id"] == build_resource("x").attributes["service.instance.id"]
 
 
 @pytest.mark.parametrize(("env", "log_class", "metric_class"), [case[1:] for case in PROTOCOL_CASES],
@@ -178,59 +149,6 @@ def test_headers_arrive_and_never_reach_our_output(otlp_sink, otlp_env, protocol
     assert SECRET not in caplog.text + out + err
 
 
-@pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_counter_reaches_the_sink_once(otlp_sink, otlp_env, protocol):
-    otlp_env(otlp_sink, protocol)
-    provider = build_meter_provider(build_resource(None), build_metric_exporter(), interval_ms=60_000)
-    provider.get_meter("t").create_counter("sendbird.desk.bot.webhook_logs").add(1, {"status": "RECEIVED"})
-    shutdown_meter_provider(provider)
-    (point,) = otlp_sink.metric_points("sendbird.desk.bot.webhook_logs")
-    assert (point.value, point.temporality) == (1, "cumulative")
-    assert len(otlp_sink.requests("metrics")) == 1
-
-
-def test_flush_then_shutdown_would_export_twice(otlp_sink, otlp_env):
-    """The measured pitfall that shutdown_meter_provider avoids (docs/testing.md#opentelemetry-sdk-pitfalls)."""
-    otlp_env(otlp_sink, "http/protobuf")
-    provider = build_meter_provider(build_resource(None), build_metric_exporter(), interval_ms=60_000)
-    provider.get_meter("t").create_counter("c").add(1)
-    provider.force_flush()
-    provider.shutdown()
-    assert len(otlp_sink.metric_points("c")) == 2
-
-
-@pytest.mark.parametrize(("preference", "expected"), [("delta", "delta"), ("cumulative", "cumulative")])
-def test_temporality_from_the_environment(otlp_sink, otlp_env, preference, expected):
-    otlp_env(otlp_sink, "grpc", OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=preference)
-    provider = build_meter_provider(build_resource(None), build_metric_exporter(), interval_ms=60_000)
-    meter = provider.get_meter("t")
-    meter.create_counter("c").add(2)
-    meter.create_histogram("h").record(1.0)
-    shutdown_meter_provider(provider)
-    assert [p.temporality for p in otlp_sink.metric_points("c") + otlp_sink.metric_points("h")] == [expected] * 2
-
-
-def test_histogram_buckets_fit_seconds(otlp_sink, otlp_env):
-    otlp_env(otlp_sink, "http/protobuf")
-    provider = build_meter_provider(build_resource(None), build_metric_exporter(), interval_ms=60_000)
-    provider.get_meter("t").create_histogram("http.client.request.duration", unit="s").record(0.3)
-    shutdown_meter_provider(provider)
-    (point,) = otlp_sink.metric_points("http.client.request.duration")
-    assert point.explicit_bounds == HTTP_DURATION_BUCKETS_S
-
-
-@pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_failed_metric_export_calls_on_failure(otlp_sink, otlp_env, protocol):
-    otlp_env(otlp_sink, protocol)
-    failures = []
-    exporter = build_metric_exporter(on_failure=lambda: failures.append(1))
-    provider = build_meter_provider(build_resource(None), exporter, interval_ms=60_000)
-    provider.get_meter("t").create_counter("c").add(1)
-    otlp_sink.set_down(True)
-    shutdown_meter_provider(provider)
-    assert failures == [1]
-
-
 def test_sdk_disabled_sends_nothing(otlp_sink, otlp_env, monkeypatch):
     otlp_env(otlp_sink, "http/protobuf")
     monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
@@ -240,24 +158,6 @@ def test_sdk_disabled_sends_nothing(otlp_sink, otlp_env, monkeypatch):
     build_log_exporter().close()
     assert NullEntryExporter().export([entry()])
     assert otlp_sink.requests() == [] and otlp_sink.stats["metrics"]["http"]["requests"] == 0
-
-
-TIMEOUTS = [
-    ("default 10 s", {}, "logs", 10.0),
-    ("generic in ms", {"OTEL_EXPORTER_OTLP_TIMEOUT": "2500"}, "logs", 2.5),
-    ("per-signal wins", {"OTEL_EXPORTER_OTLP_TIMEOUT": "2500", "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT": "300"},
-     "metrics", 0.3),
-    ("other signal ignored", {"OTEL_EXPORTER_OTLP_METRICS_TIMEOUT": "300"}, "logs", 10.0),
-]
-
-
-@pytest.mark.parametrize(("env", "signal", "seconds"), [t[1:] for t in TIMEOUTS], ids=[t[0] for t in TIMEOUTS])
-def test_timeout_is_read_in_milliseconds_as_the_spec_says(monkeypatch, env, signal, seconds):
-    from otel_desk_receiver.otel_env import export_timeout_s
-
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    assert export_timeout_s(signal) == seconds
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
