@@ -1,13 +1,15 @@
-"""The Datadog dashboard and monitors read by datadog-api-client's own models (what the Datadog API
-accepts): anything they cannot type (an UnparsedObject: a misspelt widget type, a wrong shape) or a
-field the model does not know is a problem."""
+"""The Datadog dashboard, monitors, logs pipeline and Observability Pipelines processor read by
+datadog-api-client's own models (what the Datadog API accepts): anything they cannot type (an
+UnparsedObject: a misspelt widget type, a wrong shape) or a field the model does not know is a problem."""
 
 from typing import Any
 
 from datadog_api_client import Configuration
 from datadog_api_client.model_utils import ModelComposed, ModelNormal, OpenApiModel, UnparsedObject, validate_and_convert_types
 from datadog_api_client.v1.model.dashboard import Dashboard
+from datadog_api_client.v1.model.logs_pipeline import LogsPipeline
 from datadog_api_client.v1.model.monitor import Monitor
+from datadog_api_client.v2.model.observability_pipeline_dedupe_processor import ObservabilityPipelineDedupeProcessor
 
 
 def parse(data: dict[str, Any], model: type[OpenApiModel]) -> OpenApiModel:
@@ -47,3 +49,11 @@ def dashboard_problems(data: dict[str, Any]) -> list[str]:
 
 def monitor_problems(data: dict[str, Any]) -> list[str]:
     return problems(parse(data, Monitor))
+
+
+def pipeline_problems(data: dict[str, Any]) -> list[str]:
+    return problems(parse(data, LogsPipeline))
+
+
+def dedupe_problems(data: dict[str, Any]) -> list[str]:
+    return problems(parse(data, ObservabilityPipelineDedupeProcessor))

@@ -1,17 +1,23 @@
-"""examples/datadog: the dashboard and every monitor parse into datadog-api-client's models with
-nothing left untyped, and the monitors page on what an on-call engineer can act on."""
+"""examples/datadog: the dashboard, every monitor, the logs pipeline and the Observability Pipelines
+dedupe processor parse into datadog-api-client's models with nothing left untyped; the monitors page on
+what an on-call engineer can act on; the pipeline sets the status from the record's severity, tags the
+bot and the app with the metrics' keys, and the dedupe processor matches on log.record.uid."""
 
 import copy
 import json
 
 import pytest
 
-from tests.deploy.datadog_models import dashboard_problems, monitor_problems
+from otel_desk_receiver import names
+from otel_desk_receiver.pipeline.mapping import SEVERITY_WARN, STATUS_SEVERITY
+from tests.deploy.datadog_models import dashboard_problems, dedupe_problems, monitor_problems, pipeline_problems
 from tests.harness.paths import REPO
 
 DATADOG = REPO / "examples" / "datadog"
 DASHBOARD = json.loads((DATADOG / "dashboard.json").read_text())
 MONITORS = json.loads((DATADOG / "monitors.json").read_text())
+PIPELINE = json.loads((DATADOG / "logs-pipeline.json").read_text())
+DEDUPE = json.loads((DATADOG / "observability-pipelines-dedupe.json").read_text())
 
 
 def test_dashboard_parses_with_datadog_s_models():
@@ -68,3 +74,75 @@ def test_the_lag_monitor_does_not_page_a_quiet_bot():
     (lag,) = [m for m in MONITORS if "alert:DeskReceiverLagging" in m["tags"]]
     # Lag counts only in intervals where entries of the bot were delivered: quiet overnight, the product is 0.
     assert "* clamp_max(sum:sendbird.desk.bot.webhook_logs{*} by {sendbird.desk.bot.name}.as_count(), 1)" in lag["query"]
+
+
+def test_logs_pipeline_parses_with_datadog_s_models():
+    assert pipeline_problems(PIPELINE) == []
+
+
+def test_dedupe_processor_parses_with_datadog_s_models():
+    assert dedupe_problems(DEDUPE) == []
+
+
+@pytest.mark.parametrize(("label", "change", "expected"), [
+    ("processor type misspelt", lambda p: p["processors"][0].update(type="status_remapper"), "cannot be typed"),
+    ("unknown processor field", lambda p: p["processors"][1].update(keep_source=True), "keep_source: not a field"),
+    ("remapper without its sources", lambda p: p["processors"][0].pop("sources"), "cannot be typed"),
+])
+def test_the_pipeline_check_catches(label, change, expected):
+    broken = copy.deepcopy(PIPELINE)
+    change(broken)
+    assert expected in " ".join(pipeline_problems(broken))
+
+
+def test_the_dedupe_check_catches_an_unknown_mode():
+    assert "cannot be typed" in " ".join(dedupe_problems(DEDUPE | {"mode": "keep-first"}))
+
+
+def processors(kind):
+    return [p for p in PIPELINE["processors"] if p["type"] == kind and p["is_enabled"]]
+
+
+def test_the_pipeline_takes_the_receiver_s_records():
+    assert PIPELINE["is_enabled"] and PIPELINE["filter"]["query"] == "service:otel-desk-receiver"
+
+
+# Datadog's status remapper reads a string by its start (docs: Log Management, Processors, "Log status
+# remapper"): err -> error, w -> warning, i -> info, among others; a word it does not know becomes info.
+STATUS_REMAPPER_PREFIXES = {"err": "error", "w": "warning", "i": "info"}
+
+
+def datadog_status(severity_text: str) -> str:
+    return next((status for prefix, status in STATUS_REMAPPER_PREFIXES.items()
+                 if severity_text.lower().startswith(prefix)), "info")
+
+
+def test_the_status_follows_the_record_s_severity():
+    (remapper,) = processors("status-remapper")
+    # Datadog's OTLP intake keeps the record's severity text as otel.severity_text.
+    assert remapper["sources"] == ["otel.severity_text"]
+    statuses = {status: datadog_status(text) for status, (_, text) in STATUS_SEVERITY.items()}
+    assert statuses == {"RECEIVED": "info", "ERROR": "error", "TIMEOUT": "error"}
+    assert datadog_status(SEVERITY_WARN[1]) == "warning"  # settled by age, no answer seen
+
+
+def test_the_bot_and_the_app_become_tags_with_the_metrics_keys():
+    remapped = {p["sources"][0]: p for p in processors("attribute-remapper")}
+    assert set(remapped) >= {names.ATTR_BOT_ID, names.ATTR_BOT_NAME, names.ATTR_APP_ID}
+    for source, remapper in remapped.items():
+        assert source in (*names.LOG_ATTRIBUTES, names.ATTR_APP_ID)
+        # The same key as on the metrics (the dashboard's $bot filters both), the attribute kept.
+        assert remapper["target"] == source and remapper["target_type"] == "tag" and remapper["preserve_source"]
+    assert names.ATTR_LOG_RECORD_UID not in remapped  # one value per record: never a tag
+
+
+def test_the_dedupe_processor_matches_on_the_record_uid():
+    assert DEDUPE["fields"] == [names.ATTR_LOG_RECORD_UID] and DEDUPE["mode"] == "match"
+    assert DEDUPE["include"] == PIPELINE["filter"]["query"]
+
+
+def test_the_readme_shows_the_pipeline_and_says_how_duplicates_are_handled():
+    readme = " ".join((DATADOG / "README.md").read_text().split())
+    for needle in ("logs-pipeline.json", "/api/v1/logs/config/pipelines", "observability-pipelines-dedupe.json",
+                   "log.record.uid", "no deduplication processor"):
+        assert needle in readme, needle
