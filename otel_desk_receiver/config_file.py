@@ -1,5 +1,7 @@
-"""The --config file: YAML read within bounds (size, values once aliases are expanded), a mapping of settings."""
+"""The --config file: YAML read within bounds (size, values once aliases are expanded), a mapping of settings,
+each key with the line it stands on, so that a problem names the key and line a user wrote."""
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -11,25 +13,86 @@ MAX_CONFIG_BYTES = 1 << 20  # a settings file is a few lines
 MAX_YAML_VALUES = 10_000  # values once YAML aliases are expanded (bounds an alias bomb)
 
 
+@dataclass(frozen=True)
+class ConfigFile:
+    """The settings a --config file holds (``values``) and the line of each key."""
+
+    path: Path
+    values: dict[str, Any]
+    lines: dict[str, int] = field(default_factory=dict)
+
+    def line_of(self, key: str) -> str:
+        """'line 4 of /etc/receiver.yaml' (or 'in /etc/receiver.yaml' for a key from a YAML merge)."""
+        return f"line {self.lines[key]} of {self.path}" if key in self.lines else f"in {self.path}"
+
+    def where(self, key: str) -> str:
+        """How a problem names a key of the file: 'page_size at line 4 of /etc/receiver.yaml'."""
+        return f"{key} at {self.line_of(key)}" if key in self.lines else f"{key} {self.line_of(key)}"
+
+
 def read_config_file(config_file: Path) -> dict[str, Any]:
+    """The settings in a YAML file, within bounds (see read_config)."""
+    return read_config(config_file).values
+
+
+def read_config(config_file: Path) -> ConfigFile:
     """The settings in a YAML file, within bounds: at most MAX_CONFIG_BYTES, and at most MAX_YAML_VALUES values
     once aliases are expanded (a few hundred bytes of nested aliases, a "billion laughs", expand to hundreds
-    of millions of values: gigabytes in memory and in an error line quoting them). ConfigError otherwise."""
-    with open(config_file, "rb") as file:
-        raw = file.read(MAX_CONFIG_BYTES + 1)
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError([f"--config: {config_file} is larger than 1 MiB; a settings file is a few lines"])
-    text = raw.decode("utf-8")
-    if _expanded_size(yaml.compose(text, Loader=yaml.SafeLoader), {}) > MAX_YAML_VALUES:
-        raise ConfigError([f"--config: {config_file} expands YAML aliases beyond {MAX_YAML_VALUES} values; write the "
-                           "settings out without anchors and aliases"])
-    data = yaml.safe_load(text)
+    of millions of values: gigabytes in memory and in an error line quoting them). ConfigError otherwise, one
+    line naming the file, and the line and column where YAML could not be read."""
+    text = _read_text(config_file)
+    try:
+        document = yaml.compose(text, Loader=yaml.SafeLoader)
+        if _expanded_size(document, {}) > MAX_YAML_VALUES:
+            raise ConfigError([f"--config: {config_file} expands YAML aliases beyond {MAX_YAML_VALUES} values; "
+                               "write the settings out without anchors and aliases"])
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError([f"--config: {config_file} is not valid YAML{_at(error)}"]) from None
     if data is None:
-        return {}
+        return ConfigFile(config_file, {})
     if not isinstance(data, dict):
         raise ConfigError([f"--config: {config_file} must hold a mapping of settings (name: value), "
                            f"not a {type(data).__name__}"])
-    return data
+    return ConfigFile(config_file, data, _key_lines(config_file, document))
+
+
+def _read_text(config_file: Path) -> str:
+    try:
+        with open(config_file, "rb") as file:
+            raw = file.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError([f"--config: file not found: {config_file}"]) from None
+    except OSError as error:
+        raise ConfigError([f"--config: {config_file} cannot be read ({error.strerror})"]) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError([f"--config: {config_file} is larger than 1 MiB; a settings file is a few lines"])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError([f"--config: {config_file} is not UTF-8 text (byte {error.start})"]) from None
+
+
+def _at(error: yaml.YAMLError) -> str:
+    """' at line 3, column 1: expected ',' or ']', but got '<stream end>'' from PyYAML's marks (0-based)."""
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(error, "problem", None)
+    return where + (f": {problem}" if problem else "")
+
+
+def _key_lines(config_file: Path, document: "yaml.Node") -> dict[str, int]:
+    """The line (1-based) of each top-level key; a key written twice is refused (YAML keeps the last in silence)."""
+    lines: dict[str, int] = {}
+    for key_node, _value in document.value if isinstance(document, yaml.MappingNode) else []:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        line = key_node.start_mark.line + 1
+        if key_node.value in lines:
+            raise ConfigError([f"--config: {config_file}: {key_node.value} at line {line} is set twice "
+                               f"(first at line {lines[key_node.value]}); keep one"])
+        lines[key_node.value] = line
+    return lines
 
 
 def _expanded_size(node: "yaml.Node | None", sizes: dict[int, int]) -> int:

@@ -7,7 +7,7 @@ default; an empty value counts as unset.
 
 import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
 from otel_desk_receiver.errors import ConfigError
@@ -143,36 +143,41 @@ def masked_value(name: str, value: str) -> str:
     return value
 
 
-def otlp_problems(environ: Mapping[str, str] | None = None) -> list[str]:
+def _as_is(name: str) -> str:
+    return name
+
+
+def otlp_problems(environ: Mapping[str, str] | None = None, where: Callable[[str], str] = _as_is) -> list[str]:
     """One line per OTEL_* value the receiver relies on that the SDK would silently ignore or default
     (docs/testing.md#opentelemetry-sdk-pitfalls: the SDK's HTTP exporter defaults bad timeout or compression
-    values in silence)."""
+    values in silence). ``where`` names where a variable was given (a --config key and its line, say)."""
     env = _env(environ)
     problems = []
     for signal in SIGNALS:
         protocol = otlp_protocol(signal, env)
         if protocol not in OTLP_PROTOCOLS:
-            problems.append(f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL/OTEL_EXPORTER_OTLP_PROTOCOL: "
-                            f"expected grpc or http/protobuf (got {protocol!r})")
+            problems.append(f"{where(f'OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL')}/"
+                            f"{where('OTEL_EXPORTER_OTLP_PROTOCOL')}: expected grpc or http/protobuf (got {protocol!r})")
     for name, value in sorted(env.items()):
         if not name.startswith("OTEL_EXPORTER_OTLP_") or not value.strip():
             continue
         if name.endswith("_TIMEOUT") and not _is_non_negative_number(value):
-            problems.append(f"{name}: expected a number of milliseconds (got {value!r})")
+            problems.append(f"{where(name)}: expected a number of milliseconds (got {value!r})")
         elif name.endswith("_COMPRESSION") and value.strip().lower() not in ("gzip", "deflate", "none"):
-            problems.append(f"{name}: expected gzip, deflate or none (got {value!r})")
+            problems.append(f"{where(name)}: expected gzip, deflate or none (got {value!r})")
         elif name.endswith("_INSECURE") and value.strip().lower() not in ("true", "false"):
-            problems.append(f"{name}: expected true or false (got {value!r})")
+            problems.append(f"{where(name)}: expected true or false (got {value!r})")
         elif name.endswith("_ENDPOINT") and not value.strip().startswith(("http://", "https://")):
-            problems.append(f"{name}: expected a URL starting with http:// or https:// (got {value!r})")
+            problems.append(f"{where(name)}: expected a URL starting with http:// or https:// (got {value!r})")
     interval = env.get("OTEL_METRIC_EXPORT_INTERVAL", "").strip()
     if interval and not (_is_non_negative_number(interval) and float(interval) > 0):
-        problems.append(f"OTEL_METRIC_EXPORT_INTERVAL: expected a positive number of milliseconds (got {interval!r})")
+        problems.append(f"{where('OTEL_METRIC_EXPORT_INTERVAL')}: expected a positive number of milliseconds "
+                        f"(got {interval!r})")
     temporality = env.get("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "").strip().lower()
     if temporality and temporality not in ("cumulative", "delta", "lowmemory"):
-        problems.append("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: expected cumulative, delta or lowmemory "
-                        f"(got {temporality!r})")
-    problems += metrics_exporter_problems(env)
+        problems.append(f"{where('OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE')}: expected cumulative, delta "
+                        f"or lowmemory (got {temporality!r})")
+    problems += metrics_exporter_problems(env, where)
     return problems
 
 
@@ -187,6 +192,10 @@ OTLP_VARIABLES = frozenset(
     + ["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION"]
 )
 OTLP_FAMILY = "OTEL_EXPORTER_OTLP"
+# Every OTEL_* variable the receiver or the SDK's parts it uses read: what the --config file may set too.
+RECEIVER_VARIABLES = OTLP_VARIABLES | {
+    "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_METRIC_EXPORT_INTERVAL", "OTEL_SDK_DISABLED",
+    "OTEL_METRICS_EXPORTER", "OTEL_EXPORTER_PROMETHEUS_HOST", "OTEL_EXPORTER_PROMETHEUS_PORT"}
 # Outside the OTEL_EXPORTER_OTLP prefix, only a name this close to a real one counts as a typo of it
 # (OTEL_EXPORTER_OTPL_ENDPOINT is 0.96); other exporters' real variables (OTEL_EXPORTER_ZIPKIN_ENDPOINT
 # 0.86, OTEL_EXPORTER_PROMETHEUS_PORT 0.72) stay below it.
@@ -245,16 +254,17 @@ def prometheus_address(environ: Mapping[str, str] | None = None) -> tuple[str, i
     return host, int(port) if port else DEFAULT_PROMETHEUS_PORT
 
 
-def metrics_exporter_problems(environ: Mapping[str, str] | None = None) -> list[str]:
+def metrics_exporter_problems(environ: Mapping[str, str] | None = None, where: Callable[[str], str] = _as_is) -> list[str]:
     """One line per bad OTEL_METRICS_EXPORTER or OTEL_EXPORTER_PROMETHEUS_* value."""
     env = _env(environ)
     problems = []
     value = env.get("OTEL_METRICS_EXPORTER", "").strip().lower()
     parts = [part.strip() for part in value.split(",")] if value else []
     if any(part not in METRICS_EXPORTERS for part in parts):
-        problems.append(f"OTEL_METRICS_EXPORTER: expected otlp, prometheus or otlp,prometheus "
+        problems.append(f"{where('OTEL_METRICS_EXPORTER')}: expected otlp, prometheus or otlp,prometheus "
                         f"(got {env['OTEL_METRICS_EXPORTER']!r})")
     port = env.get("OTEL_EXPORTER_PROMETHEUS_PORT", "").strip()
     if port and not (port.isdigit() and 1 <= int(port) <= 65535):
-        problems.append(f"OTEL_EXPORTER_PROMETHEUS_PORT: expected a port number from 1 to 65535 (got {port!r})")
+        problems.append(f"{where('OTEL_EXPORTER_PROMETHEUS_PORT')}: expected a port number from 1 to 65535 "
+                        f"(got {port!r})")
     return problems

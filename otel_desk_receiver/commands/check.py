@@ -93,7 +93,7 @@ def probe_prometheus() -> Finding:
 def print_settings(settings: Settings, out) -> None:
     print("Settings (secrets masked):", file=out)
     for field in Settings.model_fields:
-        value = getattr(settings, field)
+        value = settings.as_given(field) or getattr(settings, field)  # a duration as written: 10m
         shown = (MASK if value else "(not set)") if field in SECRET_FIELDS else _plain(value)
         print(f"  {env_name(field):<28} {shown}", file=out)
     for name, shown in shown_variables():

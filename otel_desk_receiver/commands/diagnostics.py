@@ -4,7 +4,7 @@ import logging
 from dataclasses import dataclass, field
 
 from otel_desk_receiver.config import Settings, token_source
-from otel_desk_receiver.state.file_backend import StateFile, StateLockedError
+from otel_desk_receiver.state.file_backend import StateFile
 from otel_desk_receiver.desk.client import DeskClient
 from otel_desk_receiver.desk.models import Bot
 from otel_desk_receiver.desk.throttle import RetryPolicy
@@ -117,13 +117,14 @@ def probe_state(settings: Settings) -> Finding:
     except StateError as error:
         return Finding("State", False, str(error))
     try:
-        store.lock()
-        store.unlock()
-    except StateLockedError as error:  # a receiver is running on it: fine for it, a problem for a second one
-        return Finding("State", True, f"{settings.state_path}: valid, in use by a running receiver ({error.holder})")
+        holder = store.holder()  # asked without taking the lock: no .lock file left behind
+    except StateError as error:
+        return Finding("State", False, str(error))
+    if holder is not None:  # a receiver is running on it: fine for it, a problem for a second one
+        return Finding("State", True, f"{settings.state_path}: valid, in use by a running receiver ({holder})")
     if not settings.state_path.exists():
         return Finding("State", True, f"{settings.state_path}: none yet; each bot starts "
-                       + (f"{settings.backfill_s / 3600:g} hour(s) back" if settings.backfill_s else "from now"))
+                       + (f"{settings.backfill_as_given} back" if settings.backfill_s else "from now"))
     pending = sum(len(c.pending) for c in cursors.values())
     return Finding("State", True, f"{settings.state_path}: valid, {len(cursors)} bot cursor(s), "
                    f"{pending} entr{'y' if pending == 1 else 'ies'} pending")

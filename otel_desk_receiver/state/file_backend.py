@@ -113,6 +113,23 @@ class StateFile:
         os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode())
         self._lock_fd = fd
 
+    def holder(self) -> str | None:
+        """Who holds the single-writer lock now (as it wrote itself), or None. Takes nothing and creates no
+        file: `check` asks this, and leaves no ``.lock`` beside a state no receiver has run on."""
+        try:
+            fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StateError(f"state file {self.path}: its lock file cannot be opened: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # refused while a receiver holds it exclusively
+        except BlockingIOError:
+            return os.read(fd, 512).decode("utf-8", "replace").strip() or StateLockedError.holder
+        finally:
+            os.close(fd)  # releases the shared lock, if taken
+        return None
+
     def unlock(self) -> None:
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # closing the descriptor releases the flock

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from otel_desk_receiver.config import ACCEPTS
+from otel_desk_receiver.config.settings import URL_WORDS
 from tests.harness.receiver import uids
 from tests.harness.receiver_process import ReceiverProcess, receiver_env, run_command
 from tests.harness.secret_volume import SecretVolume
@@ -126,7 +126,7 @@ def test_an_unusable_desk_url_is_one_line_exit_2(otlp_sink, state_path, url, com
                        "http/protobuf", state_path)
     done = run_command(env, command, *(["--once"] if command == "run" else []))
     assert done.returncode == 2
-    assert done.stderr == f"configuration error: DESK_API_URL: expected {ACCEPTS['api_url']} (got {url!r})\n"
+    assert done.stderr == f"configuration error: DESK_API_URL: expected {URL_WORDS} (got {url!r})\n"
 
 
 def test_a_bot_name_with_a_newline_cannot_forge_a_log_line(desk_emulator, otlp_sink, state_path):

@@ -106,9 +106,10 @@ BASE = {"DESK_API_URL": "http://desk.example", "DESK_API_TOKEN": "t"}
 @pytest.mark.parametrize(("env", "line"), [
     ({"DESK_STATE_BACKEND": "etcd"}, "DESK_STATE_BACKEND: expected file or kubernetes (got 'etcd')"),
     ({"DESK_LEADER_ELECTION_RENEW_DEADLINE": "15"},
-     "DESK_LEADER_ELECTION_RENEW_DEADLINE: expected a number of seconds less than DESK_LEADER_ELECTION_LEASE_DURATION"),
+     "DESK_LEADER_ELECTION_RENEW_DEADLINE: expected a duration less than DESK_LEADER_ELECTION_LEASE_DURATION (15s)"),
     ({"DESK_LEADER_ELECTION_RETRY_PERIOD": "9"}, "DESK_LEADER_ELECTION_RENEW_DEADLINE: expected"),
-    ({"DESK_LEADER_ELECTION_LEASE_DURATION": "0"}, "DESK_LEADER_ELECTION_LEASE_DURATION: expected a whole number"),
+    ({"DESK_LEADER_ELECTION_LEASE_DURATION": "0"}, "DESK_LEADER_ELECTION_LEASE_DURATION: expected a duration in whole seconds such as 15s or 1m, "
+                                               "from 1s to 1h"),
     ({"DESK_STATE_CONFIGMAP": "Not_A_Name"}, "DESK_STATE_CONFIGMAP: expected a ConfigMap name"),
     ({"DESK_KUBERNETES_NAMESPACE": "a.b"}, "DESK_KUBERNETES_NAMESPACE: expected a namespace name"),
 ], ids=["unknown backend", "deadline not below lease", "deadline not above 1.2 x retry", "lease 0", "bad name",

@@ -165,6 +165,19 @@ def test_a_second_holder_of_the_lock_is_refused_naming_the_first(state_path):
     second.unlock()
 
 
+def test_who_holds_the_lock_is_asked_without_taking_it_or_leaving_a_file(state_path):
+    """check asks this: before, it took and let go of the lock, and left a .lock beside a fresh state."""
+    lock_path = state_path.with_name(state_path.name + ".lock")
+    assert StateFile(state_path).holder() is None and not lock_path.exists()
+    first = StateFile(state_path)
+    first.lock()
+    try:
+        assert f'"pid": {os.getpid()}' in StateFile(state_path).holder()
+    finally:
+        first.unlock()
+    assert StateFile(state_path).holder() is None  # a lock file a stopped receiver left: nobody holds it
+
+
 # A version-2 state as 0.2.0 wrote it (its shape, field for field): every field, recent ids as id -> createdAt.
 V2_DOCUMENT = ('{"version":2,"desk":{"app":"app-1","url":"https://desk.example/platform/v1"},"bots":{"7":{'
                '"window_start":"2026-11-19","offset":120,"anchor_id":5119,"last_id":5130,"since_ns":0,'

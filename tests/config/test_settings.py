@@ -1,8 +1,9 @@
-"""DESK_BACKFILL: the backfill as a duration, beside DESK_BACKFILL_DAYS, as one table of inputs."""
+"""Settings: every field says what it accepts; DESK_BACKFILL as a duration beside DESK_BACKFILL_DAYS."""
 
 import pytest
 
-from otel_desk_receiver.config import load_settings
+from otel_desk_receiver.config import Settings, load_settings
+from otel_desk_receiver.config.kinds import accepted
 from otel_desk_receiver.errors import ConfigError
 
 BASE = {"DESK_API_TOKEN": "t", "DESK_API_URL": "http://127.0.0.1:9/platform/v1"}
@@ -44,3 +45,9 @@ def test_backfill_refused_with_one_line(monkeypatch, env, line):
     with pytest.raises(ConfigError) as caught:
         load_settings()
     assert caught.value.problems == [line]
+
+
+def test_every_setting_says_what_it_accepts_and_what_it_is_for():
+    """The words of an error line and the README's table come from the field itself."""
+    for name, field in Settings.model_fields.items():
+        assert accepted(field) and field.description, name

@@ -1,0 +1,39 @@
+"""A ValidationError of the settings as lines a user reads: where each refused value was given, what its
+setting accepts (the field's own words and bounds, config/kinds.py) and the value as given, never a secret."""
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from otel_desk_receiver.config.kinds import accepted
+from otel_desk_receiver.config.rules import RULE_ERROR
+from otel_desk_receiver.config.settings import SECRET_FIELDS
+from otel_desk_receiver.config.warnings import closest_name
+from otel_desk_receiver.redaction import redact_text
+
+SHOWN_MAX_CHARS = 120  # a bad value quoted in an error line
+
+
+def field_lines(error: ValidationError, model: type[BaseModel], where: Callable[[str], str],
+                given: Callable[[str], Any]) -> list[str]:
+    """One line per setting ``model`` refused: "DESK_PAGE_SIZE: expected an integer from 1 to 500 (got '900')",
+    ``where`` naming where a setting was given and ``given`` its value as given. A key no setting has (in the
+    --config file) names the closest setting."""
+    lines = []
+    for item in error.errors():
+        if item["type"] == RULE_ERROR or not item["loc"]:
+            continue
+        name = str(item["loc"][0])
+        if item["type"] == "extra_forbidden":
+            lines.append(f"{where(name)}: unknown setting; {closest_name(name, list(model.model_fields), '')}")
+            continue
+        shown = "" if name in SECRET_FIELDS else f" (got {shown_value(given(name))})"
+        lines.append(f"{where(name)}: expected {accepted(model.model_fields[name])}{shown}")
+    return list(dict.fromkeys(lines))
+
+
+def shown_value(value: Any) -> str:
+    """A bad value as an error line quotes it: URL user info masked, cut to SHOWN_MAX_CHARS."""
+    text = redact_text(repr(value), ())
+    return text if len(text) <= SHOWN_MAX_CHARS else text[:SHOWN_MAX_CHARS - 3] + "..."
