@@ -4,6 +4,7 @@ import argparse
 import importlib
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 from otel_desk_receiver import __version__
@@ -20,6 +21,19 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
 EXIT_AUTH = 3
+EXIT_INTERRUPTED = 130  # Ctrl-C before run's own handler was in place (the shell's 128 + SIGINT)
+
+# What each exit code means, for --help (every code main returns is here).
+EXIT_MEANINGS = {
+    EXIT_OK: "all is well: run stopped by SIGTERM or SIGINT with the state saved; run --once delivered everything "
+             "it read and its counters were accepted; check found no problem",
+    EXIT_FAILURE: "Desk, the OTLP endpoint or the Kubernetes API failed or could not be reached, or another receiver "
+                  "leads: the last lines logged say which",
+    EXIT_CONFIG: "a setting or the state is wrong: one line per problem, naming the setting",
+    EXIT_AUTH: "Desk rejected the API token (DESK_API_TOKEN or DESK_API_TOKEN_FILE)",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C) before the receiver had started",
+}
+HELP_WIDTH = 100
 
 # Most specific first: the first matching class decides the exit code.
 EXIT_CODES: tuple[tuple[type[ReceiverError], int], ...] = (
@@ -56,7 +70,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
             commands.add_parser(name, help=help_text)
             continue
         module = importlib.import_module(module_name)
-        sub = commands.add_parser(name, help=help_text, description=module.__doc__)
+        sub = commands.add_parser(name, help=help_text, description=_paragraphs(module.__doc__),
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
         sub.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
         module.add_arguments(sub)
         sub.set_defaults(handler=module.main)
@@ -69,6 +84,22 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
         "--config", type=Path, metavar="FILE",
         help="YAML file with the same settings in lower case without the DESK_ prefix; environment variables win",
     )
+
+
+def exit_codes_help() -> str:
+    """The exit codes and their meanings, for a command's --help."""
+    lines = ["exit codes:"]
+    for code, meaning in sorted(EXIT_MEANINGS.items()):
+        lines += textwrap.wrap(meaning, HELP_WIDTH - 2, initial_indent=f"  {code:<5}", subsequent_indent=" " * 7,
+                               break_on_hyphens=False)
+    return "\n".join(lines)
+
+
+def _paragraphs(text: str | None) -> str | None:
+    """A docstring refilled paragraph by paragraph (the help keeps the paragraphs; epilogs stay as written)."""
+    if not text:
+        return text
+    return "\n\n".join(textwrap.fill(" ".join(p.split()), 79) for p in text.strip().split("\n\n"))
 
 
 def exit_code_for(error: ReceiverError) -> int:
@@ -88,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return exit_code_for(error)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # output piped into `head` and closed: not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK

@@ -2,6 +2,7 @@
 nor gRPC unless a signal's protocol is grpc."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -48,3 +49,24 @@ def test_help_lists_every_command():
                          check=True, timeout=60).stdout
     for command in ("run", "check", "emulator", "demo"):
         assert command in out
+
+
+def test_run_help_lists_every_setting_and_every_exit_code(capsys):
+    """`run --help` ends with every setting of the Settings model (its variable, default and description) and
+    every exit code cli.py returns, with its meaning."""
+    from otel_desk_receiver import cli
+    from otel_desk_receiver.config import Settings, env_name
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["run", "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    settings = text.split("\nsettings ", 1)[1]
+    named = [line.split()[0] for line in settings.splitlines() if line.startswith("  DESK_")]
+    assert named == [env_name(field) for field in Settings.model_fields]
+    poll = next(line for line in settings.splitlines() if line.startswith("  DESK_POLL_INTERVAL "))
+    assert "default 30" in poll and Settings.model_fields["poll_interval"].description.split()[0] in poll, poll
+    codes = text.split("\nexit codes:\n", 1)[1].splitlines()
+    assert [int(m.group(1)) for m in map(re.compile(r"^  (\d+) +\S").match, codes) if m] == sorted(cli.EXIT_MEANINGS)
+    assert {cli.EXIT_OK, cli.EXIT_FAILURE, cli.EXIT_CONFIG, cli.EXIT_AUTH, cli.EXIT_INTERRUPTED} == set(cli.EXIT_MEANINGS)
+    assert all(len(line) <= 100 for line in text.splitlines()), text

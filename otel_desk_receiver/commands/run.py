@@ -10,7 +10,8 @@ import sys
 import threading
 import time
 
-from otel_desk_receiver.cli import EXIT_FAILURE, EXIT_OK, add_config_argument
+from otel_desk_receiver.cli import EXIT_FAILURE, EXIT_OK, add_config_argument, exit_codes_help
+from otel_desk_receiver.commands.help_text import settings_help
 from otel_desk_receiver.config import config_warnings, load_settings
 from otel_desk_receiver.redaction import install_redaction, protect_output
 
@@ -26,6 +27,7 @@ def add_arguments(parser) -> None:
     add_config_argument(parser)
     parser.add_argument("--once", action="store_true",
                         help="one full catch-up cycle over all bots, then exit (0 only if everything read was delivered)")
+    parser.epilog = f"{settings_help()}\n\n{exit_codes_help()}"
 
 
 def configure_logging(level: str) -> None:
