@@ -79,10 +79,13 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
-    """--config FILE: YAML with the same settings in lower case without DESK_ (the environment wins)."""
+    """--config FILE: YAML with the DESK_* settings in lower case without DESK_ (a DESK_* variable wins) and
+    OTEL_* variables under their own names (the file wins over the environment for those: config/load.py)."""
     parser.add_argument(
         "--config", type=Path, metavar="FILE",
-        help="YAML file with the same settings in lower case without the DESK_ prefix; environment variables win",
+        help="YAML file with the DESK_* settings in lower case without the DESK_ prefix (page_size: 200; a DESK_* "
+             "variable wins over its key) and OTEL_* variables under their own names (OTEL_EXPORTER_OTLP_ENDPOINT: "
+             "...; the file's value wins over the environment's)",
     )
 
 
