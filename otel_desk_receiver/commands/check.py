@@ -76,7 +76,8 @@ def probe_health(settings: Settings) -> Finding:
         running = "; a receiver already answers /healthz there" if _answers_healthz(address[1]) else ""
         return Finding("Health", False, f"DESK_HEALTH_ADDR: cannot listen on {settings.health_addr} "
                        f"({error.strerror or error}){running}; pick a free port, or empty to turn health off")
-    return Finding("Health", True, f"DESK_HEALTH_ADDR {settings.health_addr}: free, /healthz and /readyz can listen")
+    return Finding("Health", True, f"DESK_HEALTH_ADDR {settings.health_addr}: free, /healthz, /readyz and the "
+                   "status page (/) can listen")
 
 
 def probe_prometheus() -> Finding:

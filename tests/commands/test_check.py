@@ -129,7 +129,8 @@ def test_a_health_port_in_use_fails_naming_desk_health_addr(env):
 def test_a_free_health_port_and_health_off_pass(env):
     env["DESK_HEALTH_ADDR"] = f"127.0.0.1:{free_port()}"
     done = run_command(env, "check")
-    assert done.returncode == 0 and f"[ok] Health: DESK_HEALTH_ADDR {env['DESK_HEALTH_ADDR']}: free" in done.stdout
+    assert done.returncode == 0 and (f"[ok] Health: DESK_HEALTH_ADDR {env['DESK_HEALTH_ADDR']}: free, /healthz, "
+                                     "/readyz and the status page (/) can listen") in done.stdout
     env["DESK_HEALTH_ADDR"] = ""
     done = run_command(env, "check")
     assert done.returncode == 0 and "[ok] Health: DESK_HEALTH_ADDR is empty: health endpoints off" in done.stdout
