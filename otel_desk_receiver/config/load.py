@@ -58,7 +58,7 @@ def load_settings(config_file: Path | None = None) -> Settings:
     """Read and validate settings; raise ConfigError with one line per problem (never the token)."""
     config = read_config(config_file) if config_file is not None else None
     desk_values = {key: value for key, value in (config.values if config else {}).items()
-                   if not str(key).startswith(OTEL_PREFIX)}
+                   if not str(key).upper().startswith(OTEL_PREFIX)}
     otel_values, problems = _otel_values(config)
     given = Given(os.environ, config)
     try:
@@ -86,9 +86,12 @@ def _otel_values(config: ConfigFile | None) -> tuple[dict[str, str], list[str]]:
     the receiver reads, or that holds a list or a mapping."""
     values, problems = {}, []
     for key, value in (config.values if config else {}).items():
-        if not str(key).startswith(OTEL_PREFIX):
+        if not str(key).upper().startswith(OTEL_PREFIX):
             continue
-        if key not in RECEIVER_VARIABLES:
+        if key != key.upper():
+            problems.append(f"{config.where(key)}: write an OTEL_* variable as the specification spells it, "
+                            f"{key.upper()}")
+        elif key not in RECEIVER_VARIABLES:
             hint = closest_name(key, sorted(RECEIVER_VARIABLES), OTEL_PREFIX)
             problems.append(f"{config.where(key)}: not an OpenTelemetry variable the receiver reads; {hint}")
         elif isinstance(value, (dict, list)):

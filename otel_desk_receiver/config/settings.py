@@ -15,7 +15,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from otel_desk_receiver.config.kinds import Accepts, Duration, duration_text, given_text
+from otel_desk_receiver.config.kinds import Accepts, Duration, duration_text, given_text, parse_duration
 from otel_desk_receiver.config.rules import RULE_ERROR, broken_rules
 from otel_desk_receiver.desk.limits import MAX_PAGE_SIZE, RETENTION_DAYS
 
@@ -166,7 +166,7 @@ class Settings(BaseSettings):
         4, ge=1, le=16, description="Desk reads in flight at once, each for a different bot, all under `DESK_MAX_RPS`: "
                                     "a slow or hanging read costs its own bot alone")
     backlog_share: Annotated[float, Accepts("a fraction")] = Field(
-        0.25, ge=0, le=0.9, description="Share of the Desk request budget kept for bots with a backlog while the live "
+        0.25, ge=0, le=0.5, description="Share of the Desk request budget kept for bots with a backlog while the live "
                                         "bots could use all of it (0: a backlog reads only what they leave)")
     export_max_age: Annotated[float, Duration("18h", "7d")] = Field(
         0, ge=0, le=MAX_BACKFILL_DAYS * DAY_S,
@@ -257,9 +257,9 @@ class Settings(BaseSettings):
     def as_given(self, name: str) -> str | None:
         """A duration setting as its user wrote it (`10m`), or its default as a duration (`30s`); None when
         unset, and for a setting that is no duration."""
-        if name in self._given:
-            return self._given[name]
         value = getattr(self, name)
+        if name in self._given and parse_duration(self._given[name]) == value:  # not a copy with another value
+            return self._given[name]
         return None if value is None or name not in DURATION_FIELDS else duration_text(value)
 
     @property

@@ -119,11 +119,13 @@ def test_the_otlp_variables_can_come_from_the_file(monkeypatch, tmp_path):
 def test_a_bad_otlp_value_in_the_file_names_its_key_and_line(monkeypatch, tmp_path):
     monkeypatch.setenv("DESK_API_TOKEN", "t")
     path = write_yaml(tmp_path, "app_id: a\n\nOTEL_EXPORTER_OTLP_TIMEOUT: soon\nOTEL_EXPORTER_OTLP_ENDPIONT: x\n"
-                                "OTEL_SERVICE_NAME: [a, b]\n")
+                                "OTEL_SERVICE_NAME: [a, b]\notel_sdk_disabled: true\n")
     assert problems(path) == [
         f"OTEL_EXPORTER_OTLP_ENDPIONT at line 4 of {path}: not an OpenTelemetry variable the receiver reads; "
         "did you mean OTEL_EXPORTER_OTLP_ENDPOINT?",
         f"OTEL_SERVICE_NAME at line 5 of {path}: expected a single value, as the environment variable takes",
+        f"otel_sdk_disabled at line 6 of {path}: write an OTEL_* variable as the specification spells it, "
+        "OTEL_SDK_DISABLED",
         f"OTEL_EXPORTER_OTLP_TIMEOUT at line 3 of {path}: expected a number of milliseconds (got 'soon')",
     ]
     assert "OTEL_EXPORTER_OTLP_TIMEOUT" not in os.environ
@@ -172,3 +174,13 @@ def test_check_prints_durations_as_given_and_leaves_no_lock_file(desk_emulator, 
     assert "DESK_BACKFILL                10m" in done.stdout and "DESK_POLL_INTERVAL           1m" in done.stdout
     assert "none yet; each bot starts 10m back" in done.stdout
     assert list(state_path.parent.iterdir()) == []
+
+
+def test_a_copy_with_another_duration_is_shown_by_its_value_not_the_text_it_was_loaded_with(monkeypatch):
+    monkeypatch.setenv("DESK_API_TOKEN", "t")
+    monkeypatch.setenv("DESK_APP_ID", "a")
+    monkeypatch.setenv("DESK_POLL_INTERVAL", "1m")
+    settings = load_settings()
+    assert settings.as_given("poll_interval") == "1m"
+    assert settings.model_copy(update={"poll_interval": 5.0}).as_given("poll_interval") == "5s"
+    assert settings.as_given("page_size") is None  # no duration
