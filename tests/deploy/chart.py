@@ -23,11 +23,12 @@ def load_values(path: Path) -> dict[str, Any]:
     return yaml.safe_load(path.read_text()) or {}
 
 
-def render(values: dict[str, Any]) -> dict[str, str]:
-    """Template path (relative to templates/) -> rendered text, for non-empty templates only."""
+def render(values: dict[str, Any], release: str = RELEASE) -> dict[str, str]:
+    """Template path (relative to templates/) -> rendered text, for non-empty templates only: what `helm template
+    <release> helm/otel-desk-receiver -n observability -f values` prints."""
     chart = helm_python.Chart.load(CHART_DIR)
     try:
-        rendered = chart.render(values, name=RELEASE, namespace=NAMESPACE)
+        rendered = chart.render(values, name=release, namespace=NAMESPACE)
     finally:
         chart.close()
     prefix = f"{CHART_DIR.name}/templates/"
@@ -47,9 +48,15 @@ def find(docs: list[dict[str, Any]], kind: str, name: str | None = None) -> list
     return [d for d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)]
 
 
+def sidecar_configmap(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """ConfigMap <fullname>-sidecar, which sidecar mode renders (templates/sidecar.yaml)."""
+    (configmap,) = [d for d in find(docs, "ConfigMap") if d["metadata"]["name"].endswith("-sidecar")]
+    return configmap
+
+
 def sidecar_snippet(docs: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The container and volumes that sidecar mode publishes in ConfigMap <fullname>-sidecar."""
-    (configmap,) = find(docs, "ConfigMap", f"{RELEASE}-sidecar")
+    configmap = sidecar_configmap(docs)
     return yaml.safe_load(configmap["data"]["container.yaml"]), yaml.safe_load(configmap["data"]["volumes.yaml"])
 
 
