@@ -64,7 +64,7 @@ def main(args) -> int:
                 log.error("run --once: the OTLP metrics endpoint did not accept the counters; the totals are "
                           "kept in the state and sent by the next run")
             return EXIT_OK if result.delivered and counted else EXIT_FAILURE
-        log.info("polling every %ss; Desk at %s", settings.poll_interval, settings.base_url)
+        log.info("polling every %s; Desk at %s", settings.as_given("poll_interval"), settings.base_url)
         receiver.run_forever()
         log.info("stopped; state saved to %s", receiver.state_location)
         return EXIT_OK

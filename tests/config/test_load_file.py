@@ -9,7 +9,7 @@ from otel_desk_receiver.config import Settings, config_warnings, load_settings
 from otel_desk_receiver.config_file import read_config
 from otel_desk_receiver.errors import ConfigError
 from otel_desk_receiver.otel_env import export_endpoint
-from tests.harness.receiver_process import receiver_env, run_command
+from tests.harness.receiver_process import ReceiverProcess, receiver_env, run_command
 
 
 def write_yaml(tmp_path: Path, text: str) -> Path:
@@ -184,3 +184,13 @@ def test_a_copy_with_another_duration_is_shown_by_its_value_not_the_text_it_was_
     assert settings.as_given("poll_interval") == "1m"
     assert settings.model_copy(update={"poll_interval": 5.0}).as_given("poll_interval") == "5s"
     assert settings.as_given("page_size") is None  # no duration
+
+
+def test_run_logs_its_poll_interval_as_given(desk_emulator, otlp_sink, state_path, tmp_path):
+    env = receiver_env(desk_emulator, otlp_sink.http_endpoint, "http/protobuf", state_path)
+    receiver = ReceiverProcess.start(env, tmp_path, "--config", str(write_yaml(tmp_path, "poll_interval: 1m\n")))
+    try:
+        receiver.wait_for(lambda: "polling every" in receiver.output(), what="the start line")
+        assert "polling every 1m; Desk at" in receiver.output()
+    finally:
+        receiver.stop()
