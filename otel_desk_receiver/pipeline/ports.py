@@ -17,12 +17,18 @@ class DeskPage(Protocol):
     """One page of a bot's webhook log listing: raw rows, unparsed (desk.client.Page)."""
 
     offset: int
+    limit: int  # the rows asked for
     results: list[Any]
     count: int | None
     has_next: bool
 
     @property
     def next_offset(self) -> int: ...
+
+    @property
+    def short(self) -> bool:
+        """Fewer rows than asked for; with ``has_next``, a Desk that caps the page size."""
+        ...
 
 
 class Desk(Protocol):
