@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.markdown import anchors_of, broken, github_slug, unresolved_links
 from tests.harness.paths import REPO
 
 # The outside notes by name, escaped (a dot, a bracket) so that this file does not cite them itself. The Desk API
@@ -23,8 +24,6 @@ BARE_DESK_API = re.compile(r"(?<![\w/.-])desk-api\.md")
 # docs/<file>.md, optionally with #anchor, rooted at the repository (a runbook_url) or reached by ../ links;
 # not a docs/ folder inside a URL (https://example.org/docs/x.md).
 DOCS_CITATION = re.compile(r"(?<![\w/.-])(?:\.\./)*docs/([\w.-]+\.md)(?:#([\w-]+))?")
-# A relative Markdown link inside docs/: [text](file.md#anchor), (../README.md), (#anchor).
-RELATIVE_LINK = re.compile(r"\]\((?![a-z]+:)([^)\s#]*)(?:#([^)\s]+))?\)")
 # A file named in code spans inside docs/: `tests/harness/ports.py`, `desk/clock.py` (in the package).
 NAMED_FILE = re.compile(r"`([\w.-]+(?:/[\w.-]+)*\.(?:py|md|toml|yaml|json))`")
 PACKAGE = REPO / "otel_desk_receiver"
@@ -41,38 +40,6 @@ def text_of(path: Path) -> str | None:
         return path.read_text(encoding="utf-8")
     except (UnicodeDecodeError, FileNotFoundError, IsADirectoryError):
         return None  # a binary file, or one deleted in the working tree but not yet in the index
-
-
-def github_slug(heading: str) -> str:
-    """The anchor GitHub gives a Markdown heading: lower case, punctuation dropped, spaces to hyphens."""
-    text = re.sub(r"`|\*\*|\[([^]]*)\]\([^)]*\)", r"\1", heading.strip()).lower()
-    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
-
-
-@cache
-def anchors_of(path: Path) -> frozenset[str]:
-    """Every heading anchor of a Markdown file, duplicates numbered as GitHub numbers them (-1, -2)."""
-    seen: dict[str, int] = {}
-    anchors = set()
-    in_fence = False
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("```"):
-            in_fence = not in_fence
-        match = None if in_fence else re.match(r"#{1,6}\s+(.*?)\s*#*\s*$", line)
-        if match:
-            slug = github_slug(match.group(1))
-            anchors.add(slug if slug not in seen else f"{slug}-{seen[slug]}")
-            seen[slug] = seen.get(slug, 0) + 1
-    return frozenset(anchors)
-
-
-def broken(target: Path, anchor: str | None) -> str | None:
-    """Why a cited file or heading does not resolve, or None when it does."""
-    if not target.exists():
-        return "no such file"
-    if anchor and target.suffix == ".md" and anchor.lower() not in anchors_of(target):
-        return f"no heading #{anchor}"
-    return None
 
 
 def relative(path: Path) -> str:
@@ -109,14 +76,8 @@ def test_every_docs_citation_names_a_file_and_heading_that_exist():
 def test_every_relative_link_inside_docs_resolves():
     unresolved = []
     for path in tracked_files():
-        if path.parent != REPO / "docs" or path.suffix != ".md":
-            continue
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            for match in RELATIVE_LINK.finditer(line):
-                target = (path.parent / match.group(1)).resolve() if match.group(1) else path
-                why = broken(target, match.group(2))
-                if why:
-                    unresolved.append(f"{relative(path)}:{number}: {match.group(0)}: {why}")
+        if path.parent == REPO / "docs" and path.suffix == ".md":
+            unresolved += [f"{relative(path)}:{problem}" for problem in unresolved_links(path)]
     assert unresolved == []
 
 

@@ -1,4 +1,4 @@
-"""The package's rooms and the one direction imports may run between them (README, "Layout").
+"""The package's rooms and the one direction imports may run between them (docs/architecture.md#layout).
 
 Each product module belongs to a room (a folder, or a module at the top); a room imports only rooms on a
 lower layer or its own. Imports are read from the source, inside functions and TYPE_CHECKING blocks too,
@@ -74,7 +74,7 @@ GRAPH = {module: imports_of(module, path, set(MODULES)) for module, path in MODU
 
 def test_every_room_has_a_layer():
     rooms = {room_of(module) for module in MODULES}
-    assert rooms - set(LAYER_OF) == set(), "a new room: give it a line in LAYERS (and in the README's Layout)"
+    assert rooms - set(LAYER_OF) == set(), "a new room: give it a line in LAYERS (and in docs/architecture.md's Layout)"
     assert set(LAYER_OF) - rooms == set(), "LAYERS names a room that is gone"
 
 
