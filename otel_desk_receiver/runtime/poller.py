@@ -16,6 +16,7 @@ from otel_desk_receiver.runtime.read_health import ReadHealth
 from otel_desk_receiver.runtime.scheduler import IDLE_MAX_INTERVALS, Scheduler, Turn
 from otel_desk_receiver.pipeline.cycle import BotCycleResult, BotPipeline
 from otel_desk_receiver.runtime.selfmetrics import BotGauges, SelfTelemetry
+from otel_desk_receiver.runtime.watched import WatchedBots
 from otel_desk_receiver.units import NS_PER_S
 from otel_desk_receiver.pipeline.cursor import BotCursor
 from otel_desk_receiver.state.store import CursorStore
@@ -43,7 +44,8 @@ class Poller:
                  health: HealthState, *, bot_ids: list[int] | None, clock_ns: Callable[[], int] = time.time_ns,
                  monotonic: Callable[[], float] = time.monotonic, read_health: ReadHealth | None = None,
                  interval_s: float = 30.0, bot_list_interval_s: float = 600.0, budget: SweepBudget | None = None,
-                 should_stop: Callable[[], bool] = lambda: False, desk_clock_ns: Callable[[], int] | None = None):
+                 should_stop: Callable[[], bool] = lambda: False, desk_clock_ns: Callable[[], int] | None = None,
+                 watched: WatchedBots | None = None):
         self._client = client
         self._read_health = read_health or ReadHealth(NoOpMeter(__name__))
         self._cursors = cursors
@@ -55,6 +57,7 @@ class Poller:
         self._desk_clock_ns = desk_clock_ns or clock_ns  # Desk's now (desk/clock.py): the lag's, as createdAt's
         self._monotonic = monotonic
         self._bots: list[Bot] = []
+        self._watched = watched or WatchedBots()  # each new list published, for the counters and /metrics
         self._bots_listed_at: float | None = None
         self._unreadable: list[int] = []  # DESK_BOT_IDS entries that could not be read at the last listing
         self._listed_at_ns: int | None = None  # wall clock when the last successful listing began
@@ -93,6 +96,7 @@ class Poller:
         self._listed_at_ns = listing_ns
         self._read_health.discovered(b.id for b in bots)
         self._bots = bots
+        self._watched.publish(bots)
         self._bots_listed_at = self._monotonic()
         self._health.set_bots([b.id for b in bots])
 

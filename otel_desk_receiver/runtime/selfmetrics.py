@@ -26,29 +26,17 @@ class SelfTelemetry:
     otlp/counter_export.py; ``bot_discovered`` tells it a bot was first seen (its zeros go out then).
     """
 
-    def __init__(self, meter: Meter, gauges: Callable[[], Iterable[BotGauges]] = tuple,
+    def __init__(self, meter: Meter, gauges: Callable[[], Iterable[BotGauges]] | None = None,
                  on_bot_discovered: Callable[[int], None] | None = None):
-        self._gauges = gauges
+        """``gauges``: the per-bot gauges' source, when it exists already; else observe_bot_gauges() once
+        it does (the poller, which itself reports through this object)."""
         self._on_bot_discovered = on_bot_discovered
         self._rejected = _create(meter, names.ENTRIES_REJECTED)
         self._export_failures = _create(meter, names.EXPORT_FAILURES)
         self._http_duration = _create(meter, names.HTTP_CLIENT_DURATION)
         self._poll_duration = _create(meter, names.POLL_DURATION)
-        for spec, read in (
-            (names.WEBHOOK_LOGS_PENDING, lambda g: g.pending),
-            (names.UNREAD_ERROR, lambda g: int(g.unread_error)),
-            (names.LAG, lambda g: g.lag_s),
-        ):
-            meter.create_observable_gauge(spec.name, [self._observer(read)], unit=spec.unit,
-                                          description=spec.description)
-
-    def _observer(self, read: Callable[[BotGauges], float | None]):
-        def observe(_options: CallbackOptions) -> Iterable[Observation]:
-            for gauge in self._gauges():
-                value = read(gauge)
-                if value is not None:
-                    yield Observation(value, bot_attributes(gauge.bot_id, gauge.bot_name))
-        return observe
+        if gauges is not None:
+            observe_bot_gauges(meter, gauges)
 
     def bot_discovered(self, bot_id: int) -> None:
         if self._on_bot_discovered is not None:
@@ -75,6 +63,26 @@ class SelfTelemetry:
 
     def poll_duration(self, seconds: float) -> None:
         self._poll_duration.record(seconds)
+
+
+def observe_bot_gauges(meter: Meter, gauges: Callable[[], Iterable[BotGauges]]) -> None:
+    """The per-bot gauges (pending, unread error, lag), observed from ``gauges()`` on the meter's thread."""
+    for spec, read in (
+        (names.WEBHOOK_LOGS_PENDING, lambda g: g.pending),
+        (names.UNREAD_ERROR, lambda g: int(g.unread_error)),
+        (names.LAG, lambda g: g.lag_s),
+    ):
+        meter.create_observable_gauge(spec.name, [_observer(gauges, read)], unit=spec.unit,
+                                      description=spec.description)
+
+
+def _observer(gauges: Callable[[], Iterable[BotGauges]], read: Callable[[BotGauges], float | None]):
+    def observe(_options: CallbackOptions) -> Iterable[Observation]:
+        for gauge in gauges():
+            value = read(gauge)
+            if value is not None:
+                yield Observation(value, bot_attributes(gauge.bot_id, gauge.bot_name))
+    return observe
 
 
 def bot_attributes(bot_id: int, bot_name: str) -> dict[str, int | str]:
