@@ -1,12 +1,26 @@
 """otel_env: every OTEL_* lookup, resolved as the specification says, with the values the SDK would get wrong.
 
-Each function takes the environment as a mapping (or reads the process's), so most tables pass it. The protocol's
-precedence is tested with the settings (tests/test_config.py::test_otlp_protocol_precedence)."""
+Each function takes the environment as a mapping (or reads the process's), so most tables pass it."""
 
 import pytest
 
 from otel_desk_receiver import otel_env
 from otel_desk_receiver.errors import ConfigError
+
+
+PROTOCOLS = [
+    ("unset is http/protobuf", {}, "logs", "http/protobuf"),
+    ("generic", {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "logs", "grpc"),
+    ("per-signal wins", {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "http/protobuf"},
+     "metrics", "http/protobuf"),
+    ("other signal's variable ignored", {"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "grpc"}, "logs", "http/protobuf"),
+]
+
+
+@pytest.mark.parametrize(("env", "signal", "expected"), [p[1:] for p in PROTOCOLS], ids=[p[0] for p in PROTOCOLS])
+def test_otlp_protocol_precedence(env, signal, expected):
+    assert otel_env.otlp_protocol(signal, env) == expected
+    assert otel_env.otlp_problems(env) == []
 
 
 TIMEOUTS = [

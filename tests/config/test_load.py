@@ -7,7 +7,6 @@ import pytest
 
 from otel_desk_receiver.config import ConfigError, LogLevel, load_settings
 from otel_desk_receiver.desk.token import FileToken
-from otel_desk_receiver.otel_env import otlp_problems, otlp_protocol
 from tests.harness.yaml_bomb import alias_bomb
 
 URL_ACCEPTS = ("an http:// or https:// URL with a host, an optional port from 1 to 65535 and a path; no query, "
@@ -214,21 +213,6 @@ def test_base_url_from_app_id_or_explicit(monkeypatch):
     assert load_settings().base_url == "https://desk-api-abc.sendbird.com/platform/v1"
     monkeypatch.setenv("DESK_API_URL", "http://proxy.local/desk/platform/v1/")
     assert load_settings().base_url == "http://proxy.local/desk/platform/v1"
-
-
-PROTOCOLS = [
-    ("unset is http/protobuf", {}, "logs", "http/protobuf"),
-    ("generic", {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "logs", "grpc"),
-    ("per-signal wins", {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "http/protobuf"},
-     "metrics", "http/protobuf"),
-    ("other signal's variable ignored", {"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "grpc"}, "logs", "http/protobuf"),
-]
-
-
-@pytest.mark.parametrize(("env", "signal", "expected"), [p[1:] for p in PROTOCOLS], ids=[p[0] for p in PROTOCOLS])
-def test_otlp_protocol_precedence(env, signal, expected):
-    assert otlp_protocol(signal, env) == expected
-    assert otlp_problems(env) == []
 
 
 LOG_LEVELS = [("debug", LogLevel.DEBUG), ("Info", LogLevel.INFO), ("warn", LogLevel.WARNING),
