@@ -8,6 +8,7 @@ import subprocess
 import pytest
 import yaml
 
+from tests.deploy.runbook import runbook_sections
 from tests.deploy.telemetry_names import collector_series, prometheus_labels, prometheus_series, promql_problems
 from tests.harness.paths import REPO
 
@@ -75,7 +76,6 @@ def test_unit_test_series_use_only_exported_names():
         assert labels <= prometheus_labels(), labels - prometheus_labels()
 
 
-RUNBOOK = REPO / "docs" / "runbook.md"
 SEVERITIES = {"critical", "warning", "info"}
 # What an on-call engineer accepts: nothing pages on a blip, nothing waits longer than half an hour to say so.
 MAX_FOR_S = 30 * 60
@@ -84,12 +84,6 @@ MAX_FOR_S = 30 * 60
 def duration_s(text: str) -> int:
     units = {"s": 1, "m": 60, "h": 3600}
     return sum(int(n) * units[u] for n, u in re.findall(r"(\d+)([smh])", text))
-
-
-def runbook_sections() -> dict[str, str]:
-    """Runbook sections by their GitHub anchor (a `## Heading` lower-cased)."""
-    parts = re.split(r"^## (\w+)\n", RUNBOOK.read_text(), flags=re.M)
-    return {heading.lower(): body for heading, body in zip(parts[1::2], parts[2::2])}
 
 
 def test_read_health_alerts_exist():

@@ -19,8 +19,8 @@ import yaml
 from tests.deploy.chart import CHART_DIR, NAMESPACE, RELEASE, documents, find, render
 from tests.deploy.container import WorkingContainer
 from tests.deploy.image import Image, buildah, ensure_image
+from tests.deploy.image_run import STATE_DIR, UID, delivered, expected, preload, receiver_env
 from tests.deploy.release import CHART_REMOTE, IMAGE, LocalRegistry
-from tests.deploy.test_image import STATE_DIR, UID, delivered, expected, preload, receiver_env
 
 MINIMAL = {"token": {"value": "ci-token"}, "settings": {"appId": "app-1"}, "otlp": {"endpoint": "http://collector:4318"}}
 CHART = yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())

@@ -10,7 +10,7 @@ import tomllib
 import pytest
 import yaml
 
-from tests.deploy.test_alert_rules import runbook_sections
+from tests.deploy.runbook import runbook_sections
 from tests.harness.paths import REPO
 
 EXAMPLES = REPO / "examples"
