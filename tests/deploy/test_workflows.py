@@ -2,16 +2,20 @@
 pinned to a commit, and the release workflow publishes what the chart and the examples name: the image for
 amd64 and arm64, the chart as an OCI artifact, the wheel by PyPI's trusted publishing, on a version tag."""
 
+import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import helm_python
 import pytest
 import yaml
 
+from tests.deploy.chart import CHART_DIR, load_values
 from tests.deploy.release import CHART_REMOTE, IMAGE, WORKFLOWS, release_workflow, workflow_steps
+from tests.harness.paths import REPO
 
 FULL_SHA = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 
@@ -63,12 +67,38 @@ def test_every_action_is_pinned_to_a_commit(path):
         assert re.search(re.escape(use) + r" # v\d+(\.\d+)*$", text, re.M), use
 
 
-def test_release_runs_on_a_version_tag_and_checks_it_against_the_versions():
-    workflow = release_workflow()
-    assert workflow[True]["push"] == {"tags": ["v[0-9]+.[0-9]+.[0-9]+*"]}  # yaml reads `on:` as True
-    text = yaml.safe_dump(workflow)
-    for source in ("otel_desk_receiver/__init__.py", "helm/otel-desk-receiver/Chart.yaml"):
-        assert source in text
+def test_release_runs_on_a_version_tag():
+    assert release_workflow()[True]["push"] == {"tags": ["v[0-9]+.[0-9]+.[0-9]+*"]}  # yaml reads `on:` as True
+
+
+def run_version_check(tag: str, tmp_path) -> tuple[subprocess.CompletedProcess, str]:
+    """The version job's script, run by bash on this checkout as the runner would: (result, what it output)."""
+    (check,) = [s for s in workflow_steps(release_workflow(), job="version") if s.get("id") == "check"]
+    output = tmp_path / "github_output"
+    output.write_text("")
+    done = subprocess.run(["bash", "-e", "-c", check["run"]], cwd=REPO, capture_output=True, text=True, timeout=30,
+                          env={"PATH": os.environ["PATH"], "TAG": tag, "GITHUB_OUTPUT": str(output)})
+    return done, output.read_text()
+
+
+def test_the_version_check_passes_the_tag_of_the_package_and_chart_version(tmp_path):
+    version = yaml.safe_load((REPO / "helm" / "otel-desk-receiver" / "Chart.yaml").read_text())["version"]
+    done, output = run_version_check(f"v{version}", tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert output == f"version={version}\n"
+
+
+def test_the_version_check_stops_a_tag_naming_another_version(tmp_path):
+    done, output = run_version_check("v9.9.9", tmp_path)
+    assert done.returncode == 1 and output == ""
+    assert "::error::tag v9.9.9, but otel_desk_receiver/__init__.py says" in done.stdout
+
+
+def test_the_chart_job_lints_with_values_that_lint_strictly():
+    runs = " ".join(s.get("run", "") for s in workflow_steps(release_workflow(), job="chart"))
+    (values_file,) = re.findall(r"helm lint --strict helm/otel-desk-receiver -f (\S+)", runs)
+    report = helm_python.lint(CHART_DIR, load_values(REPO / values_file), strict=True)
+    assert report["errors"] == [] and [m for m in report["messages"] if m["severity"] >= 2] == []
 
 
 def test_release_builds_the_image_for_amd64_and_arm64_and_pushes_it():
