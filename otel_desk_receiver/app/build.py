@@ -251,7 +251,8 @@ def build_poller(settings: Settings, client: DeskClient, cursors: CursorStore, p
                     monotonic=monotonic, read_health=ReadHealth(meter, clock_ns), interval_s=settings.poll_interval,
                     bot_list_interval_s=settings.bot_list_interval,
                     budget=SweepBudget(meter, settings.max_rps, settings.poll_interval),
-                    should_stop=should_stop, desk_clock_ns=desk_clock.now_ns, watched=watched)
+                    should_stop=should_stop, desk_clock_ns=desk_clock.now_ns, watched=watched,
+                    concurrency=settings.concurrency, backlog_share=settings.backlog_share)
     observe_bot_gauges(meter, poller.gauges)
     return poller
 

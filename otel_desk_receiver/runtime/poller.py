@@ -1,9 +1,11 @@
 """The poll loop: which bots to watch, whose turn it is, and what health and gauges show."""
 
 import logging
+import queue
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from opentelemetry.metrics import NoOpMeter
@@ -24,6 +26,7 @@ from otel_desk_receiver.state.store import CursorStore
 log = logging.getLogger(__name__)
 
 ONCE_TURN_PAGES = 8  # run --once: pages a bot reads before the next bot's turn
+TURN_POLL_S = 0.05  # while turns run, the loop looks this often whether a bot fell due (a turn's end wakes it)
 
 
 @dataclass
@@ -45,6 +48,7 @@ class Poller:
                  monotonic: Callable[[], float] = time.monotonic, read_health: ReadHealth | None = None,
                  interval_s: float = 30.0, bot_list_interval_s: float = 600.0, budget: SweepBudget | None = None,
                  should_stop: Callable[[], bool] = lambda: False, desk_clock_ns: Callable[[], int] | None = None,
+                 concurrency: int = 1, backlog_share: float = 0.0,
                  watched: WatchedBots | None = None):
         self._client = client
         self._read_health = read_health or ReadHealth(NoOpMeter(__name__))
@@ -64,7 +68,10 @@ class Poller:
         self._found_later: dict[int, int] = {}  # bot id -> since when to read it (a bot that appeared while running)
         self._interval_s = interval_s
         self._bot_list_interval_s = bot_list_interval_s  # DESK_BOT_LIST_INTERVAL
-        self._scheduler = Scheduler(interval_s, monotonic)
+        # DESK_CONCURRENCY: turns run_until runs at once, each a different bot's, all through the one client
+        # (its rate limit shared); DESK_BACKLOG_SHARE: the budget kept for backlogs (scheduler.py).
+        self._concurrency = concurrency
+        self._scheduler = Scheduler(interval_s, monotonic, workers=concurrency, backlog_share=backlog_share)
         self._budget = budget or SweepBudget(NoOpMeter(__name__), max_rps=1e9, interval_s=interval_s)
         self._should_stop = should_stop
         self._listing_retry_after_s: float | None = None
@@ -162,56 +169,79 @@ class Poller:
 
     def run_until(self, stop: Callable[[], bool], wait: Callable[[float], object],
                   on_sweep: Callable[[], None] = lambda: None) -> None:
-        """Poll forever (until ``stop``), the scheduler choosing each turn (scheduler.py): a bot's backlog,
-        slowness, rate limit or errors cost that bot, never the others' turns. ``wait(s)`` sleeps up to
-        s seconds (returning early on a stop). Raises DeskAuthError only when Desk refuses the token for
-        the bot list, or for every bot. ``on_sweep`` runs once a poll interval (the receiver says then if
-        the OTLP endpoint was down, and tries it again)."""
+        """Poll forever (until ``stop``), the scheduler choosing each turn (scheduler.py) and up to
+        ``concurrency`` turns running at once, each a different bot's on a worker thread: a bot's backlog,
+        slow or hanging read, rate limit or errors cost that bot, never the others' turns. ``wait(s)`` sleeps
+        up to s seconds (returning early on a stop) when no turn runs and no bot is due. Raises DeskAuthError
+        only when Desk refuses the token for the bot list, or for every bot. ``on_sweep`` runs once a poll
+        interval (the receiver says then if the OTLP endpoint was down, and tries it again). At a stop the
+        running turns end at their next page (a Desk request in flight is abandoned), then what was
+        delivered is saved."""
         self._client.isolate_bots()  # a bot's long waits and retries are its own, never the loop's
-        sweep_started, served, listing_retry_s = self._monotonic(), set(), 0.0
-        retry_otlp_s = self._monotonic() + self._interval_s
-        while not stop():
-            self._cursors.save_due()  # a delivery waits one interval at most to be saved
-            if self._monotonic() >= retry_otlp_s:  # an endpoint found down is tried again once an interval
-                on_sweep()
-                retry_otlp_s = self._monotonic() + self._interval_s
-            if self._monotonic() >= listing_retry_s and not self._try_refresh_bots(CycleResult()):
-                # Desk cannot list now: the last list is polled, the listing tried again once an interval
-                # (or after Desk's hint, if longer).
-                listing_retry_s = self._monotonic() + max(self._interval_s, self._listing_retry_after_s or 0.0)
-            self._scheduler.sync(b.id for b in self._bots)
-            self._scheduler.max_stretch = 1 if self._budget.update(len(self._bots)) else IDLE_MAX_INTERVALS
-            bot_id = self._scheduler.next_due()
-            if bot_id is None:
+        self._sweep_started, self._served = self._monotonic(), set()
+        listing_retry_s, retry_otlp_s = 0.0, self._monotonic() + self._interval_s
+        turns = _Turns(self._concurrency)
+        try:
+            while not stop():
+                for bot_id, ended in turns.finished():
+                    self._turn_done(bot_id, ended.result())
+                self._cursors.save_due()  # a delivery waits one interval at most to be saved
+                if self._monotonic() >= retry_otlp_s:  # an endpoint found down is tried again once an interval
+                    on_sweep()
+                    retry_otlp_s = self._monotonic() + self._interval_s
+                if self._monotonic() >= listing_retry_s and not self._try_refresh_bots(CycleResult()):
+                    # Desk cannot list now: the last list is polled, the listing tried again once an interval
+                    # (or after Desk's hint, if longer).
+                    listing_retry_s = self._monotonic() + max(self._interval_s, self._listing_retry_after_s or 0.0)
+                self._scheduler.sync(b.id for b in self._bots)
+                self._scheduler.max_stretch = 1 if self._budget.update(len(self._bots)) else IDLE_MAX_INTERVALS
+                while turns.running < self._concurrency and (bot_id := self._scheduler.next_due()) is not None:
+                    bot = next(b for b in self._bots if b.id == bot_id)
+                    self._scheduler.started(bot_id)
+                    turns.start(bot_id, lambda bot=bot: self._poll_one(bot, self._turn_over(bot.id, stop)))
+                if turns.running:
+                    turns.wait(TURN_POLL_S)  # until a turn ends, or a bot may have fallen due
+                    continue
                 self._health.beat()
                 # 0 is a bot that fell due since next_due looked (time passes between the two readings):
                 # go round at once; only no bots at all waits a whole interval.
                 until_s = self._scheduler.seconds_until_due()
                 wait(self._interval_s if until_s is None else min(until_s, self._interval_s))
-                continue
-            bot = next(b for b in self._bots if b.id == bot_id)
-            outcome = self._poll_one(bot, should_yield=self._turn_over(bot_id, stop))
-            # An OTLP endpoint that is down is not the bot's fault: it tries again next interval, no backoff.
-            failed = outcome.error is not None and not outcome.waiting_for_otlp
-            self._scheduler.served(bot_id, Turn(more=outcome.more, active=bool(outcome.exported or outcome.pending),
-                                                failed=failed, retry_after_s=outcome.retry_after_s,
-                                                auth_failed=outcome.auth_failed))
-            if self._scheduler.all_auth_failed():
-                raise _refused_everywhere(outcome.error or "")
-            served.add(bot_id)
-            if served >= {b.id for b in self._bots}:  # every bot had a turn: one sweep, one write
-                self._cursors.save()
-                self._telemetry.poll_duration(self._monotonic() - sweep_started)
-                sweep_started, served = self._monotonic(), set()
+        finally:
+            turns.close()  # the running turns end (they see the stop, or finish) before the state is saved
+            for bot_id, ended in turns.finished():  # the scheduler learns them: the next run_until goes on
+                self._scheduler.served(bot_id, _turn(ended.result()) if ended.exception() is None
+                                       else Turn(failed=True))
         self._cursors.save()  # a stop: what was delivered is saved before the process goes
 
+    def _turn_done(self, bot_id: int, outcome: BotCycleResult) -> None:
+        """A turn ended (told on the loop's thread): the scheduler learns it; a sweep ends once every bot had one."""
+        self._scheduler.served(bot_id, _turn(outcome))
+        if self._scheduler.all_auth_failed():
+            raise _refused_everywhere(outcome.error or "")
+        self._served.add(bot_id)
+        if self._served >= {b.id for b in self._bots}:  # every bot had a turn: one sweep, one write
+            self._cursors.save()
+            self._telemetry.poll_duration(self._monotonic() - self._sweep_started)
+            self._sweep_started, self._served = self._monotonic(), set()
+
     def _turn_over(self, bot_id: int, stop: Callable[[], bool]) -> Callable[[int], bool]:
-        """When a backlog turn yields: at a stop, when another bot is due, or after one poll interval. The
-        last holds with one bot alone: its backlog would otherwise be one turn for as long as it lasts, and
-        the loop's own duties (a sweep recorded, the bot list and its flags re-read, the OTLP endpoint
-        tried) would wait for its end."""
+        """When a backlog turn yields: at a stop, when other bots wait and the backlog share has no page for it
+        (Scheduler.may_read_on), or after one poll interval. The last holds with one bot alone: its backlog
+        would otherwise be one turn for as long as it lasts, and the loop's own duties (a sweep recorded, the
+        bot list and its flags re-read, the OTLP endpoint tried) would wait for its end."""
         ends_s = self._monotonic() + self._interval_s
-        return lambda _pages: stop() or self._scheduler.others_due(bot_id) or self._monotonic() >= ends_s
+        granted = 0  # the pipeline asks twice about one page (before reading it ahead, after the one before it)
+
+        def over(pages: int) -> bool:
+            nonlocal granted
+            if stop() or self._monotonic() >= ends_s:
+                return True
+            if pages > granted and not self._scheduler.may_read_on(bot_id):
+                return True
+            granted = max(granted, pages)
+            return False
+        return over
 
     def _try_refresh_bots(self, result: CycleResult) -> bool:
         """Refresh the bot list when due; if Desk cannot list them now, go on with the last list."""
@@ -268,6 +298,50 @@ class Poller:
         if cursor is None or not cursor.newest_created_ns:
             return None
         return max(0.0, (self._desk_clock_ns() - cursor.newest_created_ns) / NS_PER_S)
+
+
+def _turn(outcome: BotCycleResult) -> Turn:
+    """What the scheduler needs of a turn's outcome."""
+    # An OTLP endpoint that is down is not the bot's fault: it tries again next interval, no backoff.
+    failed = outcome.error is not None and not outcome.waiting_for_otlp
+    return Turn(more=outcome.more, active=bool(outcome.exported or outcome.pending), failed=failed,
+                retry_after_s=outcome.retry_after_s, auth_failed=outcome.auth_failed, requests=outcome.requests)
+
+
+class _Turns:
+    """Bots' turns on a bounded pool of worker threads; the loop collects the ended ones on its own thread
+    (a turn's exception is raised there, by the future's result())."""
+
+    def __init__(self, workers: int):
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bot-turn")
+        self._ended: queue.SimpleQueue[tuple[int, Future]] = queue.SimpleQueue()
+        self._ready: list[tuple[int, Future]] = []
+        self.running = 0
+
+    def start(self, bot_id: int, turn: Callable[[], BotCycleResult]) -> None:
+        self.running += 1
+        self._pool.submit(turn).add_done_callback(lambda ended: self._ended.put((bot_id, ended)))
+
+    def wait(self, timeout_s: float) -> None:
+        """Until a turn ends, or ``timeout_s`` of wall-clock time passed."""
+        try:
+            self._ready.append(self._ended.get(timeout=timeout_s))
+        except queue.Empty:
+            pass
+
+    def finished(self) -> list[tuple[int, Future]]:
+        """The turns that ended since the last call."""
+        ready, self._ready = self._ready, []
+        while True:
+            try:
+                ready.append(self._ended.get_nowait())
+            except queue.Empty:
+                break
+        self.running -= len(ready)
+        return ready
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
 
 
 def _refused_everywhere(last_refusal: str) -> DeskAuthError:

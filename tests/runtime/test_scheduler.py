@@ -86,3 +86,58 @@ def test_removed_bots_are_forgotten(clock):
     assert scheduler.next_due() == 2
     scheduler.served(1, Turn())  # a late report about a gone bot is ignored
     assert scheduler.next_due() == 2
+
+
+def simulate(scheduler, clock, backlog: int, requests: int, max_rps: float = 2.0) -> dict[int, int]:
+    """Serve turns one after another at ``max_rps``, the backlog reading pages while ``may_read_on`` lets
+    it; returns the requests each bot made."""
+    made: dict[int, int] = {}
+    while sum(made.values()) < requests:
+        bot = scheduler.next_due()
+        if bot is None:
+            clock.now += 1 / max_rps
+            continue
+        scheduler.started(bot)
+        pages = 1
+        clock.now += 1 / max_rps
+        while bot == backlog and scheduler.may_read_on(bot):
+            pages += 1
+            clock.now += 1 / max_rps
+        made[bot] = made.get(bot, 0) + pages
+        scheduler.served(bot, Turn(more=bot == backlog, active=True, requests=pages))
+    return made
+
+
+@pytest.mark.parametrize(("share", "least", "most"), [(0.0, 0.0, 0.05), (0.25, 0.24, 0.27), (0.5, 0.49, 0.52)])
+def test_a_backlog_gets_its_share_of_the_budget_while_live_bots_want_all_of_it(clock, share, least, most):
+    # 40 live bots at an interval of 5 s and 2 requests/s: one sweep takes 20 s, so they always wait.
+    scheduler = Scheduler(5, clock, backlog_share=share)
+    scheduler.sync(range(41))
+    made = simulate(scheduler, clock, backlog=0, requests=2000)
+    backlog_share = made[0] / sum(made.values())
+    assert least <= backlog_share <= most
+    assert min(made[bot] for bot in range(1, 41)) >= 0.9 * (1 - backlog_share) * 2000 / 40  # the live bots in turn
+
+
+def test_a_backlog_reads_on_freely_while_no_other_bot_waits(clock):
+    scheduler = Scheduler(30, clock, backlog_share=0.25)
+    scheduler.sync([1, 2])
+    scheduler.served(2, Turn())
+    scheduler.started(1)
+    assert all(scheduler.may_read_on(1) for _ in range(100))  # bot 2 is not due: the budget is the backlog's
+
+
+def test_a_bot_in_a_turn_is_never_handed_out_again_and_free_turns_serve_the_others(clock):
+    scheduler = Scheduler(30, clock, workers=2)
+    scheduler.sync([1, 2, 3])
+    first = scheduler.next_due()
+    scheduler.started(first)
+    second = scheduler.next_due()
+    scheduler.started(second)
+    assert (first, second) == (1, 2) and scheduler.in_turn() == 2
+    assert scheduler.next_due() is None  # bot 3 is due, and waits for a free turn
+    scheduler.served(first, Turn())
+    assert scheduler.next_due() == 3  # not bot 1 (served), never bot 2 (in its turn)
+    scheduler.started(3)
+    scheduler.served(3, Turn())
+    assert scheduler.next_due() is None and scheduler.seconds_until_due() == 30  # bot 2's turn runs on
