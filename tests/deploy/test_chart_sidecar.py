@@ -71,6 +71,12 @@ def test_notes_list_fs_group_replicas_and_recreate_for_the_file_backend():
     assert "replicas: 1" in needs and "Recreate" in needs
 
 
+def test_notes_ask_no_fs_group_for_an_empty_dir():
+    # An emptyDir is writable by every user; the claim is not.
+    needs = host_pod_needs(SIDECAR_CI | {"persistence": {"enabled": False}})
+    assert "fsGroup" not in needs and "replicas: 1" in needs
+
+
 def test_notes_fs_group_follows_the_pod_security_context():
     values = SIDECAR_CI | {"podSecurityContext": {"fsGroup": 20002, "runAsUser": 20002, "runAsGroup": 20002,
                                                   "runAsNonRoot": True}}
