@@ -9,6 +9,7 @@ metric exporter's failures are counted in the meter that exporter feeds (MetricF
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,9 +211,12 @@ def build_desk_client(settings: Settings, stop_event: threading.Event, desk_cloc
                       on_retry=retrying)
 
 
-def build_entry_exporter(resource: Resource, *, disabled: bool = False) -> EntryExporter | NullEntryExporter:
-    """The log sink: OTLP logs, held back while the endpoint is down; nothing with OTEL_SDK_DISABLED."""
-    return NullEntryExporter() if disabled else EntryExporter(build_log_exporter(), resource, hold_when_down=True)
+def build_entry_exporter(resource: Resource, *, disabled: bool = False, max_age_s: float = 0.0,
+                         clock_ns: Callable[[], int] = time.time_ns) -> EntryExporter | NullEntryExporter:
+    """The log sink: OTLP logs, held back while the endpoint is down, none older than the backend's age limit
+    (DESK_EXPORT_MAX_AGE) sent; nothing with OTEL_SDK_DISABLED."""
+    return NullEntryExporter() if disabled else EntryExporter(build_log_exporter(), resource, hold_when_down=True,
+                                                              max_age_s=max_age_s, clock_ns=clock_ns)
 
 
 class CycleTelemetry:

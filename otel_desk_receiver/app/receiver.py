@@ -52,7 +52,8 @@ class Receiver:
         self.desk_clock = build.build_desk_clock(settings, clock_ns)
         self.client = build.build_desk_client(settings, self.stop_event, self.desk_clock, self.health, self.telemetry,
                                               monotonic=monotonic, retry=retry, sleep=sleep)
-        self._entry_exporter = build.build_entry_exporter(resource, disabled=disabled)
+        self._entry_exporter = build.build_entry_exporter(resource, disabled=disabled,
+                                                          max_age_s=settings.export_max_age, clock_ns=clock_ns)
         pipeline = build.build_pipeline(settings, self.client, self._entry_exporter, self.cursors,
                                         build.CycleTelemetry(self.telemetry, self.counters), self.desk_clock,
                                         self._should_stop, clock_ns=clock_ns)
@@ -193,10 +194,15 @@ def _bounded(flush: Callable[[], object], deadline: float | None, interrupt: Cal
 
 def _warn_about_backfill(settings: Settings) -> None:
     hours = settings.backfill_s / 3600
-    if hours > DATADOG_MAX_AGE_H:
+    if settings.export_max_age and settings.backfill_s > settings.export_max_age:
+        log.info("the backfill (DESK_BACKFILL / DESK_BACKFILL_DAYS) reaches %g hours back, past DESK_EXPORT_MAX_AGE "
+                 "(%s): older entries are counted as rejected (otlp_too_old) without being sent", hours,
+                 settings.as_given("export_max_age"))
+    elif not settings.export_max_age and hours > DATADOG_MAX_AGE_H:
         log.warning("the backfill (DESK_BACKFILL / DESK_BACKFILL_DAYS) reaches %g hours back, past %d: Datadog drops "
-                    "log records older than that (DESK_BACKFILL=18h stays inside); other backends (Loki) accept "
-                    "them oldest first", hours, DATADOG_MAX_AGE_H)
+                    "log records older than that (DESK_BACKFILL=18h stays inside, or DESK_EXPORT_MAX_AGE=18h counts "
+                    "them as rejected unsent); other backends (Loki) accept them oldest first", hours,
+                    DATADOG_MAX_AGE_H)
     if hours > MAX_START_AGE_DAYS * 24:
         log.warning("the backfill (DESK_BACKFILL / DESK_BACKFILL_DAYS) reaches %g days back: reading the last %d "
                     "days; older entries are at the edge of Desk's %d-day retention and leave it while they are "

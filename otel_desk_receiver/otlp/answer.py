@@ -32,6 +32,8 @@ RETRYABLE_GRPC = frozenset({"CANCELLED", "DEADLINE_EXCEEDED", "ABORTED", "OUT_OF
 REASON_REFUSED = "otlp_refused"
 REASON_TOO_LARGE = "otlp_too_large"
 REASON_PARTIAL = "otlp_partial_success"
+# A record older than the backend's age limit (DESK_EXPORT_MAX_AGE): rejected without being sent.
+REASON_TOO_OLD = "otlp_too_old"
 
 
 class Kind(enum.Enum):

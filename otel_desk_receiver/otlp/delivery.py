@@ -44,6 +44,7 @@ class Rejection:
     record: EntryRecord
     reason: str
     detail: str
+    sent: bool = True  # False: rejected before sending (older than the backend's age limit)
 
 
 @dataclass

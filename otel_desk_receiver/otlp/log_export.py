@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 
 from opentelemetry.sdk.resources import Resource
 
 from otel_desk_receiver import __version__, names
 from otel_desk_receiver.pipeline.records import EntryRecord
-from otel_desk_receiver.otlp.answer import Answer, Kind
-from otel_desk_receiver.otlp.delivery import Delivery, Waiting, split_and_send
+from otel_desk_receiver.otlp.answer import REASON_TOO_OLD, Answer, Kind
+from otel_desk_receiver.otlp.delivery import Delivery, Rejection, Waiting, split_and_send
 from otel_desk_receiver.otlp.log_encoding import LogEncoder
 from otel_desk_receiver.otlp.sender import Sender, build_sender
+from otel_desk_receiver.config.kinds import duration_text
+from otel_desk_receiver.units import NS_PER_S
 
 __all__ = ["Delivery", "EntryExporter", "NullEntryExporter", "build_log_exporter"]
 
@@ -40,11 +44,15 @@ class EntryExporter:
     refused record stands alone (delivery.py). With ``hold_when_down``, after a failure the endpoint
     counts as down: later calls fail at once, without a request, until ``new_cycle()``, so a dead
     endpoint costs one export's retries per cycle, not one per bot. No BatchLogRecordProcessor: its queue silently
-    dropped half of a large backlog (docs/testing.md#opentelemetry-sdk-pitfalls).
+    dropped half of a large backlog (docs/testing.md#opentelemetry-sdk-pitfalls). With ``max_age_s`` (the
+    backend's age limit, DESK_EXPORT_MAX_AGE), records older than it by ``clock_ns`` are rejected
+    (REASON_TOO_OLD) without being sent: the backend would refuse them, or drop them in silence. Deliveries
+    from several threads (the poller's turns) go one at a time.
     """
 
     def __init__(self, exporter: Sender, resource: Resource, *, batch_size: int = DEFAULT_BATCH_SIZE,
-                 on_failure: Callable[[int], None] | None = None, hold_when_down: bool = False):
+                 on_failure: Callable[[int], None] | None = None, hold_when_down: bool = False,
+                 max_age_s: float = 0.0, clock_ns: Callable[[], int] = time.time_ns):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self._exporter = exporter
@@ -53,6 +61,8 @@ class EntryExporter:
         self._on_failure = on_failure
         self._down: Answer | None = None
         self._hold_when_down = hold_when_down
+        self._max_age_s, self._clock_ns = max_age_s, clock_ns
+        self._lock = threading.Lock()
         self.waiting = Waiting()
 
     def export(self, records: Sequence[EntryRecord]) -> bool:
@@ -61,10 +71,15 @@ class EntryExporter:
         return delivery.failure is None and not delivery.rejected
 
     def deliver(self, records: Sequence[EntryRecord]) -> Delivery:
+        with self._lock:
+            return self._deliver(records)
+
+    def _deliver(self, records: Sequence[EntryRecord]) -> Delivery:
         if self._down is not None:
             self.waiting.add(len(records))
             return Delivery(failure=self._down)
         delivery = Delivery()
+        records = self._too_old_rejected(records, delivery)
         for start in range(0, len(records), self._batch_size):
             batch = records[start:start + self._batch_size]
             before = len(delivery.accepted)
@@ -78,6 +93,16 @@ class EntryExporter:
                     self._on_failure(len(batch))
                 break
         return delivery
+
+    def _too_old_rejected(self, records: Sequence[EntryRecord], delivery: Delivery) -> Sequence[EntryRecord]:
+        """Reject the records older than the backend's age limit (never sent); the others, to send."""
+        if not self._max_age_s:
+            return records
+        oldest_ns = self._clock_ns() - int(self._max_age_s * NS_PER_S)
+        detail = f"older than the backend's age limit (DESK_EXPORT_MAX_AGE={duration_text(self._max_age_s)}), not sent"
+        delivery.rejected.extend(Rejection(record, REASON_TOO_OLD, detail, sent=False)
+                                 for record in records if record.timestamp_ns < oldest_ns)
+        return [record for record in records if record.timestamp_ns >= oldest_ns]
 
     def _unless_endpoint_refuses_everything(self, delivery: Delivery, batch_len: int) -> None:
         """A batch whose every record was refused for itself: if the endpoint refuses an empty request

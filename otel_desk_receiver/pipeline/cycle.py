@@ -76,6 +76,7 @@ class BotPipeline:
         self._desk_now_ns = desk_clock_ns or clock_ns
         self._should_stop = should_stop
         self._short_pages_logged = False
+        self._unsent_said: set[tuple[int, str]] = set()  # (bot, reason) of rejections made without sending
         # bot id -> ((position, id) of the row a yielded turn read last, the cursor it committed)
         self._resume: dict[int, tuple[tuple[int, int], BotCursor]] = {}
 
@@ -206,6 +207,17 @@ class BotPipeline:
         result.pending = len(new_cursor.pending)
         return True
 
+    def _note_unsent(self, bot: Bot, unsent: list) -> None:
+        """Records the sink rejected without sending (older than the backend's age limit): one line per bot and
+        reason, the first time; afterwards at DEBUG (they are counted either way)."""
+        for reason in dict.fromkeys(rejection.reason for rejection in unsent):
+            some = [rejection for rejection in unsent if rejection.reason == reason]
+            first = (bot.id, reason) not in self._unsent_said
+            self._unsent_said.add((bot.id, reason))
+            log.log(logging.WARNING if first else logging.DEBUG,
+                    "bot %s: %d record(s) %s; skipped and counted in %s (error.type %s)%s", bot.id, len(some),
+                    some[0].detail, names.ENTRIES_REJECTED.name, reason, "; said once per bot" if first else "")
+
     def _note_short_page(self, bot: Bot, page) -> None:
         if page.short and page.has_next and not self._short_pages_logged:
             self._short_pages_logged = True
@@ -223,17 +235,20 @@ class BotPipeline:
             if delivery.requests:  # not when the endpoint, down this cycle, was not asked again
                 self._telemetry.export_failed("logs")
             return None
-        for index, rejection in enumerate(delivery.rejected):
+        refused = [rejection for rejection in delivery.rejected if rejection.sent]
+        for rejection in delivery.rejected:
+            self._telemetry.rejected(bot.id, rejection.reason)
+        self._note_unsent(bot, [rejection for rejection in delivery.rejected if not rejection.sent])
+        for index, rejection in enumerate(refused):
             # Permanent: sending it again would be refused again. Skipped, and said so with its uid: each one
             # at ERROR up to a few per page, the rest at DEBUG (a backlog the backend refuses whole would
             # otherwise log a line per record).
             level = logging.ERROR if index < MAX_REFUSALS_LOGGED else logging.DEBUG
             log.log(level, "bot %s: the OTLP endpoint refused the record %s for itself; skipped (%s)", bot.id,
                     rejection.record.attributes[names.ATTR_LOG_RECORD_UID], rejection.detail)
-            self._telemetry.rejected(bot.id, rejection.reason)
-        if len(delivery.rejected) > MAX_REFUSALS_LOGGED:
+        if len(refused) > MAX_REFUSALS_LOGGED:
             log.error("bot %s: the OTLP endpoint refused %d more records of this page for themselves; skipped "
-                      "(their uids at DEBUG; counted in %s)", bot.id, len(delivery.rejected) - MAX_REFUSALS_LOGGED,
+                      "(their uids at DEBUG; counted in %s)", bot.id, len(refused) - MAX_REFUSALS_LOGGED,
                       names.ENTRIES_REJECTED.name)
         result.rejected += len(delivery.rejected)
         accepted: dict[str, int] = {}

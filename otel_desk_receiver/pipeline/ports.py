@@ -43,6 +43,7 @@ class Refusal(Protocol):
     record: EntryRecord
     reason: str
     detail: str
+    sent: bool  # False: rejected by the sink itself, never sent (older than the backend's age limit)
 
 
 class Failure(Protocol):

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from otel_desk_receiver import names
-from otel_desk_receiver.otlp.answer import REASON_PARTIAL, REASON_REFUSED
+from otel_desk_receiver.otlp.answer import REASON_PARTIAL, REASON_REFUSED, REASON_TOO_OLD
 from otel_desk_receiver.otlp.counter_export import KNOWN_STATUSES
 from tests.harness.receiver import by_bot_and_status, counter_by_bot_and_status, days_ago, make_receiver, run_once, uids
 
@@ -123,3 +123,19 @@ def test_every_known_status_series_starts_at_zero_when_the_bot_is_first_seen(des
         first_seen.setdefault(point.attributes[names.ATTR_WEBHOOK_LOG_STATUS], point.value)
     assert first_seen == {status: 0 for status in KNOWN_STATUSES}
     assert counter_by_bot_and_status(sink) == want
+
+
+def test_entries_older_than_the_backends_age_limit_are_counted_rejected_unsent_with_one_line(desk_emulator, http_sink,
+                                                                                             state_path, caplog):
+    caplog.set_level(logging.INFO)
+    bot_id, _ = backlog(desk_emulator, 115)  # one a minute from 24 h ago: about 60 older than 23 h
+    result = run_once(desk_emulator, state_path, backfill_days=2, export_max_age="23h")
+    assert result.delivered
+    ages_h = sorted((desk_emulator.clock.now().timestamp() - r.time_unix_nano / 1e9) / 3600 for r in http_sink.log_records())
+    assert ages_h and ages_h[-1] <= 23
+    too_old = 115 - len(http_sink.log_records())
+    assert too_old > 0 and rejected_totals(http_sink) == {REASON_TOO_OLD: too_old}
+    lines = [r.getMessage() for r in caplog.records if "older than" in r.getMessage()]
+    assert len(lines) == 1 and f"bot {bot_id}" in lines[0] and "DESK_EXPORT_MAX_AGE" in lines[0], lines
+    assert run_once(desk_emulator, state_path, backfill_days=2, export_max_age="23h").delivered
+    assert rejected_totals(http_sink) == {REASON_TOO_OLD: too_old}  # moved past them: never again

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from otel_desk_receiver import names
-from otel_desk_receiver.otlp.answer import REASON_REFUSED
+from otel_desk_receiver.otlp.answer import REASON_REFUSED, REASON_TOO_OLD
 from otel_desk_receiver.otlp.log_export import EntryExporter, build_log_exporter
 from otel_desk_receiver.otlp.resource import build_resource
 from tests.harness.entries import entry
@@ -50,3 +50,15 @@ def test_only_the_refused_records_are_skipped_in_o_k_log_n_requests(otlp_sink, o
     assert uid_set(otlp_sink.log_records()) == uid_set(delivery.accepted)
     runs = 1 + sum(1 for i in bad if i - 1 not in bad)  # a run of refused records narrows like one
     assert delivery.requests <= 4 * runs * math.ceil(math.log2(500)), label
+
+
+def test_records_older_than_the_backends_age_limit_are_rejected_without_being_sent(otlp_sink, otlp_env):
+    otlp_env(otlp_sink, "http/protobuf")
+    now_ns = entry(0).timestamp_ns + 18 * 3600 * 10**9 + 5  # entries 0 to 4 are older than 18 h, 5 is 18 h old
+    exporter = EntryExporter(build_log_exporter(), build_resource(None), max_age_s=18 * 3600, clock_ns=lambda: now_ns)
+    delivery = exporter.deliver([entry(i) for i in range(10)])
+    assert uid_set(r.record for r in delivery.rejected) == {f"app:7:{i}" for i in range(5)}
+    assert {r.reason for r in delivery.rejected} == {REASON_TOO_OLD} and "18h" in delivery.rejected[0].detail
+    assert uid_set(otlp_sink.log_records()) == uid_set(delivery.accepted) == {f"app:7:{i}" for i in range(5, 10)}
+    assert delivery.requests == 1
+    assert exporter.deliver([entry(0)]).requests == 0  # all too old: nothing sent

@@ -104,6 +104,7 @@ class Refused:
     record: EntryRecord
     reason: str
     detail: str
+    sent: bool = True
 
 
 @dataclass
