@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PIP_QUIET := 2>&1 | grep -v "is ignored" || true
 DDAGENT := .cache/ddapm-test-agent
 
-.PHONY: venv deps test suite demo bench clean
+.PHONY: venv deps test suite sdk-oldest demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,11 +41,29 @@ deps: $(BIN)/python
 # (`make test PYTEST_ARGS=tests/desk`). pytest's "no tests" exit (5) is a failure, never a pass.
 test: deps
 	@$(MAKE) --no-print-directory suite
+	@$(MAKE) --no-print-directory sdk-oldest
 
 # The suite alone, once `make deps` has run.
 suite:
 	@$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=15 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# The oldest OpenTelemetry SDK pyproject.toml's ranges allow (README, "Supported OpenTelemetry SDK"), pinned in
+# tests/sdk-oldest.txt, in a venv of its own, through the tests that touch the SDK, its protos and grpc
+# (under a minute); `make deps` installs the newest. `make test` runs it after the suite.
+SDK_OLDEST := .venv-sdk-oldest
+SDK_TESTS := tests/otlp tests/devkit/sink tests/runtime/test_selfmetrics.py tests/runtime/test_read_health.py \
+	tests/runtime/test_budget.py tests/test_cli.py
+
+$(SDK_OLDEST)/installed: pyproject.toml tests/sdk-oldest.txt
+	rm -rf $(SDK_OLDEST) && $(PYTHON) -m venv $(SDK_OLDEST)
+	$(SDK_OLDEST)/bin/pip install -q -c tests/sdk-oldest.txt -e . 'pytest>=8' 'pytest-xdist>=3.6' 'psutil>=5.9' \
+		'kubernetes-validate>=1.33' 2>$(SDK_OLDEST)/pip.log || { grep -v "is ignored" $(SDK_OLDEST)/pip.log >&2; exit 1; }
+	@touch $@
+
+sdk-oldest: $(SDK_OLDEST)/installed
+	@$(SDK_OLDEST)/bin/python -c "from importlib.metadata import version; print('opentelemetry-sdk', version('opentelemetry-sdk'))"
+	$(SDK_OLDEST)/bin/python -m pytest -n 2 --dist loadfile $(SDK_TESTS)
 
 demo: venv
 	$(BIN)/otel-desk-receiver demo
@@ -57,4 +75,4 @@ bench: deps
 	$(BIN)/python -m benchmarks.state_scale --interval 30 --intervals 2 $(STATE_SCALE_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(SDK_OLDEST) .pytest_cache build *.egg-info

@@ -42,3 +42,17 @@ def test_the_alert_proofs_are_collected_first():
     assert result.returncode == 0, result.stdout[-3000:]
     first = result.stdout.splitlines()[0]
     assert first.startswith("tests/e2e/test_alerts.py::"), first
+
+
+def test_make_test_runs_the_oldest_sdk_after_the_suite():
+    """`make test` runs the suite on the newest SDK (`make deps`), then `make sdk-oldest`: the SDK-touching tests
+    in a venv of their own, installed with the oldest pins the ranges allow (tests/sdk-oldest.txt)."""
+    test = subprocess.run(["make", "--no-print-directory", "-n", "test"], cwd=REPO, capture_output=True, text=True,
+                          timeout=60)
+    lines = test.stdout.splitlines()
+    suite = next(i for i, line in enumerate(lines) if line.lstrip("@").startswith(".venv/bin/python -m pytest"))
+    oldest = next(i for i, line in enumerate(lines) if line.startswith(".venv-sdk-oldest/bin/python -m pytest"))
+    assert suite < oldest and "tests/otlp" in lines[oldest], test.stdout
+    install = subprocess.run(["make", "--no-print-directory", "-n", "-B", "sdk-oldest"], cwd=REPO,
+                             capture_output=True, text=True, timeout=60).stdout
+    assert ".venv-sdk-oldest/bin/pip install -q -c tests/sdk-oldest.txt -e ." in install, install

@@ -96,3 +96,31 @@ CASES = [
 def test_the_check_tells_private_from_own(source, flagged):
     tree = ast.parse(source)
     assert bool(violations(tree, own_private_names([tree]))) is flagged
+
+
+OLDEST = REPO / "tests" / "sdk-oldest.txt"
+
+
+def test_sdk_oldest_pins_the_floor_of_every_range_it_names():
+    """`make sdk-oldest` proves the oldest release each range in pyproject.toml allows: its pins must be those
+    floors, every OpenTelemetry dependency must be pinned there, and the 1.x ranges must reach up to 2."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    pins = {}
+    for line in OLDEST.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[name.strip().lower()] = Version(version)
+    dependencies = [Requirement(text) for text in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+                    ["dependencies"]]
+    floors = {r.name.lower(): Version(spec.version) for r in dependencies for spec in r.specifier if spec.operator == ">="}
+    opentelemetry = {r.name.lower() for r in dependencies if r.name.startswith("opentelemetry")}
+    assert opentelemetry <= set(pins), f"not pinned in {OLDEST.name}: {sorted(opentelemetry - set(pins))}"
+    assert {name: pins[name] for name in floors if name in pins} == {name: floors[name] for name in floors
+                                                                     if name in pins}
+    capped = [str(r) for r in dependencies if r.name.startswith("opentelemetry-")
+              and r.name != "opentelemetry-exporter-prometheus" and not r.specifier.contains("1.999")]
+    assert capped == [], "a range that stops below 2, so another package's SDK cannot be installed beside it"
