@@ -47,6 +47,7 @@ from otel_desk_receiver.runtime.watched import WatchedBots
 from otel_desk_receiver.state.document import DeskIdentity
 from otel_desk_receiver.state.file_backend import StateFile
 from otel_desk_receiver.state.store import CursorStore
+from otel_desk_receiver.units import duration_text
 
 log = logging.getLogger(__name__)
 
@@ -203,8 +204,8 @@ def build_desk_client(settings: Settings, stop_event: threading.Event, desk_cloc
     def retrying(info) -> None:
         health.beat()
         bot = f"bot {info.bot_id}: " if info.bot_id is not None else ""
-        log.warning("%s%s %s failed (attempt %d of %d), retrying in %.1fs: %s", bot, info.method, info.url_template,
-                    info.attempt, info.max_attempts, info.delay_s, info.error)
+        log.warning("%s%s %s failed (attempt %d of %d), retrying in %s: %s", bot, info.method, info.url_template,
+                    info.attempt, info.max_attempts, duration_text(info.delay_s), info.error)
 
     return DeskClient(settings.base_url, token_source(settings), max_rps=settings.max_rps, retry=retry,
                       stop_event=stop_event, monotonic=monotonic, sleep=sleep, on_request=answered,

@@ -160,7 +160,7 @@ class Transport:
             return
         attempts, max_wait_s = self._isolation
         if attempt >= attempts or delay_s > max_wait_s:
-            raise DeskRetryableError(f"{error} (this bot waits {delay_s:.0f} s; the others go on)",
+            raise DeskRetryableError(f"{error} (this bot waits {duration_text(delay_s)}; the others go on)",
                                      error.status_code, max(delay_s, error.retry_after_s or 0.0)) from None
 
     def _wait(self, delay_s: float, request: _Request) -> None:

@@ -34,6 +34,7 @@ class BotCycleResult:
     error: str | None = None
     pending: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
+    waiting: int = 0  # settled entries the OTLP endpoint did not take (read and settled again next turn)
     waiting_for_otlp: bool = False  # stopped because the OTLP endpoint did not take the records
     more: bool = False  # yielded to another bot with more of the listing to read
     auth_failed: bool = False  # Desk refused the token for this bot's logs
@@ -189,7 +190,9 @@ class BotPipeline:
         if outcome.records:  # the bot's previous delivery is saved first: a crash repeats this batch at most
             self._cursors.before_export(bot.id)
         accepted = self._deliver(bot, outcome.records, result) if outcome.records else {}
-        if accepted is None:
+        if accepted is None:  # read and settled, waiting for the endpoint: read and settled again next turn
+            result.read += outcome.read
+            result.settled += outcome.settled
             return False
         for entry_id, reason in outcome.rejections:  # counted once delivered, so never twice
             log.warning("bot %s: skipped malformed webhook log entry%s (%s)", bot.id,
@@ -232,6 +235,7 @@ class BotPipeline:
             result.delivered = False
             result.waiting_for_otlp = True
             result.error = f"OTLP endpoint did not accept the log records: {delivery.failure.reason}"
+            result.waiting += len(records) - len(delivery.accepted) - len(delivery.rejected)
             if delivery.requests:  # not when the endpoint, down this cycle, was not asked again
                 self._telemetry.export_failed("logs")
             return None

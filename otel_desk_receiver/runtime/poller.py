@@ -18,6 +18,7 @@ from otel_desk_receiver.runtime.read_health import ReadHealth
 from otel_desk_receiver.runtime.scheduler import IDLE_MAX_INTERVALS, Scheduler, Turn
 from otel_desk_receiver.pipeline.cycle import BotCycleResult, BotPipeline
 from otel_desk_receiver.runtime.selfmetrics import BotGauges, SelfTelemetry
+from otel_desk_receiver.runtime.turn_log import TurnLog
 from otel_desk_receiver.runtime.watched import WatchedBots
 from otel_desk_receiver.units import NS_PER_S
 from otel_desk_receiver.pipeline.cursor import BotCursor
@@ -75,6 +76,7 @@ class Poller:
         self._budget = budget or SweepBudget(NoOpMeter(__name__), max_rps=1e9, interval_s=interval_s)
         self._should_stop = should_stop
         self._listing_retry_after_s: float | None = None
+        self._turn_log = TurnLog()  # a line an interval at INFO, a bot's own line when its state changes
 
     @property
     def bots(self) -> list[Bot]:
@@ -106,6 +108,7 @@ class Poller:
         self._watched.publish(bots)
         self._bots_listed_at = self._monotonic()
         self._health.set_bots([b.id for b in bots])
+        self._turn_log.forget({b.id for b in bots})
 
     def _listed_bots(self, bot_ids: list[int]) -> list[Bot]:
         """DESK_BOT_IDS read one by one. A bot that cannot be read now is kept as last known (a blip must
@@ -187,6 +190,8 @@ class Poller:
                     self._turn_done(bot_id, ended.result())
                 self._cursors.save_due()  # a delivery waits one interval at most to be saved
                 if self._monotonic() >= retry_otlp_s:  # an endpoint found down is tried again once an interval
+                    # The interval's summary, then the receiver's word on the OTLP endpoint: the same turns.
+                    self._turn_log.summary(self._monotonic() - retry_otlp_s + self._interval_s)
                     on_sweep()
                     retry_otlp_s = self._monotonic() + self._interval_s
                 if self._monotonic() >= listing_retry_s and not self._try_refresh_bots(CycleResult()):
@@ -275,11 +280,7 @@ class Poller:
                                exported=outcome.exported)
         cursor = self._cursors.get(bot.id)
         lag_s = self._lag_s(cursor)
-        if outcome.error and not outcome.waiting_for_otlp:  # that one is said once per cycle (receiver)
-            log.warning("bot %s (%s): cycle stopped: %s", bot.id, bot.name, outcome.error)
-        log.info("bot %s (%s): read %d, settled %d, exported %d, rejected %d, pending %d, lag %s",
-                 bot.id, bot.name, outcome.read, outcome.settled, outcome.exported, outcome.rejected,
-                 len(cursor.pending) if cursor else 0, "n/a" if lag_s is None else f"{lag_s:.1f}s")
+        self._turn_log.turn(bot, outcome, len(cursor.pending) if cursor else 0, lag_s)
         self._health.record(bot.id, BotHealth(last_poll_ns=self._clock_ns(), last_error=outcome.error, lag_s=lag_s))
         return outcome
 
