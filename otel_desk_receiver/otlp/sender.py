@@ -13,7 +13,6 @@ import importlib
 from collections.abc import Mapping
 from typing import Protocol
 
-from otel_desk_receiver.otel_env import exporter_protocol
 from otel_desk_receiver.otlp.answer import Answer
 from otel_desk_receiver.otlp.target import OtlpTarget, resolve_target
 
@@ -41,10 +40,9 @@ def build_sender(signal: str, environ: Mapping[str, str] | None = None, timeout_
     """The sender for ``signal`` ("logs" or "metrics"), configured from OTEL_* (``environ``, default
     os.environ); ``timeout_s`` overrides the export timeout (``check`` answers within seconds). Opens no
     connection yet."""
-    protocol = exporter_protocol(signal, environ)
-    target = resolve_target(signal, protocol, environ, timeout_s)
+    target = resolve_target(signal, environ, timeout_s)
     response_path, stub_path = _PROTO[signal]
-    if protocol == "grpc":
+    if target.protocol == "grpc":
         from otel_desk_receiver.otlp.grpc_sender import GrpcSender
 
         return GrpcSender(target, _load(stub_path))

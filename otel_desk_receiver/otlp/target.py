@@ -18,7 +18,7 @@ from opentelemetry.util.re import parse_env_headers
 
 from otel_desk_receiver import __version__
 from otel_desk_receiver.errors import ConfigError
-from otel_desk_receiver.otel_env import export_endpoint, export_timeout_s, grpc_options, otlp_setting
+from otel_desk_receiver.otel_env import export_endpoint, export_timeout_s, exporter_protocol, grpc_options, otlp_setting
 
 USER_AGENT = f"otel-desk-receiver/{__version__}"
 COMPRESSIONS = ("gzip", "deflate")  # "none" or unset: uncompressed
@@ -41,10 +41,10 @@ class OtlpTarget:
     insecure: bool = False
 
 
-def resolve_target(signal: str, protocol: str, environ: Mapping[str, str] | None = None,
-                   timeout_s: float | None = None) -> OtlpTarget:
-    """The target of ``signal`` over ``protocol`` from OTEL_* (``environ``, default os.environ);
+def resolve_target(signal: str, environ: Mapping[str, str] | None = None, timeout_s: float | None = None) -> OtlpTarget:
+    """The target of ``signal`` from OTEL_* (``environ``, default os.environ), its protocol included;
     ``timeout_s`` overrides the export timeout. ConfigError if a named TLS file cannot be read."""
+    protocol = exporter_protocol(signal, environ)
     compression = otlp_setting(signal, "COMPRESSION", environ).lower()
     endpoint = export_endpoint(signal, environ)
     insecure = False
