@@ -82,7 +82,8 @@ def test_the_freshness_benchmark_prints_every_figure():
     assert result.returncode == 0, result.stdout + result.stderr
     lines = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
     for label in ("machine", "load", "best achievable lag for this budget (one sweep + one interval)",
-                  "other bots", "backlogged bot (its live entries)", "Desk requests"):
+                  "other bots", "backlogged bot (its live entries)", "Desk requests",
+                  "live p99 against 1.5 x the best achievable", "backlog against 0.25 of the budget's page capacity"):
         assert label in lines, result.stdout
     assert "backlog drained in" in result.stdout  # 3000 entries at 50 requests/s drain well within 120 s
     assert numbers(lines["best achievable lag for this budget (one sweep + one interval)"]) == [2.1]
