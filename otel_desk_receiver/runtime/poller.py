@@ -1,11 +1,9 @@
 """The poll loop: which bots to watch, whose turn it is, and what health and gauges show."""
 
 import logging
-import queue
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from opentelemetry.metrics import NoOpMeter
@@ -19,6 +17,7 @@ from otel_desk_receiver.runtime.scheduler import IDLE_MAX_INTERVALS, Scheduler, 
 from otel_desk_receiver.pipeline.cycle import BotCycleResult, BotPipeline
 from otel_desk_receiver.runtime.selfmetrics import BotGauges, SelfTelemetry
 from otel_desk_receiver.runtime.turn_log import TurnLog
+from otel_desk_receiver.runtime.turns import Turns, scheduler_turn
 from otel_desk_receiver.runtime.watched import WatchedBots
 from otel_desk_receiver.units import NS_PER_S
 from otel_desk_receiver.pipeline.cursor import BotCursor
@@ -183,7 +182,7 @@ class Poller:
         self._client.isolate_bots()  # a bot's long waits and retries are its own, never the loop's
         self._sweep_started, self._served = self._monotonic(), set()
         listing_retry_s, retry_otlp_s = 0.0, self._monotonic() + self._interval_s
-        turns = _Turns(self._concurrency)
+        turns = Turns(self._concurrency)
         try:
             while not stop():
                 for bot_id, ended in turns.finished():
@@ -215,13 +214,13 @@ class Poller:
         finally:
             turns.close()  # the running turns end (they see the stop, or finish) before the state is saved
             for bot_id, ended in turns.finished():  # the scheduler learns them: the next run_until goes on
-                self._scheduler.served(bot_id, _turn(ended.result()) if ended.exception() is None
+                self._scheduler.served(bot_id, scheduler_turn(ended.result()) if ended.exception() is None
                                        else Turn(failed=True))
         self._cursors.save()  # a stop: what was delivered is saved before the process goes
 
     def _turn_done(self, bot_id: int, outcome: BotCycleResult) -> None:
         """A turn ended (told on the loop's thread): the scheduler learns it; a sweep ends once every bot had one."""
-        self._scheduler.served(bot_id, _turn(outcome))
+        self._scheduler.served(bot_id, scheduler_turn(outcome))
         if self._scheduler.all_auth_failed():
             raise _refused_everywhere(outcome.error or "")
         self._served.add(bot_id)
@@ -299,50 +298,6 @@ class Poller:
         if cursor is None or not cursor.newest_created_ns:
             return None
         return max(0.0, (self._desk_clock_ns() - cursor.newest_created_ns) / NS_PER_S)
-
-
-def _turn(outcome: BotCycleResult) -> Turn:
-    """What the scheduler needs of a turn's outcome."""
-    # An OTLP endpoint that is down is not the bot's fault: it tries again next interval, no backoff.
-    failed = outcome.error is not None and not outcome.waiting_for_otlp
-    return Turn(more=outcome.more, active=bool(outcome.exported or outcome.pending), failed=failed,
-                retry_after_s=outcome.retry_after_s, auth_failed=outcome.auth_failed, requests=outcome.requests)
-
-
-class _Turns:
-    """Bots' turns on a bounded pool of worker threads; the loop collects the ended ones on its own thread
-    (a turn's exception is raised there, by the future's result())."""
-
-    def __init__(self, workers: int):
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bot-turn")
-        self._ended: queue.SimpleQueue[tuple[int, Future]] = queue.SimpleQueue()
-        self._ready: list[tuple[int, Future]] = []
-        self.running = 0
-
-    def start(self, bot_id: int, turn: Callable[[], BotCycleResult]) -> None:
-        self.running += 1
-        self._pool.submit(turn).add_done_callback(lambda ended: self._ended.put((bot_id, ended)))
-
-    def wait(self, timeout_s: float) -> None:
-        """Until a turn ends, or ``timeout_s`` of wall-clock time passed."""
-        try:
-            self._ready.append(self._ended.get(timeout=timeout_s))
-        except queue.Empty:
-            pass
-
-    def finished(self) -> list[tuple[int, Future]]:
-        """The turns that ended since the last call."""
-        ready, self._ready = self._ready, []
-        while True:
-            try:
-                ready.append(self._ended.get_nowait())
-            except queue.Empty:
-                break
-        self.running -= len(ready)
-        return ready
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
 
 
 def _refused_everywhere(last_refusal: str) -> DeskAuthError:
