@@ -41,6 +41,13 @@ class RateLimiter:
             self._next_s = start + self.interval_s
             return start - now
 
+    def hold(self, seconds: float) -> None:
+        """No request slot before ``seconds`` from now (Desk's 429 hint: its rate limit is the app's, so every
+        caller waits, not only the one it answered)."""
+        with self._lock:
+            until = self._monotonic() + seconds
+            self._next_s = until if self._next_s is None else max(self._next_s, until)
+
 
 class Outcome(Enum):
     """What to do with an HTTP status."""

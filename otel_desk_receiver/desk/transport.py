@@ -145,6 +145,11 @@ class Transport:
                 if self._on_retry is not None:
                     self._on_retry(RetryInfo(request.method, request.template, bot_id, attempt,
                                              self._retry.max_attempts, delay_s, error))
+                if error.status_code == 429 and error.retry_after_s is not None:
+                    # Desk's rate limit is the app's: its hint holds every request of every worker (the
+                    # limiter), this one's retry included; a hint too long to wait here defers the bot instead.
+                    self._limiter.hold(delay_s)
+                    delay_s = 0.0
             self._wait(delay_s, request)
             attempt += 1
 

@@ -163,3 +163,13 @@ def test_attempt_budget():
 def test_retry_policy_refuses_nonsense(kwargs):
     with pytest.raises(ValueError):
         RetryPolicy(**kwargs)
+
+
+def test_a_hold_delays_every_request_booked_after_it(fake_clock):
+    limiter = RateLimiter(10.0, fake_clock.monotonic)
+    assert limiter.reserve() == 0.0
+    limiter.hold(2.0)
+    assert limiter.reserve() == pytest.approx(2.0)
+    assert limiter.reserve() == pytest.approx(2.1)  # then spaced as before
+    limiter.hold(1.0)  # a shorter hold moves nothing booked later
+    assert limiter.reserve() == pytest.approx(2.2)

@@ -265,3 +265,29 @@ def test_token_echoed_by_desk_is_masked(make_desk_emulator, make_desk_client):
         make_desk_client(desk_emulator.url, token=echoed).get_webhook_logs_page(faq, offset=0, limit=1)
     assert echoed not in str(caught.value)
     assert "REDACTED" in str(caught.value)
+
+
+def test_a_429_hint_holds_the_requests_of_every_thread(desk_emulator, custom_bot, make_desk_client, fake_clock):
+    # Desk's rate limit is the app's: while one worker waits out a 429's hint, another does not go ahead.
+    other = desk_emulator.add_bot("other")["id"]
+    desk_emulator.faults.fail_next(1, status=429, retry_after=2, path_contains=f"/bots/{custom_bot}/")
+    waits: dict[str, list[float]] = {"first": [], "other": []}
+    other_done = threading.Event()
+
+    def sleep(seconds: float) -> None:
+        name = threading.current_thread().name
+        waits[name].append(seconds)
+        if name == "first":  # the first worker's wait: the other asks meanwhile
+            other_done.wait(30)
+        fake_clock.sleep(seconds)
+    client = make_desk_client(desk_emulator.url, sleep=sleep, max_rps=10)
+    first = threading.Thread(target=lambda: client.get_webhook_logs_page(custom_bot, offset=0, limit=10), name="first")
+    first.start()
+    wait_until(lambda: waits["first"], what="the first worker waiting out the hint")
+    second = threading.Thread(target=lambda: (client.get_webhook_logs_page(other, offset=0, limit=10),
+                                              other_done.set()), name="other")
+    second.start()
+    second.join(30)
+    first.join(30)
+    assert waits["first"] == [pytest.approx(2.0)]
+    assert sum(waits["other"]) >= 2.0  # it waited for the hint too (0.1 s, its own slot, before)
