@@ -25,6 +25,7 @@ USER_AGENT = f"otel-desk-receiver/{__version__}"
 TOKEN_HEADER = "SENDBIRDDESKAPITOKEN"  # docs/desk-api.md#access: the only auth header, no bearer scheme
 DETAIL_MAX_CHARS = 200
 BODY_EXCERPT_CHARS = 60  # enough to tell HTML or a cut-off JSON apart; entries may hold personal data
+MAX_REQUESTS_IN_FLIGHT = 32  # DESK_CONCURRENCY's bound (16) turns, each with a page read ahead
 
 Params = Sequence[tuple[str, str | int]]
 # Checks a decoded 2xx body; returns what is wrong with it, or None when it is usable.
@@ -118,7 +119,7 @@ class Transport:
         self._isolation: tuple[int, float] | None = None  # see isolate_bots
         self._wall_clock = wall_clock
         self._owns_session = session is None
-        self._session = session or requests.Session()
+        self._session = session or _pooled_session()
 
     def __repr__(self) -> str:
         return f"Transport({self.base_url!r})"
@@ -293,6 +294,17 @@ class Transport:
     def _redact(self, text: str) -> str:
         """Every secret held masked: the token sent, and any other the process held (a previous token)."""
         return redact_text(text, held_secrets())
+
+
+def _pooled_session() -> requests.Session:
+    """A session keeping a connection for each request that may be in flight at once: every concurrent turn
+    (DESK_CONCURRENCY, at most 16) with its page read ahead. urllib3 keeps 10 by default and discards the
+    others with a warning each."""
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=MAX_REQUESTS_IN_FLIGHT)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 def _error_detail(response: requests.Response) -> str:

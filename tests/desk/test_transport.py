@@ -291,3 +291,20 @@ def test_a_429_hint_holds_the_requests_of_every_thread(desk_emulator, custom_bot
     first.join(30)
     assert waits["first"] == [pytest.approx(2.0)]
     assert sum(waits["other"]) >= 2.0  # it waited for the hint too (0.1 s, its own slot, before)
+
+
+def test_sixteen_reads_in_flight_at_once_keep_their_connections(desk_emulator, make_desk_client, caplog):
+    # DESK_CONCURRENCY allows 16 turns, each with a page read ahead: urllib3's pool of 10 discarded the rest.
+    bots = [desk_emulator.add_bot(f"bot-{n}")["id"] for n in range(16)]
+    release = desk_emulator.faults.hold_next(16, path_contains="webhook_logs")
+    client = make_desk_client(desk_emulator.url, max_rps=1000)
+    readers = [threading.Thread(target=client.get_webhook_logs_page, args=(bot,), kwargs={"offset": 0, "limit": 1})
+               for bot in bots]
+    for reader in readers:
+        reader.start()
+    wait_until(lambda: desk_emulator.faults.settings()["pending_one_shot"] == 0, what="16 reads held at once")
+    release.set()
+    for reader in readers:
+        reader.join(30)
+    assert desk_emulator.request_count("webhook_logs") == 16
+    assert "Connection pool is full" not in caplog.text
