@@ -4,6 +4,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from opentelemetry.metrics import NoOpMeter
@@ -185,8 +186,7 @@ class Poller:
         turns = Turns(self._concurrency)
         try:
             while not stop():
-                for bot_id, ended in turns.finished():
-                    self._turn_done(bot_id, ended.result())
+                self._turns_ended(turns.finished())
                 self._cursors.save_due()  # a delivery waits one interval at most to be saved
                 if self._monotonic() >= retry_otlp_s:  # an endpoint found down is tried again once an interval
                     # The interval's summary, then the receiver's word on the OTLP endpoint: the same turns.
@@ -213,14 +213,23 @@ class Poller:
                 wait(self._interval_s if until_s is None else min(until_s, self._interval_s))
         finally:
             turns.close()  # the running turns end (they see the stop, or finish) before the state is saved
-            for bot_id, ended in turns.finished():  # the scheduler learns them: the next run_until goes on
-                self._scheduler.served(bot_id, scheduler_turn(ended.result()) if ended.exception() is None
-                                       else Turn(failed=True))
+            self._serve(turns.finished())  # the scheduler learns them: the next run_until goes on
         self._cursors.save()  # a stop: what was delivered is saved before the process goes
 
+    def _serve(self, ended: list[tuple[int, Future]]) -> None:
+        """The scheduler learns of every ended turn, one that raised as a failure: none stays in a turn."""
+        for bot_id, future in ended:
+            self._scheduler.served(bot_id, scheduler_turn(future.result()) if future.exception() is None
+                                   else Turn(failed=True))
+
+    def _turns_ended(self, ended: list[tuple[int, Future]]) -> None:
+        """Turns ended (told on the loop's thread): the scheduler learns them all, then what a turn raised (a
+        state that cannot be saved) is raised here; a sweep ends once every bot had a turn."""
+        self._serve(ended)
+        for bot_id, future in ended:
+            self._turn_done(bot_id, future.result())
+
     def _turn_done(self, bot_id: int, outcome: BotCycleResult) -> None:
-        """A turn ended (told on the loop's thread): the scheduler learns it; a sweep ends once every bot had one."""
-        self._scheduler.served(bot_id, scheduler_turn(outcome))
         if self._scheduler.all_auth_failed():
             raise _refused_everywhere(outcome.error or "")
         self._served.add(bot_id)
