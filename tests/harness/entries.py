@@ -1,5 +1,8 @@
-"""A settled entry as the exporter takes it (an EntryRecord), numbered, for the OTLP export tests."""
+"""A settled entry as the exporter takes it (an EntryRecord), numbered, for the OTLP export tests; a request
+of them as the senders send it."""
 
+from otel_desk_receiver.otlp.log_encoding import LogEncoder
+from otel_desk_receiver.otlp.resource import build_resource
 from otel_desk_receiver.pipeline.records import EntryRecord
 
 
@@ -13,3 +16,8 @@ def entry(i: int = 0) -> EntryRecord:
                     "sendbird.desk.bot.name": "helper", "log.record.uid": f"app:7:{i}", "x.ratio": 0.25,
                     "x.flag": False},
     )
+
+
+def logs_request(n: int = 1):
+    """An encoded OTLP logs request of entries 0 .. n-1, as otlp/sender.py takes it."""
+    return LogEncoder(build_resource(None), "test", "0").encode([entry(i) for i in range(n)])

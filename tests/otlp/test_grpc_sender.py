@@ -6,7 +6,7 @@ from google.rpc.error_details_pb2 import RetryInfo
 from otel_desk_receiver.otlp.answer import Kind
 from otel_desk_receiver.otlp.grpc_sender import _retry_delay_s
 from otel_desk_receiver.otlp.sender import build_sender
-from tests.otlp.test_sender import request
+from tests.harness.entries import logs_request as request
 
 
 def test_retry_info_is_seconds_and_nanos():

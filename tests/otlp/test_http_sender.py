@@ -9,7 +9,7 @@ import requests
 from otel_desk_receiver.otlp.answer import Kind
 from otel_desk_receiver.otlp.http_sender import _retry_after_s
 from otel_desk_receiver.otlp.sender import build_sender
-from tests.otlp.test_sender import request
+from tests.harness.entries import logs_request as request
 
 PAST = format_datetime(datetime.now(timezone.utc) - timedelta(hours=1), usegmt=True)
 RETRY_AFTER = [

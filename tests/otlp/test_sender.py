@@ -19,17 +19,13 @@ from otel_desk_receiver.otlp.headers_file import HeadersFile
 from otel_desk_receiver.otlp.log_encoding import LogEncoder
 from otel_desk_receiver.otlp.resource import build_resource
 from otel_desk_receiver.otlp.sender import build_sender
-from tests.harness.entries import entry
+from tests.harness.entries import entry, logs_request as request
 from tests.harness.fixtures.otlp import PROTOCOLS
 from tests.harness.wait import wait_until
 
 # Below the first backoff (0.8 to 1.2 s): an answer is retried within it only when the endpoint says how soon.
 SHORT_TIMEOUT_MS = "500"
 JOIN_S = 10.0
-
-
-def request(n: int = 1):
-    return LogEncoder(build_resource(None), "test", "0").encode([entry(i) for i in range(n)])
 
 
 class _Refusing:
