@@ -61,11 +61,10 @@ def export_timeout_s(signal: str, environ: Mapping[str, str] | None = None) -> f
 
 
 def grpc_options(signal: str, environ: Mapping[str, str] | None = None) -> tuple[str, bool]:
-    """(compression name or "", insecure) for the SDK's gRPC exporters, resolved as the spec says.
-
-    Measured on 1.45, the gRPC exporter left to itself raises on compression "none" (valid per spec)
-    and on an empty timeout, and uses TLS towards an http:// endpoint when an *_INSECURE variable is
-    "false" or empty. The HTTP exporter reads these correctly, so it gets no arguments.
+    """(compression name or "", insecure) for the gRPC sender (otlp/target.py), resolved as the spec says:
+    compression "none" is valid, and an http:// endpoint is insecure whatever an empty or "false"
+    *_INSECURE variable says (the SDK's own gRPC exporter got both wrong, measured on 1.45). An empty
+    per-signal timeout is refused rather than read as a default.
     """
     env = _env(environ)
     per_signal_timeout = f"OTEL_EXPORTER_OTLP_{signal.upper()}_TIMEOUT"

@@ -27,7 +27,6 @@ from otel_desk_receiver.ha import setup as ha_setup
 from otel_desk_receiver.ha.leadership import Leadership
 from otel_desk_receiver.otel_env import (
     counters_delta,
-    export_timeout_s,
     metric_export_interval_s,
     metrics_exporters,
     prometheus_address,
@@ -166,7 +165,7 @@ def build_counters(settings: Settings, resource: Resource, state: State, watched
     return CounterExporter(
         metric_export.build_metric_exporter(), counters_resource(resource, state_key(settings, state.backend)),
         state.cursors, watched.ids_and_names, delta=counters_delta(), interval_s=metric_export_interval_s(),
-        timeout_s=export_timeout_s("metrics"), clock_ns=clock_ns,
+        clock_ns=clock_ns,
         on_failure=lambda: telemetry.export_failed("metrics"))
 
 

@@ -35,8 +35,8 @@ def configure_logging(level: str) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     for noisy in ("urllib3", "grpc", "opentelemetry"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
-    # The SDK's exporters log every retry and failure (4-5 lines per bot while the endpoint is down, and
-    # gRPC error details that may quote request headers); the receiver reports each outcome itself, once.
+    # OTLP goes through our own senders (otlp/sender.py), which log retries at DEBUG and report each outcome
+    # once; an SDK exporter still in use (Prometheus) reports through the receiver's lines, not its own.
     logging.getLogger("opentelemetry.exporter").setLevel(logging.CRITICAL)
     # parse_env_headers prints a malformed OTEL_EXPORTER_OTLP_HEADERS value whole: it holds credentials.
     logging.getLogger("opentelemetry.util.re").setLevel(logging.CRITICAL)

@@ -102,8 +102,8 @@ def _otel_values(config: ConfigFile | None) -> tuple[dict[str, str], list[str]]:
 
 
 def _apply(otel_values: Mapping[str, str], config: ConfigFile | None) -> list[str]:
-    """Put the file's OTEL_* values in the environment, where the SDK's exporters read them when they are
-    built (after this); a warning per variable the environment held otherwise."""
+    """Put the file's OTEL_* values in the environment, where the OTLP senders and the SDK read them when
+    they are built (after this); a warning per variable the environment held otherwise."""
     warnings = []
     for name, value in otel_values.items():
         if os.environ.get(name, value) != value:

@@ -59,7 +59,7 @@ class CounterExporter:
 
     def __init__(self, exporter: OtlpMetricExporter, resource: Resource, cursors: CursorStore,
                  bots: Callable[[], Iterable[tuple[int, str]]], *, delta: bool, interval_s: float,
-                 timeout_s: float, clock_ns: Callable[[], int] = time.time_ns,
+                 clock_ns: Callable[[], int] = time.time_ns,
                  on_failure: Callable[[], None] | None = None):
         self._exporter = exporter
         self._resource = resource
@@ -67,7 +67,6 @@ class CounterExporter:
         self._bots = bots
         self._delta = delta
         self._interval_s = interval_s
-        self._timeout_s = timeout_s
         self._clock_ns = clock_ns
         self._on_failure = on_failure
         self._scope = InstrumentationScope(names.SCOPE_NAME, __version__)

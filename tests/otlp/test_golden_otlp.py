@@ -56,7 +56,7 @@ def received(protocol: str, tmp_path, monkeypatch) -> dict:
         state.commit({bot.id: BotCursor(window_start="2026-11-24", offset=6, anchor_id=9006, last_id=9006,
                                         since_ns=0, counted=dict(counted), counted_since_ns=SINCE_NS)})
         counters = CounterExporter(build_metric_exporter(), resource, CursorStore(state), lambda: [(bot.id, bot.name)],
-                                   delta=False, interval_s=60, timeout_s=5, clock_ns=lambda: now_ns)
+                                   delta=False, interval_s=60, clock_ns=lambda: now_ns)
         assert counters.export_now().accepted
         counters.shutdown()
         return {"logs": [without_volatile(MessageToDict(r)) for r in sink.raw["logs"]],
