@@ -30,7 +30,7 @@ def main(args) -> int:
     headers_file.use(HeadersFile(settings.otlp_headers_file) if settings.otlp_headers_file else None)
     out = sys.stdout
     print_settings(settings, out)
-    warnings = config_warnings() + timeout_unit_warnings()
+    warnings = config_warnings(settings=settings) + timeout_unit_warnings()
     for line in warnings:
         print(f"\n[warn] {line}", file=out)
     findings = [probe_state(settings), probe_health(settings)]

@@ -47,7 +47,7 @@ def main(args) -> int:
     protect_output()  # every line printed, logged or not, with the secrets held masked (redaction.py)
     settings = load_settings(args.config)
     configure_logging(settings.log_level.value)
-    for line in config_warnings():  # a misspelt variable is otherwise ignored in silence
+    for line in config_warnings(settings=settings):  # a misspelt or overridden variable is otherwise silent
         log.warning("%s", line)
     from otel_desk_receiver.app import Receiver  # after logging is set up: building it logs
 

@@ -188,3 +188,19 @@ def test_a_yaml_alias_bomb_is_one_short_line_exit_2(desk_emulator, otlp_sink, st
     assert done.returncode == 2
     assert done.stderr == (f"configuration error: --config: {config} expands YAML aliases beyond 10000 values; "
                            "write the settings out without anchors and aliases\n")
+
+
+@pytest.mark.parametrize("command", [("run", "--once"), ("check",)])
+def test_an_otel_variable_the_config_file_overrides_is_a_warning(desk_emulator, otlp_sink, state_path, tmp_path,
+                                                                   command):
+    """README (Configuration): for OTEL_* names the file wins, and run and check warn about each variable it
+    overrides (a platform injecting OTEL_EXPORTER_OTLP_ENDPOINT into every pod is then seen, not silent)."""
+    desk_emulator.add_bot(name="order-helper")
+    env = receiver_env(desk_emulator, otlp_sink.http_endpoint, "http/protobuf", state_path)
+    config = tmp_path / "receiver.yaml"
+    config.write_text(f"page_size: 100\nOTEL_EXPORTER_OTLP_ENDPOINT: {otlp_sink.http_endpoint}\n")
+    env["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://collector.example:4318"
+    done = run_command(env, *command, "--config", str(config))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (f"OTEL_EXPORTER_OTLP_ENDPOINT: set in the environment and at line 2 of {config}; the file's value is "
+            "used") in done.stdout + done.stderr
