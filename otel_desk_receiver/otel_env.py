@@ -7,8 +7,9 @@ default; an empty value counts as unset.
 
 import difflib
 import os
+import re
 from collections.abc import Callable, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from otel_desk_receiver.errors import ConfigError
 
@@ -24,6 +25,7 @@ DEFAULT_HTTP_ENDPOINT = "http://localhost:4318"
 SHOWN_PREFIXES = ("OTEL_EXPORTER_OTLP_", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES",
                   "OTEL_METRIC_EXPORT_INTERVAL", "OTEL_SDK_DISABLED", "OTEL_METRICS_EXPORTER", "OTEL_EXPORTER_PROMETHEUS_")
 MASK = "****"
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token: what a header name may be
 
 
 def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -168,6 +170,9 @@ def otlp_problems(environ: Mapping[str, str] | None = None, where: Callable[[str
             problems.append(f"{where(name)}: expected true or false (got {value!r})")
         elif name.endswith("_ENDPOINT") and not value.strip().startswith(("http://", "https://")):
             problems.append(f"{where(name)}: expected a URL starting with http:// or https:// (got {value!r})")
+        elif name.endswith("_HEADERS"):
+            # The SDK's parser skips a bad pair (logging it, credential and all) and the export goes out without it.
+            problems += [f"{where(name)}: {problem}" for problem in header_problems(value)]
     interval = env.get("OTEL_METRIC_EXPORT_INTERVAL", "").strip()
     if interval and not (_is_non_negative_number(interval) and float(interval) > 0):
         problems.append(f"{where('OTEL_METRIC_EXPORT_INTERVAL')}: expected a positive number of milliseconds "
@@ -220,6 +225,22 @@ def otlp_warnings(environ: Mapping[str, str] | None = None) -> list[str]:
             hint = f"; did you mean {close[0]}?" if close else " (see the OpenTelemetry specification's OTLP exporter)"
             lines.append(f"{name}: not an OpenTelemetry OTLP exporter variable, ignored{hint}")
     return lines
+
+
+def header_problems(text: str) -> list[str]:
+    """What is wrong with ``k=v,k2=v2`` (OTEL_EXPORTER_OTLP_HEADERS' format, DESK_OTLP_HEADERS_FILE's too): a
+    line per pair that is not key=value with an RFC 9110 header name, or whose value holds a control character
+    (CR, LF: every request would fail, or the header split). Pairs are named by position: values are credentials."""
+    problems = []
+    for index, pair in enumerate(part.strip() for part in text.strip().split(",")):
+        if not pair:
+            continue
+        key, sep, value = pair.partition("=")
+        if not sep or not _HEADER_NAME.fullmatch(unquote(key).strip()):
+            problems.append(f"pair {index + 1} is not key=value")
+        elif any(char != "\t" and (char < " " or char == "\x7f") for char in unquote(value).strip()):
+            problems.append(f"pair {index + 1} holds a control character (CR, LF...), which no header value may")
+    return problems
 
 
 def _is_non_negative_number(value: str) -> bool:

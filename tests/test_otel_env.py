@@ -90,6 +90,24 @@ def test_each_value_the_sdk_would_quietly_default_is_one_problem(env, problem):
     assert problem in line
 
 
+@pytest.mark.parametrize("name, value, problem", [
+    ("OTEL_EXPORTER_OTLP_HEADERS", "Authorization: Bearer hdr-7f3a", "pair 1 is not key=value"),
+    ("OTEL_EXPORTER_OTLP_LOGS_HEADERS", "x-tenant=acme,api-key hdr-7f3a", "pair 2 is not key=value"),
+    ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "x(key)=hdr-7f3a", "pair 1 is not key=value"),
+    ("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=hdr-7f3a%0D%0AHost:%20evil", "pair 1 holds a control character"),
+])
+def test_a_header_pair_the_sdk_would_drop_is_one_problem_without_its_value(name, value, problem):
+    """The SDK's parser skips a pair that is not key=value (logging the pair, credential and all) and the export
+    goes out without it, unauthenticated: refused at start instead, naming the pair by position, never its text."""
+    [line] = otel_env.otlp_problems({name: value})
+    assert line.startswith(f"{name}: {problem}") and "hdr-7f3a" not in line
+
+
+def test_well_formed_header_pairs_are_no_problem():
+    assert otel_env.otlp_problems({"OTEL_EXPORTER_OTLP_HEADERS": " authorization=Basic%20c2Vj==, x-team=a ,",
+                                   "OTEL_EXPORTER_OTLP_LOGS_HEADERS": ""}) == []
+
+
 def test_timeouts_that_look_like_seconds_are_warned_about():
     [line] = otel_env.timeout_unit_warnings({"OTEL_EXPORTER_OTLP_TIMEOUT": "10",
                                               "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT": "5000"})

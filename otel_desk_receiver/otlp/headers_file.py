@@ -9,37 +9,30 @@ win over the variable's of the same name. Values are credentials: they appear in
 
 import logging
 import os
-import re
 import threading
 from pathlib import Path
 from urllib.parse import unquote
 
 from otel_desk_receiver.errors import ConfigError
+from otel_desk_receiver.otel_env import header_problems
 from otel_desk_receiver.redaction import hold
 
 log = logging.getLogger(__name__)
 
 HEADERS_FILE_VARIABLE = "DESK_OTLP_HEADERS_FILE"
 _source: "HeadersFile | None" = None
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token: what a header name may be
 
 
 def parse_headers(text: str, where: str) -> dict[str, str]:
     """``k=v,k2=v2`` (OTEL_EXPORTER_OTLP_HEADERS' format) -> headers; ConfigError naming the pair's key
     position, never its value."""
+    problems = header_problems(text)
+    if problems:  # the first: a CR or LF accepted here would fail every export (or split the header)
+        raise ConfigError([f"{HEADERS_FILE_VARIABLE}: {where}: {problems[0]}"])
     headers = {}
-    for index, pair in enumerate(part.strip() for part in text.strip().split(",")):
-        if not pair:
-            continue
-        key, sep, value = pair.partition("=")
-        key, value = unquote(key).strip(), unquote(value).strip()
-        if not sep or not _HEADER_NAME.fullmatch(key):
-            raise ConfigError([f"{HEADERS_FILE_VARIABLE}: {where}: pair {index + 1} is not key=value"])
-        if any(char != "\t" and (char < " " or char == "\x7f") for char in value):
-            # Accepted here, a CR or LF would fail every export (or split the header): refused at start instead.
-            raise ConfigError([f"{HEADERS_FILE_VARIABLE}: {where}: pair {index + 1} holds a control character "
-                               "(CR, LF...), which no header value may"])
-        headers[key] = value
+    for pair in filter(None, (part.strip() for part in text.strip().split(","))):
+        key, _, value = pair.partition("=")
+        headers[unquote(key).strip()] = unquote(value).strip()
     return headers
 
 

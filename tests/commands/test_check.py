@@ -185,3 +185,13 @@ def test_a_bot_name_with_a_newline_cannot_forge_a_report_line(env, desk_emulator
     done = run_command(env, "check")
     assert done.returncode == 0, done.stdout
     assert "evil\\n[ok] FORGED" in done.stdout and "\n[ok] FORGED" not in done.stdout
+
+
+def test_a_header_pair_that_is_not_key_value_is_exit_2_without_its_text(env):
+    """A header written as HTTP writes it ('Authorization: Bearer ...') was dropped by the SDK's parser, so the
+    exports went out unauthenticated, and check printed the whole pair as a header name, credential and all."""
+    env["OTEL_EXPORTER_OTLP_HEADERS"] = "x-tenant=acme,Authorization: Bearer hdr-4b1d"
+    done = run_command(env, "check")
+    assert done.returncode == 2
+    assert done.stderr == "configuration error: OTEL_EXPORTER_OTLP_HEADERS: pair 2 is not key=value\n"
+    assert "hdr-4b1d" not in done.stdout + done.stderr
