@@ -8,7 +8,7 @@ from pydantic import BaseModel, ValidationError
 
 from otel_desk_receiver.config.kinds import accepted
 from otel_desk_receiver.config.rules import RULE_ERROR
-from otel_desk_receiver.config.settings import SECRET_FIELDS
+from otel_desk_receiver.config.settings import ENV_PREFIX, SECRET_FIELDS
 from otel_desk_receiver.config.warnings import closest_name
 from otel_desk_receiver.redaction import redact_text
 
@@ -26,11 +26,20 @@ def field_lines(error: ValidationError, model: type[BaseModel], where: Callable[
             continue
         name = str(item["loc"][0])
         if item["type"] == "extra_forbidden":
-            lines.append(f"{where(name)}: unknown setting; {closest_name(name, list(model.model_fields), '')}")
+            lines.append(f"{where(name)}: {unknown_key(name, list(model.model_fields))}")
             continue
         shown = "" if name in SECRET_FIELDS else f" (got {shown_value(given(name))})"
         lines.append(f"{where(name)}: expected {accepted(model.model_fields[name])}{shown}")
     return list(dict.fromkeys(lines))
+
+
+def unknown_key(key: str, fields: list[str]) -> str:
+    """What to say of a --config key no setting has: the key a setting spelt as its variable (DESK_PAGE_SIZE, the
+    way the file takes OTEL_* names) is written as, else the closest setting."""
+    bare = key.lower().removeprefix(ENV_PREFIX.lower())
+    if bare != key and bare in fields:
+        return f"write a setting in lower case without {ENV_PREFIX}: {bare}"
+    return f"unknown setting; {closest_name(bare, fields, '')}"
 
 
 def shown_value(value: Any) -> str:

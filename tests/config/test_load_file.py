@@ -194,3 +194,15 @@ def test_run_logs_its_poll_interval_as_given(desk_emulator, otlp_sink, state_pat
         assert "polling every 1m; Desk at" in receiver.output()
     finally:
         receiver.stop()
+
+
+@pytest.mark.parametrize(("key", "hint"), [
+    ("DESK_PAGE_SIZE", "write a setting in lower case without DESK_: page_size"),
+    ("DESK_PAGE_SIZ", "unknown setting; did you mean page_size?"),
+])
+def test_a_key_spelt_as_its_variable_names_the_key_the_file_takes(monkeypatch, tmp_path, key, hint):
+    """The file takes OTEL_* variables by their own names, so DESK_PAGE_SIZE: 100 is the natural slip: it was
+    'unknown setting; known: <every setting>'."""
+    monkeypatch.setenv("DESK_API_TOKEN", "t")
+    path = write_yaml(tmp_path, f"app_id: a\n{key}: 100\n")
+    assert problems(path) == [f"{key} at line 2 of {path}: {hint}"]
