@@ -61,9 +61,11 @@ def with_hints(reason: str, signal: str, environ: Mapping[str, str] | None = Non
 
 
 def _with(parts, *, port: int | None = None, path: str | None = None) -> str:
-    """The endpoint with another port or path, user info masked (for display)."""
-    netloc = parts.netloc.rpartition("@")[2]
+    """The endpoint with another port or path, user info kept but masked (for display): dropped, the value
+    suggested would send without the credentials the user gave."""
+    user_info, at, netloc = parts.netloc.rpartition("@")
     if port is not None:
         host = netloc.rsplit(":", 1)[0] if parts.port is not None else netloc
         netloc = f"{host}:{port}"
-    return redact_url(urlunsplit((parts.scheme, netloc, parts.path if path is None else path, "", "")))
+    return redact_url(urlunsplit((parts.scheme, f"{user_info}{at}{netloc}", parts.path if path is None else path,
+                                  "", "")))

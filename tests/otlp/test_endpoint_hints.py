@@ -23,7 +23,12 @@ from tests.harness.receiver_process import receiver_env, run_command
     ({"OTEL_EXPORTER_OTLP_ENDPOINT": "https://u:pw@otlp.example.com/v1/metrics/"}, "logs",
      ["OTEL_EXPORTER_OTLP_ENDPOINT is the base endpoint and takes no signal path: the exporter appends /v1/logs to "
       "it, so it sent to https://REDACTED@otlp.example.com/v1/metrics/v1/logs; set "
-      "OTEL_EXPORTER_OTLP_ENDPOINT=https://otlp.example.com, or the full URL in OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"]),
+      "OTEL_EXPORTER_OTLP_ENDPOINT=https://REDACTED@otlp.example.com, or the full URL in "
+      "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"]),
+    ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://u:pw@collector:4317"}, "logs",
+     ["OTEL_EXPORTER_OTLP_ENDPOINT uses port 4317, the OTLP/gRPC port, while the protocol is http/protobuf: use the "
+      "OTLP/HTTP port (OTEL_EXPORTER_OTLP_ENDPOINT=http://REDACTED@collector:4318), or set "
+      "OTEL_EXPORTER_OTLP_PROTOCOL=grpc"]),
     ({"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "http://collector:4318"}, "logs",
      ["OTEL_EXPORTER_OTLP_LOGS_ENDPOINT is used as given, without a path added: set it to the full URL "
       "(OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=http://collector:4318/v1/logs), or set the base "
@@ -31,7 +36,8 @@ from tests.harness.receiver_process import receiver_env, run_command
     ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4317/v1/logs"}, "logs", 2),
     ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:notaport"}, "logs", []),
 ], ids=["defaults", "http-right", "grpc-right", "per-signal-full-url", "grpc-port-over-http", "http-port-over-grpc",
-        "signal-path-on-the-base-endpoint-user-info-masked", "per-signal-without-a-path", "both-wrong", "not-a-url"])
+        "signal-path-on-the-base-endpoint-user-info-masked",
+        "grpc-port-over-http-user-info-kept-masked", "per-signal-without-a-path", "both-wrong", "not-a-url"])
 def test_endpoint_hints(env, signal, expected):
     hints = endpoint_hints(signal, env)
     assert (len(hints) if isinstance(expected, int) else hints) == expected
