@@ -173,7 +173,7 @@ class Settings(BaseSettings):
         description="The OTLP backend's age limit: older records are counted as rejected (`otlp_too_old`) without "
                     "being sent; `18h` for Datadog, Loki's `reject_old_samples_max_age` (0: no limit)")
     health_addr: Annotated[str, AfterValidator(_host_port),
-                           Accepts("host:port (port 0..65535), or empty to turn health endpoints off")] = Field("0.0.0.0:13133", description="`host:port` of `/healthz` and `/readyz`; empty turns them off")
+                           Accepts("host:port (port 0..65535), or empty to turn health endpoints off")] = Field("0.0.0.0:13133", description="`host:port` of `/healthz`, `/readyz` and the status page `/`; empty turns them off")
     log_level: Annotated[LogLevel, BeforeValidator(_any_case_log_level),
                          Accepts("one of DEBUG, INFO, WARNING (or WARN), ERROR, CRITICAL (or FATAL), in any case")] = Field(
         LogLevel.INFO, description="The receiver's own log level: `DEBUG`, `INFO`, `WARNING` (or `WARN`), `ERROR`, "
