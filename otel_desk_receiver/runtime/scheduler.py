@@ -34,6 +34,7 @@ class _Slot:
     auth_failed: bool = False
     busy: bool = False  # in a turn now: never handed out twice
     more: bool = False  # its last turn stopped with more to read: a backlog
+    watched: bool = True  # False: gone from the bot list while in a turn; forgotten when that turn ends
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,20 @@ class Scheduler:
         self.max_stretch = 1
 
     def sync(self, bot_ids: Iterable[int]) -> None:
-        """Watch exactly these bots: new ones are due now, gone ones are forgotten."""
+        """Watch exactly these bots: new ones are due now, gone ones are forgotten. A gone bot still in a turn
+        is forgotten when that turn ends (``served``): listed again meanwhile, it is still in its turn, never
+        handed out a second one."""
         wanted = list(bot_ids)
         with self._lock:
             now = self._monotonic()
-            self._slots = {bot_id: self._slots.get(bot_id) or _Slot(now, self._next_order()) for bot_id in wanted}
+            slots = {bot_id: self._slots.get(bot_id) or _Slot(now, self._next_order()) for bot_id in wanted}
+            for bot_id, slot in slots.items():
+                slot.watched = True
+            for bot_id, slot in self._slots.items():
+                if slot.busy and bot_id not in slots:
+                    slot.watched = False
+                    slots[bot_id] = slot
+            self._slots = slots
 
     def next_due(self) -> int | None:
         """The bot to serve now, or None if no bot is due yet (or every due one is in a turn, or the turns left
@@ -148,6 +158,9 @@ class Scheduler:
             slot = self._slots.get(bot_id)
             if slot is None:
                 return 0.0
+            if not slot.watched:
+                del self._slots[bot_id]
+                return 0.0
             if not (slot.more or turn.more or turn.failed):  # a live bot's turn: the backlogs' share grows
                 self._credit = min(MAX_CREDIT_PAGES, self._credit + self._earn * max(1, turn.requests))
             slot.busy, slot.more = False, turn.more
@@ -173,7 +186,8 @@ class Scheduler:
     def all_auth_failed(self) -> bool:
         """Desk refused the token for every watched bot at its last turn (then the token is wrong)."""
         with self._lock:
-            return bool(self._slots) and all(slot.auth_failed for slot in self._slots.values())
+            watched = [slot for slot in self._slots.values() if slot.watched]
+            return bool(watched) and all(slot.auth_failed for slot in watched)
 
     def _next_order(self) -> int:
         self._served += 1

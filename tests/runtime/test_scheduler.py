@@ -141,3 +141,24 @@ def test_a_bot_in_a_turn_is_never_handed_out_again_and_free_turns_serve_the_othe
     scheduler.started(3)
     scheduler.served(3, Turn())
     assert scheduler.next_due() is None and scheduler.seconds_until_due() == 30  # bot 2's turn runs on
+
+
+def test_a_bot_listed_again_while_its_turn_runs_waits_for_that_turn_to_end(clock):
+    # The bot list changes while bot 1's turn runs: it leaves one listing and is back at the next. Its turn is
+    # still running, so it must not be handed out again (two turns of one bot read and send the same entries).
+    scheduler = Scheduler(30, clock, workers=3)
+    scheduler.sync([1, 2])
+    scheduler.started(scheduler.next_due())
+    scheduler.sync([2])
+    scheduler.sync([1, 2])
+    handed_out = []
+    while (bot := scheduler.next_due()) is not None:
+        handed_out.append(bot)
+        scheduler.started(bot)
+    assert handed_out == [2] and scheduler.in_turn() == 2  # bot 1's turn is still one of the turns running
+    scheduler.served(1, Turn())
+    assert scheduler.seconds_until_due() == 30  # bot 1 served as usual: due one interval later
+    scheduler.sync([1])  # bot 2 gone while in its turn, and not back: forgotten once that turn ends
+    assert scheduler.in_turn() == 1
+    scheduler.served(2, Turn())
+    assert scheduler.in_turn() == 0 and scheduler.next_due() is None
