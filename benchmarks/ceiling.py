@@ -1,4 +1,5 @@
-"""The ceiling: the same kind of records, already in memory, pushed through the SDK exporter alone."""
+"""The ceiling: the same kind of records, already in memory, pushed through the receiver's OTLP log exporter
+alone (EntryExporter: log_encoding.py encodes, sender.py sends)."""
 
 import os
 import time
