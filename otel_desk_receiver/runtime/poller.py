@@ -139,8 +139,9 @@ class Poller:
         return bots
 
     def run_cycle(self) -> CycleResult:
-        """One catch-up cycle (``run --once``): every bot read to the end of its listing, page turns
-        interleaved across bots (ONCE_TURN_PAGES at a time, so a page read ahead is rarely wasted)."""
+        """One catch-up cycle (``run --once``): every bot read to the end of its listing, up to ``concurrency``
+        bots at once as run_until reads them (a hanging read costs its own bot), page turns interleaved across
+        bots (ONCE_TURN_PAGES at a time, so a page read ahead is rarely wasted)."""
         started = self._monotonic()
         result = CycleResult()
         listed = self._try_refresh_bots(result)
@@ -148,20 +149,30 @@ class Poller:
             result.bots_failed += len(self._unreadable)
             result.delivered = False
         todo, auth_failures, refusal = deque(self._bots), 0, ""
-        while todo and not self._should_stop():
-            bot = todo.popleft()
-            outcome = self._poll_one(bot, should_yield=lambda pages: pages >= ONCE_TURN_PAGES and bool(todo))
-            result.exported += outcome.exported
-            if outcome.error is not None:
-                result.bots_failed += 1
-                result.delivered = False
-                result.export_failed |= not outcome.delivered
-                auth_failures += outcome.auth_failed
-                refusal = outcome.error if outcome.auth_failed else refusal
-            elif outcome.more:
-                todo.append(bot)
-            else:
-                result.bots_ok += 1
+        watched = {bot.id: bot for bot in self._bots}
+        turns = Turns(self._concurrency)
+        try:
+            while turns.running or (todo and not self._should_stop()):
+                while todo and turns.running < self._concurrency and not self._should_stop():
+                    bot = todo.popleft()
+                    turns.start(bot.id, lambda bot=bot: self._poll_one(
+                        bot, should_yield=lambda pages: pages >= ONCE_TURN_PAGES and bool(todo)))
+                turns.wait(TURN_POLL_S)
+                for bot_id, future in turns.finished():
+                    outcome = future.result()  # what a turn raised (a state that cannot be saved) ends the cycle
+                    result.exported += outcome.exported
+                    if outcome.error is not None:
+                        result.bots_failed += 1
+                        result.delivered = False
+                        result.export_failed |= not outcome.delivered
+                        auth_failures += outcome.auth_failed
+                        refusal = outcome.error if outcome.auth_failed else refusal
+                    elif outcome.more:
+                        todo.append(watched[bot_id])
+                    else:
+                        result.bots_ok += 1
+        finally:
+            turns.close()  # the other turns end (they see a stop, or finish) before the cycle does
         if self._bots and auth_failures == len(self._bots):
             raise _refused_everywhere(refusal)
         self._cursors.save()  # one write for the whole cycle (CursorStore: coalesced saves)

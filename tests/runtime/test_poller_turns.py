@@ -4,6 +4,8 @@ The bots come from a fake client, each turn from a fake pipeline that answers wh
 that bot (tests/runtime/test_poller.py runs the loop against the emulator instead).
 """
 
+import threading
+
 import pytest
 
 from otel_desk_receiver.errors import DeskAuthError, DeskRetryableError
@@ -11,6 +13,7 @@ from otel_desk_receiver.pipeline.cycle import BotCycleResult
 from otel_desk_receiver.runtime.health import HealthState
 from otel_desk_receiver.runtime.poller import ONCE_TURN_PAGES, Poller
 from otel_desk_receiver.runtime.watched import WatchedBots
+from tests.harness.wait import WAIT_S
 from tests.pipeline.fakes import NOW_NS, FakeCursors, bot
 
 NS = 10**9
@@ -109,6 +112,31 @@ def test_a_cycle_gives_every_bot_a_turn_and_a_desk_error_fails_that_bot_alone():
     assert (result.bots_ok, result.bots_failed, result.exported, result.delivered) == (2, 1, 2, False)
     errors = {int(bot_id): entry["last_error"] for bot_id, entry in health.snapshot()["bots"].items()}
     assert errors[B.id] == "Desk answered 503" and errors[A.id] is None and errors[C.id] is None
+
+
+class HangingPipeline(FakePipeline):
+    """Bot A's first turn hangs (a Desk read held) until another bot's turn has run, or WAIT_S."""
+
+    def __init__(self):
+        super().__init__()
+        self.other_turn = threading.Event()
+        self.released_by_another = None
+
+    def run_cycle(self, bot, start_since_ns=None, should_yield=lambda pages: False):
+        if bot.id == A.id and A.id not in self.turns:
+            self.turns.append(bot.id)
+            self.released_by_another = self.other_turn.wait(WAIT_S)
+            return BotCycleResult(exported=1)
+        self.other_turn.set()
+        return super().run_cycle(bot, start_since_ns, should_yield)
+
+
+def test_run_once_reads_desk_concurrency_bots_at_once_so_a_hanging_read_costs_its_bot_alone():
+    pipeline = HangingPipeline()
+    loop, _, _ = poller(pipeline, concurrency=2)
+    result = loop.run_cycle()
+    assert pipeline.released_by_another  # B and C were read while A's read hung
+    assert sorted(pipeline.turns) == [A.id, B.id, C.id] and (result.bots_ok, result.exported) == (3, 3)
 
 
 def test_a_backlog_yields_to_the_bots_waiting_and_reads_on_alone_after_them():
