@@ -9,6 +9,7 @@ import argparse
 import logging
 import os
 import re
+import select
 import shutil
 import signal
 import sys
@@ -37,6 +38,7 @@ from otel_desk_receiver.devkit.emulator.command import DEFAULT_TOKEN, add_traffi
 from otel_desk_receiver.errors import ConfigError
 
 SHUTDOWN_DEADLINE_S = 5.0  # loopback pages take well under a second; past this, cut retries short
+CLOSE_BY_S = 9.0  # as `run` (commands/run.py): the receiver is closed this long after the stop, whatever the exporters do
 # Traffic brisker than the emulator command's defaults, and a short history so the first screen is busy.
 STUCK_STATUSES = ("SENT", "INITIALIZED", "SENT")  # entries Desk never resolved: they settle by age
 HAND_ENDPOINTS = {"grpc": "http://localhost:4317", "http/protobuf": "http://localhost:4318"}
@@ -72,11 +74,44 @@ def _positive(text: str) -> float:
     return value
 
 
+class StopRequest:
+    """The demo's stop: requested by a signal handler (Ctrl-C) or the poll loop's thread, waited for by the
+    main thread. Not a threading.Event: a Python signal handler runs on the main thread between two bytecodes,
+    possibly while that thread holds the Event's lock inside Event.wait, and Event.set from the handler then
+    waits for that lock forever (the demo hung after Ctrl-C). ``set`` takes no lock: a flag, and a byte
+    written to a pipe that ``wait`` selects on."""
+
+    def __init__(self):
+        self._requested = False
+        self._read_fd, self._write_fd = os.pipe()
+        os.set_blocking(self._write_fd, False)
+
+    def set(self) -> None:
+        self._requested = True
+        try:
+            os.write(self._write_fd, b"x")
+        except (BlockingIOError, OSError):  # the pipe full (it already wakes the waiter), or closed
+            pass
+
+    def is_set(self) -> bool:
+        return self._requested
+
+    def wait(self, timeout_s: float) -> bool:
+        """True once a stop was requested; False after ``timeout_s`` without one."""
+        if not self._requested:
+            select.select([self._read_fd], [], [], timeout_s)
+        return self._requested
+
+    def close(self) -> None:
+        os.close(self._read_fd)
+        os.close(self._write_fd)
+
+
 class PollLoop:
     """The receiver's own loop, as `run` runs it (Receiver.run_forever: the scheduler's turns, and the
     counters exported every metric interval on their own thread), on a thread; sets ``stopping`` if it dies."""
 
-    def __init__(self, receiver, stopping: threading.Event):
+    def __init__(self, receiver, stopping: StopRequest):
         self.receiver = receiver
         self.error: BaseException | None = None
         self._stopping = stopping
@@ -115,7 +150,7 @@ class PollLoop:
 class Demo:
     """The parts of one demo run, and how they are shown."""
 
-    def __init__(self, args, emulator, sink, receiver, stopping: threading.Event, endpoint: str):
+    def __init__(self, args, emulator, sink, receiver, stopping: StopRequest, endpoint: str):
         self.args, self.emulator, self.sink, self.receiver, self.endpoint = args, emulator, sink, receiver, endpoint
         self.loop = PollLoop(receiver, stopping)
         self.started = time.monotonic()
@@ -126,11 +161,13 @@ class Demo:
             sink.on_logs(self.tally.add_records)
 
     def shutdown(self) -> None:
-        """Stop polling, then close the receiver, which exports the last metrics; once."""
+        """Stop polling, then close the receiver, which exports the last metrics; once, and within CLOSE_BY_S
+        (flushes still retrying then are cut short, as `run` does)."""
         if not self._closed:
             self._closed = True
+            started = time.monotonic()
             self.loop.stop()
-            self.receiver.close()
+            self.receiver.close(max(0.5, CLOSE_BY_S - (time.monotonic() - started)))
 
     def intro(self) -> list[str]:
         return demo_view.intro_lines(
@@ -213,7 +250,7 @@ def _start_sink(args, stack: ExitStack):
     return sink, sink.grpc_endpoint if args.otlp_protocol == "grpc" else sink.http_endpoint
 
 
-def _build(args, stack: ExitStack, stopping: threading.Event) -> Demo:
+def _build(args, stack: ExitStack, stopping: StopRequest) -> Demo:
     emulator = _start_emulator(args, stack)
     sink, endpoint = _start_sink(args, stack)
     env = demo_environment(os.environ, endpoint=endpoint, protocol=args.otlp_protocol, embedded=sink is None)
@@ -239,13 +276,13 @@ def _build(args, stack: ExitStack, stopping: threading.Event) -> Demo:
     return demo
 
 
-def _install_signal_handlers(stopping: threading.Event, stack: ExitStack) -> None:
+def _install_signal_handlers(stopping: StopRequest, stack: ExitStack) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         previous = signal.signal(signum, lambda *_: stopping.set())
         stack.callback(signal.signal, signum, previous)
 
 
-def _quiet_when_stopping(stopping: threading.Event, stack: ExitStack) -> None:
+def _quiet_when_stopping(stopping: StopRequest, stack: ExitStack) -> None:
     """Ctrl-C is how the demo ends: the receiver's warnings that it cut a bot's cycle short for the
     shutdown are expected then, not news."""
     def keep(record: logging.LogRecord) -> bool:
@@ -256,7 +293,7 @@ def _quiet_when_stopping(stopping: threading.Event, stack: ExitStack) -> None:
         stack.callback(handler.removeFilter, keep)
 
 
-def _show_until_stopped(demo: Demo, stopping: threading.Event, tty: bool) -> None:
+def _show_until_stopped(demo: Demo, stopping: StopRequest, tty: bool) -> None:
     refresh = demo.args.refresh or (1.0 if tty else 5.0)
     duration = demo.args.duration
     if tty:
@@ -271,8 +308,9 @@ def _show_until_stopped(demo: Demo, stopping: threading.Event, tty: bool) -> Non
 def main(args) -> int:
     configure_logging(args.log_level)
     tty = not args.no_tty and sys.stdout.isatty()
-    stopping = threading.Event()
+    stopping = StopRequest()
     with ExitStack() as stack:
+        stack.callback(stopping.close)  # last: a signal until then still finds the pipe open
         _install_signal_handlers(stopping, stack)
         _quiet_when_stopping(stopping, stack)
         demo = _build(args, stack, stopping)

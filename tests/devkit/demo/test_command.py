@@ -1,16 +1,19 @@
 """The demo command: headless runs as a real child process, its options, a terminal of a given size, Ctrl-C."""
 
 import fcntl
+import http.server
 import os
 import pty
 import re
 import select
 import shlex
 import signal
+import socket
 import struct
 import subprocess
 import sys
 import termios
+import threading
 
 import pytest
 
@@ -20,6 +23,9 @@ from tests.harness.receiver_process import run_command
 from tests.harness.wait import wait_until
 
 DEADLINE_S = 120.0  # generous: a slow 2-core CI starts Python, gRPC and the SDK in a few seconds
+# The demo closes within CLOSE_BY_S of a stop (after the page in flight, SHUTDOWN_DEADLINE_S at most); then
+# the final screen. Past this, it hangs: every thread's stack is dumped (faulthandler) into the failure.
+STOPPED_WITHIN_S = 45.0
 COLUMNS = ("RECEIVED", "ERROR", "TIMEOUT", "BY AGE", "OTHER", "TOTAL")
 RECORD_LINE = re.compile(r"^  \d\d:\d\d:\d\d\s+(ERROR|TIMEOUT)\s+\S+ \(\d+\)\s+bots\.example\.com$", re.M)
 
@@ -95,6 +101,57 @@ def test_a_signal_stops_everything_with_exit_0_and_the_printed_run_line_works(si
     assert "Traceback" not in output, output[-3000:]
 
 
+class MetricsNeverAnswered(http.server.BaseHTTPRequestHandler):
+    """An OTLP/HTTP endpoint that accepts every log record and never answers a metrics export."""
+
+    released = threading.Event()
+
+    def do_POST(self):  # noqa: N802 - the stdlib's name
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        if self.path == "/v1/metrics":
+            self.released.wait()  # until the test ends
+            return
+        self.send_response(200)
+        self.send_header("content-type", "application/x-protobuf")
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_ctrl_c_ends_the_demo_within_its_deadline_when_the_metrics_endpoint_never_answers(tmp_path):
+    """As `run` does: the counters' export still waiting for an answer at the stop is cut short, whatever its
+    timeout, and the demo exits 0 with its final screen."""
+    endpoint = http.server.ThreadingHTTPServer(("127.0.0.1", 0), MetricsNeverAnswered)
+    threading.Thread(target=endpoint.serve_forever, daemon=True).start()
+    env = demo_env() | {"OTEL_EXPORTER_OTLP_TIMEOUT": "600000", "PYTHONFAULTHANDLER": "1"}  # 10 minutes
+    demo = ServerProcess("demo", [sys.executable, "-m", "otel_desk_receiver", "demo", "--no-tty", "--refresh", "1",
+                                  "--otlp-endpoint", f"http://127.0.0.1:{endpoint.server_port}"],
+                         tmp_path / "demo.out", env=env)
+    try:
+        # Log records accepted, so the counters have totals to send: their export waits from the first second.
+        demo.wait_for(lambda: re.search(r"[1-9]\d* log records exported", demo.output()), DEADLINE_S,
+                      "log records exported")
+        demo.signal(signal.SIGINT)
+        try:
+            code = demo.process.wait(timeout=STOPPED_WITHIN_S)
+        except subprocess.TimeoutExpired:
+            demo.signal(signal.SIGABRT)  # every thread's stack, into its output
+            demo.wait(timeout_s=30)
+            raise AssertionError(f"the demo did not stop within {STOPPED_WITHIN_S:g} s of Ctrl-C:\n"
+                                 f"{demo.tail(8000)}") from None
+        assert code == 0, demo.tail()
+    finally:
+        demo.kill()
+        MetricsNeverAnswered.released.set()
+        endpoint.shutdown()
+        endpoint.server_close()
+    output = demo.output()
+    assert "--- final" in output and output.rstrip().endswith("emulator closed"), output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+
+
 def printed_run_line(output: str) -> str | None:
     """The demo's "... otel-desk-receiver run" line, once printed."""
     for line in output.splitlines():
@@ -137,10 +194,12 @@ def test_help_lists_the_options(capsys):
 
 
 def run_demo_in_a_terminal(columns: int, rows: int) -> tuple[int, str]:
-    """The demo on a pseudo-terminal of that size until its table shows gauges, then Ctrl-C; (exit code, output)."""
+    """The demo on a pseudo-terminal of that size until its table shows gauges, then Ctrl-C; (exit code, output).
+    If it does not stop, SIGABRT makes it dump every thread's stack (PYTHONFAULTHANDLER), shown in the failure."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: becomes the demo
-        os.execve(sys.executable, [sys.executable, "-m", "otel_desk_receiver", "demo"], demo_env())
+        os.execve(sys.executable, [sys.executable, "-m", "otel_desk_receiver", "demo"],
+                  demo_env() | {"PYTHONFAULTHANDLER": "1"})
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     output, interrupted, closed = b"", False, False
 
@@ -162,15 +221,35 @@ def run_demo_in_a_terminal(columns: int, rows: int) -> tuple[int, str]:
 
     try:
         # select waits up to 0.2 s for output: that is the poll interval
-        wait_until(read_until_closed, DEADLINE_S, "the demo to stop and close its terminal", poll_s=0)
+        wait_until(lambda: interrupted or read_until_closed(), DEADLINE_S, "the demo's table to show gauges",
+                   poll_s=0)
+        wait_until(read_until_closed, STOPPED_WITHIN_S, "the demo to stop after Ctrl-C and close its terminal",
+                   poll_s=0)
     except AssertionError as error:
-        raise AssertionError(f"{error}:\n{output.decode(errors='replace')[-3000:]}") from None
+        shown = output.decode(errors="replace")[-3000:]
+        raise AssertionError(f"{error}:\n{shown}\n--- its threads:\n{thread_dump(pid, fd)}") from None
     finally:
         if not closed:
             os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         os.close(fd)
     return os.waitstatus_to_exitcode(status), output.decode(errors="replace").replace("\r\n", "\n")
+
+
+def thread_dump(pid: int, fd: int) -> str:
+    """SIGABRT to a child run with PYTHONFAULTHANDLER=1: what it writes to the terminal then (every thread's stack)."""
+    os.kill(pid, signal.SIGABRT)
+    dump = b""
+    while select.select([fd], [], [], 5.0)[0]:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the child closed the terminal: it died
+            break
+        if not chunk:
+            break
+        dump += chunk
+    text = dump.decode(errors="replace")
+    return text[text.find("Fatal Python error"):] if "Fatal Python error" in text else text[-6000:]
 
 
 @pytest.mark.parametrize("columns, rows", [(80, 24), (132, 43)], ids=["80x24", "132x43"])
