@@ -253,7 +253,7 @@ def _start_sink(args, stack: ExitStack):
 def _build(args, stack: ExitStack, stopping: StopRequest) -> Demo:
     emulator = _start_emulator(args, stack)
     sink, endpoint = _start_sink(args, stack)
-    env = demo_environment(os.environ, endpoint=endpoint, protocol=args.otlp_protocol, embedded=sink is None)
+    env = demo_environment(os.environ, endpoint=endpoint, protocol=args.otlp_protocol, embedded=sink is not None)
     problems = otlp_problems(env)
     if problems:
         raise ConfigError(problems)

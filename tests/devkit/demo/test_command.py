@@ -160,11 +160,16 @@ def printed_run_line(output: str) -> str | None:
     return None
 
 
-def test_otlp_endpoint_flag_sends_to_that_endpoint_and_shows_the_receivers_gauges(otlp_sink):
-    result = run_demo("--duration", "5", "--otlp-endpoint", otlp_sink.grpc_endpoint, "--otlp-protocol", "grpc")
+def test_otlp_endpoint_flag_sends_to_that_endpoint_with_the_shells_headers_and_shows_the_receivers_gauges(otlp_sink):
+    """With --otlp-endpoint the shell's OTEL_EXPORTER_OTLP_* settings (headers, TLS, timeout) still apply."""
+    result = subprocess.run([sys.executable, "-W", "error", "-m", "otel_desk_receiver", "demo", "--duration", "5",
+                             "--otlp-endpoint", otlp_sink.grpc_endpoint, "--otlp-protocol", "grpc"],
+                            env=demo_env() | {"OTEL_EXPORTER_OTLP_HEADERS": "x-demo-probe=from-the-shell"},
+                            capture_output=True, text=True, timeout=DEADLINE_S)
     assert result.returncode == 0, result.stderr[-3000:]
     assert otlp_sink.count() > 0
     assert otlp_sink.requests("logs")[0].protocol == "grpc"
+    assert otlp_sink.requests("logs")[0].headers.get("x-demo-probe") == "from-the-shell"
     frame = final_frame(result.stdout)
     assert f"OTLP endpoint (yours): {otlp_sink.grpc_endpoint} over grpc" in result.stdout
     assert re.search(r"receiver: \d+ bot turns, [1-9]\d* log records exported", frame), frame
