@@ -103,8 +103,10 @@ class StopRequest:
         return self._requested
 
     def close(self) -> None:
+        """Close the pipe; a later ``set`` (a poll loop that outlived the shutdown) writes to no descriptor."""
+        write_fd, self._write_fd = self._write_fd, -1
+        os.close(write_fd)
         os.close(self._read_fd)
-        os.close(self._write_fd)
 
 
 class PollLoop:

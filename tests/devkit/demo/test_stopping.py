@@ -1,10 +1,13 @@
 """Ctrl-C reaches the demo at any moment: its signal handler runs on the main thread between two bytecodes,
 so it must never wait for a lock that thread may hold (a threading.Event's, inside Event.wait)."""
 
+import os
 import signal
 import sys
 import threading
 from contextlib import ExitStack
+
+import pytest
 
 from otel_desk_receiver.devkit.demo.command import StopRequest, _install_signal_handlers
 
@@ -45,3 +48,19 @@ def test_a_stop_requested_before_the_wait_ends_it_at_once_and_from_another_threa
         assert stopping.wait(60.0) and stopping.wait(0)  # stays set
     finally:
         stopping.close()
+
+
+def test_a_stop_requested_after_close_writes_nowhere():
+    """A poll loop that outlived the shutdown may still request a stop: no write to a reused descriptor."""
+    stopping = StopRequest()
+    stopping.close()
+    reused_read, reused_write = os.pipe()  # the lowest free numbers: the closed pipe's
+    try:
+        stopping.set()
+        os.set_blocking(reused_read, False)
+        with pytest.raises(BlockingIOError):
+            os.read(reused_read, 1)
+    finally:
+        os.close(reused_read)
+        os.close(reused_write)
+    assert stopping.is_set()
