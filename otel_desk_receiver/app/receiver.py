@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 
 class Receiver:
-    """The running receiver. ``stop()`` (from a signal handler) ends the loop after the page in flight."""
+    """The running receiver. ``stop()`` (from any thread: run's signal watcher) ends the loop after the page
+    in flight."""
 
     def __init__(self, settings: Settings, *, clock_ns: Callable[[], int] = time.time_ns,
                  monotonic: Callable[[], float] = time.monotonic, retry: RetryPolicy | None = None,

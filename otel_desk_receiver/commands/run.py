@@ -14,6 +14,7 @@ from otel_desk_receiver.cli import EXIT_FAILURE, EXIT_OK, add_config_argument, e
 from otel_desk_receiver.commands.help_text import settings_help
 from otel_desk_receiver.config import config_warnings, load_settings
 from otel_desk_receiver.redaction import install_redaction, protect_output
+from otel_desk_receiver.runtime.signals import SignalWatch
 
 log = logging.getLogger("otel_desk_receiver")
 
@@ -52,7 +53,7 @@ def main(args) -> int:
     from otel_desk_receiver.app import Receiver  # after logging is set up: building it logs
 
     receiver = Receiver(settings)
-    stopping_since = _install_signal_handlers(receiver)
+    stopping = _install_signal_handlers(receiver)
     try:
         receiver.start_health()
         if args.once:
@@ -69,24 +70,37 @@ def main(args) -> int:
         log.info("stopped; state saved to %s", receiver.state_location)
         return EXIT_OK
     finally:
-        started = stopping_since()
+        started = stopping.since()
         receiver.close(None if started is None else max(0.5, EXIT_BY_S - (time.monotonic() - started)),
                        flush_counters=not args.once)
+        stopping.close()
 
 
-def _install_signal_handlers(receiver):
-    """SIGTERM/SIGINT stop the loop after the page in flight; returns when the first signal came."""
-    received: list[float] = []
+def _install_signal_handlers(receiver) -> "_Stopping":
+    """SIGTERM/SIGINT stop the loop after the page in flight. The handlers only note the signal: logging, the
+    watchdog and the stop run on a watcher thread (runtime/signals.py: a handler taking a lock the interrupted
+    main thread holds, as inside stop_event.wait or a log emit, would wait for ever)."""
+    return _Stopping(receiver)
 
-    def on_signal(signum, _frame):
+
+class _Stopping:
+    def __init__(self, receiver):
+        self._receiver = receiver
+        self._received: list[float] = []
+        self._watch = SignalWatch(self._on_signal)
+
+    def _on_signal(self, signum: int) -> None:
         log.info("%s received: finishing the export in flight", signal.Signals(signum).name)
-        if not received:
-            received.append(time.monotonic())
-            watchdog = threading.Timer(ABORT_EXPORT_S, receiver.abort_export)
+        if not self._received:
+            self._received.append(time.monotonic())
+            watchdog = threading.Timer(ABORT_EXPORT_S, self._receiver.abort_export)
             watchdog.daemon = True
             watchdog.start()
-        receiver.stop()
+        self._receiver.stop()
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    return lambda: received[0] if received else None
+    def since(self) -> float | None:
+        """When the first signal was handled (monotonic), or None."""
+        return self._received[0] if self._received else None
+
+    def close(self) -> None:
+        self._watch.close()

@@ -9,7 +9,6 @@ import argparse
 import logging
 import os
 import re
-import select
 import shutil
 import signal
 import sys
@@ -34,6 +33,7 @@ from otel_desk_receiver.devkit.demo.setup import (
 
 from otel_desk_receiver.commands.run import configure_logging
 from otel_desk_receiver.otel_env import OTLP_PROTOCOLS, otlp_problems
+from otel_desk_receiver.runtime.signals import StopRequest
 from otel_desk_receiver.devkit.emulator.command import DEFAULT_TOKEN, add_traffic_arguments, build_emulator
 from otel_desk_receiver.errors import ConfigError
 
@@ -72,41 +72,6 @@ def _positive(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds (got {text!r})")
     return value
-
-
-class StopRequest:
-    """The demo's stop: requested by a signal handler (Ctrl-C) or the poll loop's thread, waited for by the
-    main thread. Not a threading.Event: a Python signal handler runs on the main thread between two bytecodes,
-    possibly while that thread holds the Event's lock inside Event.wait, and Event.set from the handler then
-    waits for that lock forever (the demo hung after Ctrl-C). ``set`` takes no lock: a flag, and a byte
-    written to a pipe that ``wait`` selects on."""
-
-    def __init__(self):
-        self._requested = False
-        self._read_fd, self._write_fd = os.pipe()
-        os.set_blocking(self._write_fd, False)
-
-    def set(self) -> None:
-        self._requested = True
-        try:
-            os.write(self._write_fd, b"x")
-        except (BlockingIOError, OSError):  # the pipe full (it already wakes the waiter), or closed
-            pass
-
-    def is_set(self) -> bool:
-        return self._requested
-
-    def wait(self, timeout_s: float) -> bool:
-        """True once a stop was requested; False after ``timeout_s`` without one."""
-        if not self._requested:
-            select.select([self._read_fd], [], [], timeout_s)
-        return self._requested
-
-    def close(self) -> None:
-        """Close the pipe; a later ``set`` (a poll loop that outlived the shutdown) writes to no descriptor."""
-        write_fd, self._write_fd = self._write_fd, -1
-        os.close(write_fd)
-        os.close(self._read_fd)
 
 
 class PollLoop:

@@ -9,7 +9,8 @@ from contextlib import ExitStack
 
 import pytest
 
-from otel_desk_receiver.devkit.demo.command import StopRequest, _install_signal_handlers
+from otel_desk_receiver.devkit.demo.command import _install_signal_handlers
+from otel_desk_receiver.runtime.signals import StopRequest
 
 
 def test_the_signal_handler_never_waits_for_a_lock_the_interrupted_wait_holds():
