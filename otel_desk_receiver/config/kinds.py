@@ -19,7 +19,7 @@ def number_text(value: float) -> str:
     return f"{value:g}"
 
 
-def duration_text(seconds: float) -> str:
+def setting_duration(seconds: float) -> str:
     """Seconds as a duration in the largest unit that writes them whole: 600 -> 10m, 86400 -> 1d, 0.5 -> 0.5s."""
     if seconds == 0:
         return "0"
@@ -53,7 +53,7 @@ class Duration(Accepts):
 
     def __init__(self, *examples: str, whole: bool = False):
         shown = ", ".join(examples[:-1]) + f" or {examples[-1]}" if len(examples) > 1 else examples[0]
-        super().__init__(f"a duration{' in whole seconds' if whole else ''} such as {shown}", bound=duration_text,
+        super().__init__(f"a duration{' in whole seconds' if whole else ''} such as {shown}", bound=setting_duration,
                          joiner=", ")
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:

@@ -9,7 +9,7 @@ which says where a setting was given; it returns the problem as the line a user 
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from otel_desk_receiver.config.kinds import duration_text, parse_duration
+from otel_desk_receiver.config.kinds import setting_duration, parse_duration
 
 Name = Callable[[str], str]
 RULE_ERROR = "settings_rule"  # the type of the model's error for a broken rule; its message is the line
@@ -54,9 +54,9 @@ def renew_deadline_between(values: Mapping[str, Any], name: Name) -> str | None:
         return None
     return (f"{name('leader_election_renew_deadline')}: expected a duration less than "
             f"{name('leader_election_lease_duration')} "
-            f"({duration_text(lease)}) and more than {LEADER_ELECTION_JITTER:g} x "
-            f"{name('leader_election_retry_period')} ({duration_text(LEADER_ELECTION_JITTER * retry)}), "
-            f"client-go's rule (got {duration_text(renew)})")
+            f"({setting_duration(lease)}) and more than {LEADER_ELECTION_JITTER:g} x "
+            f"{name('leader_election_retry_period')} ({setting_duration(LEADER_ELECTION_JITTER * retry)}), "
+            f"client-go's rule (got {setting_duration(renew)})")
 
 
 def _number(value: Any) -> float | None:

@@ -15,7 +15,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from otel_desk_receiver.config.kinds import Accepts, Duration, duration_text, given_text, parse_duration
+from otel_desk_receiver.config.kinds import Accepts, Duration, setting_duration, given_text, parse_duration
 from otel_desk_receiver.config.rules import RULE_ERROR, broken_rules
 from otel_desk_receiver.desk.limits import MAX_PAGE_SIZE, RETENTION_DAYS
 
@@ -260,7 +260,7 @@ class Settings(BaseSettings):
         value = getattr(self, name)
         if name in self._given and parse_duration(self._given[name]) == value:  # not a copy with another value
             return self._given[name]
-        return None if value is None or name not in DURATION_FIELDS else duration_text(value)
+        return None if value is None or name not in DURATION_FIELDS else setting_duration(value)
 
     @property
     def backfill_as_given(self) -> str:

@@ -15,7 +15,7 @@ from otel_desk_receiver.otlp.answer import REASON_TOO_OLD, Answer, Kind
 from otel_desk_receiver.otlp.delivery import Delivery, Rejection, Waiting, split_and_send
 from otel_desk_receiver.otlp.log_encoding import LogEncoder
 from otel_desk_receiver.otlp.sender import Sender, build_sender
-from otel_desk_receiver.config.kinds import duration_text
+from otel_desk_receiver.config.kinds import setting_duration
 from otel_desk_receiver.units import NS_PER_S
 
 __all__ = ["Delivery", "EntryExporter", "NullEntryExporter", "build_log_exporter"]
@@ -99,7 +99,7 @@ class EntryExporter:
         if not self._max_age_s:
             return records
         oldest_ns = self._clock_ns() - int(self._max_age_s * NS_PER_S)
-        detail = f"older than the backend's age limit (DESK_EXPORT_MAX_AGE={duration_text(self._max_age_s)}), not sent"
+        detail = f"older than the backend's age limit (DESK_EXPORT_MAX_AGE={setting_duration(self._max_age_s)}), not sent"
         delivery.rejected.extend(Rejection(record, REASON_TOO_OLD, detail, sent=False)
                                  for record in records if record.timestamp_ns < oldest_ns)
         return [record for record in records if record.timestamp_ns >= oldest_ns]

@@ -3,7 +3,7 @@
 import pytest
 
 from otel_desk_receiver.config import Settings, load_settings
-from otel_desk_receiver.config.kinds import Accepts, duration_text, parse_duration
+from otel_desk_receiver.config.kinds import Accepts, setting_duration, parse_duration
 from otel_desk_receiver.errors import ConfigError
 
 
@@ -37,4 +37,4 @@ def test_a_duration_is_read_with_its_unit_or_as_seconds(given, seconds):
 @pytest.mark.parametrize(("seconds", "text"), [(0, "0"), (1, "1s"), (90, "90s"), (600, "10m"), (5400, "90m"),
                                                (3600, "1h"), (86_400, "1d"), (2_592_000, "30d"), (0.5, "0.5s")])
 def test_a_bound_in_seconds_is_written_as_a_duration(seconds, text):
-    assert duration_text(seconds) == text
+    assert setting_duration(seconds) == text
