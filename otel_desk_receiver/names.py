@@ -10,7 +10,9 @@ SCOPE_NAME = "otel_desk_receiver"
 DEFAULT_SERVICE_NAME = "otel-desk-receiver"
 EVENT_NAME = "sendbird.desk.bot.webhook"
 
-# Resource
+# The Desk app (its label: DESK_APP_ID, or the API host[:port]): on every entry log record and every per-app data
+# point, so several apps in one receiver and several receivers in one backend never share a series; on the
+# resource too when the process has exactly one app.
 ATTR_APP_ID = "sendbird.app_id"
 
 # Log record attributes (README.md, "One log record per webhook log entry, when it settles")
@@ -65,32 +67,32 @@ class MetricSpec:
 WEBHOOK_LOGS = MetricSpec(
     "sendbird.desk.bot.webhook_logs", "counter", "{log}",
     "Webhook log entries settled, counted once the OTLP endpoint accepted their log records",
-    (ATTR_BOT_ID, ATTR_BOT_NAME, ATTR_WEBHOOK_LOG_STATUS),
+    (ATTR_APP_ID, ATTR_BOT_ID, ATTR_BOT_NAME, ATTR_WEBHOOK_LOG_STATUS),
 )
 WEBHOOK_LOGS_PENDING = MetricSpec(
     "sendbird.desk.bot.webhook_logs.pending", "gauge", "{log}",
     "Webhook log entries seen but not yet settled",
-    (ATTR_BOT_ID, ATTR_BOT_NAME),
+    (ATTR_APP_ID, ATTR_BOT_ID, ATTR_BOT_NAME),
 )
 UNREAD_ERROR = MetricSpec(
     "sendbird.desk.bot.unread_error", "gauge", "1",
     "The bot's isUnreadError flag: 1 while an unchecked error exists in its webhook logs",
-    (ATTR_BOT_ID, ATTR_BOT_NAME),
+    (ATTR_APP_ID, ATTR_BOT_ID, ATTR_BOT_NAME),
 )
 HTTP_CLIENT_DURATION = MetricSpec(
     "http.client.request.duration", "histogram", "s",
     "Duration of the receiver's requests to the Desk API",
-    (ATTR_HTTP_METHOD, ATTR_HTTP_STATUS, ATTR_HTTP_ROUTE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_ERROR_TYPE),
+    (ATTR_APP_ID, ATTR_HTTP_METHOD, ATTR_HTTP_STATUS, ATTR_HTTP_ROUTE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_ERROR_TYPE),
 )
 LAG = MetricSpec(
     "otel_desk_receiver.lag", "gauge", "s",
     "Now minus createdAt of the newest entry read for the bot",
-    (ATTR_BOT_ID, ATTR_BOT_NAME),
+    (ATTR_APP_ID, ATTR_BOT_ID, ATTR_BOT_NAME),
 )
 POLL_DURATION = MetricSpec(
     "otel_desk_receiver.poll.duration", "histogram", "s",
-    "Duration of one poll cycle over all bots",
-    (),
+    "Duration of one poll cycle over all bots of the app",
+    (ATTR_APP_ID,),
 )
 EXPORT_FAILURES = MetricSpec(
     "otel_desk_receiver.export.failures", "counter", "{batch}",
@@ -100,18 +102,18 @@ EXPORT_FAILURES = MetricSpec(
 ENTRIES_REJECTED = MetricSpec(
     "otel_desk_receiver.entries.rejected", "counter", "{log}",
     "Webhook log entries skipped: malformed, or refused for themselves by the OTLP endpoint (error.type says which)",
-    (ATTR_BOT_ID, ATTR_ERROR_TYPE),
+    (ATTR_APP_ID, ATTR_BOT_ID, ATTR_ERROR_TYPE),
 )
 
 READ_FAILURES = MetricSpec(
     "otel_desk_receiver.read.failures", "counter", "{read}",
     "Desk reads that failed after their retries, per bot (none: the bot listing) and error.type",
-    (ATTR_BOT_ID, ATTR_ERROR_TYPE),
+    (ATTR_APP_ID, ATTR_BOT_ID, ATTR_ERROR_TYPE),
 )
 LAST_READ = MetricSpec(
     "otel_desk_receiver.read.last_success", "gauge", "s",
     "Unix time of the bot's last successful Desk read",
-    (ATTR_BOT_ID, ATTR_BOT_NAME),
+    (ATTR_APP_ID, ATTR_BOT_ID, ATTR_BOT_NAME),
 )
 # error.type of otel_desk_receiver.read.failures: what a Desk read failed on.
 READ_ERROR_AUTH = "auth"  # 401/403: the token was rejected
@@ -150,7 +152,7 @@ METRICS: tuple[MetricSpec, ...] = (
 )
 
 LOG_ATTRIBUTES: tuple[str, ...] = (
-    ATTR_LOG_RECORD_UID, ATTR_BOT_ID, ATTR_BOT_NAME, ATTR_BOT_KEY,
+    ATTR_APP_ID, ATTR_LOG_RECORD_UID, ATTR_BOT_ID, ATTR_BOT_NAME, ATTR_BOT_KEY,
     ATTR_WEBHOOK_LOG_ID, ATTR_WEBHOOK_LOG_STATUS, ATTR_SETTLED_BY, ATTR_URL_FULL, ATTR_SERVER_ADDRESS,
 )
 

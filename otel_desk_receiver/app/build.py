@@ -32,16 +32,16 @@ from otel_desk_receiver.otel_env import (
     prometheus_address,
 )
 from otel_desk_receiver.otlp import metric_export
-from otel_desk_receiver.otlp.counter_export import CounterExporter
+from otel_desk_receiver.otlp.counter_export import CounterExporter, CounterSource
 from otel_desk_receiver.otlp.log_export import EntryExporter, NullEntryExporter, build_log_exporter
-from otel_desk_receiver.otlp.resource import counters_resource
+from otel_desk_receiver.otlp.resource import instance_key
 from otel_desk_receiver.pipeline.cycle import BotPipeline, PipelineOptions
 from otel_desk_receiver.redaction import without_user_info
 from otel_desk_receiver.runtime.budget import SweepBudget
 from otel_desk_receiver.runtime.health import HealthState
 from otel_desk_receiver.runtime.poller import Poller
 from otel_desk_receiver.runtime.read_health import ReadHealth
-from otel_desk_receiver.runtime.selfmetrics import SelfTelemetry, observe_bot_gauges
+from otel_desk_receiver.runtime.selfmetrics import AppTelemetry, SelfTelemetry
 from otel_desk_receiver.runtime.watched import WatchedBots
 from otel_desk_receiver.state.document import DeskIdentity
 from otel_desk_receiver.state.file_backend import StateFile
@@ -140,7 +140,8 @@ def build_metrics(settings: Settings, resource: Resource, cursors: CursorStore, 
     if "prometheus" in exporters:  # imported only then: run loads nothing it does not use
         from otel_desk_receiver.otlp.prometheus_endpoint import PrometheusEndpoint, committed_totals
         prometheus = PrometheusEndpoint(*prometheus_address(),
-                                        totals=committed_totals(cursors, watched.ids_and_names)).start()
+                                        totals=committed_totals([CounterSource(
+                                            app_label(settings), cursors, watched.ids_and_names)])).start()
         log.info("Prometheus metrics on %s", prometheus.url)
     provider = metric_export.build_meter_provider(resource, exporter if "otlp" in exporters else None,
                                                   readers=[prometheus.reader] if prometheus else [])
@@ -157,14 +158,15 @@ def build_telemetry(metrics: Metrics) -> SelfTelemetry:
 
 
 def build_counters(settings: Settings, resource: Resource, state: State, watched: WatchedBots, metrics: Metrics,
-                   telemetry: SelfTelemetry, *, clock_ns: Callable[[], int]) -> CounterExporter | None:
+                   telemetry: AppTelemetry, *, clock_ns: Callable[[], int]) -> CounterExporter | None:
     """The settled-entry counters, exported from the committed totals over OTLP (None when metrics go to
     Prometheus only, where /metrics serves the totals itself, or nowhere)."""
     if not metrics.otlp:
         return None
     return CounterExporter(
-        metric_export.build_metric_exporter(), counters_resource(resource, state_key(settings, state.backend)),
-        state.cursors, watched.ids_and_names, delta=counters_delta(), interval_s=metric_export_interval_s(),
+        metric_export.build_metric_exporter(), resource,
+        [CounterSource(telemetry.app, state.cursors, watched.ids_and_names)], delta=counters_delta(),
+        interval_s=metric_export_interval_s(),
         clock_ns=clock_ns,
         on_failure=lambda: telemetry.export_failed("metrics"))
 
@@ -189,7 +191,7 @@ def build_desk_clock(settings: Settings, clock_ns: Callable[[], int]) -> DeskClo
 
 
 def build_desk_client(settings: Settings, stop_event: threading.Event, desk_clock: DeskClock, health: HealthState,
-                      telemetry: SelfTelemetry, *, monotonic: Callable[[], float], retry: RetryPolicy | None = None,
+                      telemetry: AppTelemetry, *, monotonic: Callable[[], float], retry: RetryPolicy | None = None,
                       sleep: Callable[[float], object] | None = None) -> DeskClient:
     """The Desk client; each answer moves Desk's clock, beats liveness (however long a backlog's turn) and
     is timed; each retry beats liveness and is said at WARNING."""
@@ -223,12 +225,12 @@ class CycleTelemetry:
     """The pipeline's Telemetry port (pipeline/ports.py): the receiver's own counters, and the settled-entry
     counters told of a bot seen first (its zeros go out then)."""
 
-    def __init__(self, telemetry: SelfTelemetry, counters: CounterExporter | None):
+    def __init__(self, telemetry: AppTelemetry, counters: CounterExporter | None):
         self._telemetry, self._counters = telemetry, counters
 
     def bot_discovered(self, bot_id: int) -> None:
         if self._counters is not None:
-            self._counters.bot_discovered(bot_id)
+            self._counters.bot_discovered(self._telemetry.app, bot_id)
 
     def rejected(self, bot_id: int, reason: str) -> None:
         self._telemetry.rejected(bot_id, reason)
@@ -247,21 +249,23 @@ def build_pipeline(settings: Settings, client: DeskClient, exporter, cursors: Cu
 
 
 def build_poller(settings: Settings, client: DeskClient, cursors: CursorStore, pipeline: BotPipeline,
-                 telemetry: SelfTelemetry, health: HealthState, watched: WatchedBots, meter: Meter,
+                 telemetry: AppTelemetry, health: HealthState, watched: WatchedBots, meter: Meter,
                  desk_clock: DeskClock, should_stop: Callable[[], bool], *, clock_ns: Callable[[], int],
                  monotonic: Callable[[], float]) -> Poller:
     """The poll loop over the watched bots; its per-bot gauges are observed from here on."""
     poller = Poller(client, cursors, pipeline, telemetry, health, bot_ids=settings.bot_ids, clock_ns=clock_ns,
-                    monotonic=monotonic, read_health=ReadHealth(meter, clock_ns), interval_s=settings.poll_interval,
+                    monotonic=monotonic, read_health=ReadHealth(meter, telemetry.app, clock_ns), interval_s=settings.poll_interval,
                     bot_list_interval_s=settings.bot_list_interval,
                     budget=SweepBudget(meter, settings.max_rps, settings.poll_interval),
                     should_stop=should_stop, desk_clock_ns=desk_clock.now_ns, watched=watched,
                     concurrency=settings.concurrency, backlog_share=settings.backlog_share)
-    observe_bot_gauges(meter, poller.gauges)
+    telemetry.observe_bot_gauges(poller.gauges)
     return poller
 
 
-def state_key(settings: Settings, backend) -> str:
-    """What identifies the state the counters' totals live in: the app and the file (or object)."""
+def receiver_instance_key(settings: Settings, backend) -> str:
+    """The instance_key of this receiver (otlp/resource.py): its app and where its state lives (the file's
+    resolved path, or the Kubernetes object's name, with the pod's name: replicas share that state)."""
     path = getattr(backend, "path", backend)  # a file's path, or the Kubernetes object's name
-    return f"{app_label(settings)}|{path.resolve() if isinstance(path, Path) else path}"
+    location = str(path.resolve()) if isinstance(path, Path) else str(path)
+    return instance_key([app_label(settings)], location, shared_state=not isinstance(backend, StateFile))

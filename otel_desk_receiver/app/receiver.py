@@ -42,9 +42,11 @@ class Receiver:
             log.warning("%s", line)
         if disabled:  # nothing is exported, so the saved state must not move (commits in memory only)
             log.warning("OTEL_SDK_DISABLED=true: nothing is exported and the state file is not advanced")
-        resource, watched = build_resource(settings.app_id), WatchedBots()
+        label = build.app_label(settings)
+        resource = build_resource([label], build.receiver_instance_key(settings, self._state.backend))
+        watched = WatchedBots()
         self._metrics = build.build_metrics(settings, resource, self.cursors, watched, disabled=disabled)
-        self.telemetry = build.build_telemetry(self._metrics)
+        self.telemetry = build.build_telemetry(self._metrics).for_app(label)  # the app's parts report through it
         self.counters = build.build_counters(settings, resource, self._state, watched, self._metrics, self.telemetry,
                                              clock_ns=clock_ns)
         self.health = HealthState(settings.poll_interval, clock_ns=clock_ns)

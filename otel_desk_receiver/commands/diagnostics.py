@@ -14,7 +14,7 @@ from otel_desk_receiver.redaction import escape_controls, redact_url
 from otel_desk_receiver.otlp.endpoint_hints import endpoint_hints
 from otel_desk_receiver.otlp.log_export import EntryExporter, build_log_exporter
 from otel_desk_receiver.otlp.metric_export import build_metric_exporter, probe_metrics
-from otel_desk_receiver.otlp.resource import build_resource
+from otel_desk_receiver.otlp.resource import build_resource, instance_key
 
 PROBE_TIMEOUT_S = 2.0  # the whole probe, the SDK's retries included
 CHECK_RETRY = RetryPolicy(max_attempts=2, base_s=0.5, cap_s=1.0, max_hint_s=5.0)  # a check reports, it does not wait
@@ -90,7 +90,8 @@ def probe_otlp(signal: str) -> Finding:
     quiet.setLevel(logging.CRITICAL)  # the SDK logs each retry, and may quote a header; the report says why once
     try:
         if signal == "logs":
-            answer = EntryExporter(build_log_exporter(timeout_s=timeout_s), build_resource(None)).probe()
+            resource = build_resource([], instance_key([], "check"))  # an empty export: no app, no record
+            answer = EntryExporter(build_log_exporter(timeout_s=timeout_s), resource).probe()
         else:
             answer = probe_metrics(build_metric_exporter(timeout_s=timeout_s))
     finally:

@@ -1,5 +1,5 @@
-"""The settled-entry counters (sendbird.desk.bot.webhook_logs), exported from the committed totals by our own
-loop, which builds the MetricsData, hands it to our OTLP metric exporter (metric_export.py) and acts on the answer.
+"""The settled-entry counters (sendbird.desk.bot.webhook_logs), exported from the committed totals of every app of
+the process (one CounterSource each; its points carry sendbird.app_id) by our own loop, which builds the MetricsData, hands it to our OTLP metric exporter (metric_export.py) and acts on the answer.
 
 Not the SDK's PeriodicExportingMetricReader: its in-memory sums start at 0 in every process and its
 delta points are dropped when an export fails, so counts were lost across crashes and outages. Here:
@@ -21,7 +21,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
@@ -50,21 +50,31 @@ log = logging.getLogger(__name__)
 KNOWN_STATUSES = ("INITIALIZED", "SENT", "RECEIVED", "ERROR", "TIMEOUT")
 
 
+@dataclass(frozen=True)
+class CounterSource:
+    """One app's settled-entry totals: its label (sendbird.app_id on its points), the store its totals are
+    committed in, and its watched bots as (bot id, bot name)."""
+
+    app: str
+    cursors: CursorStore
+    bots: Callable[[], Iterable[tuple[int, str]]]
+
+
 class CounterExporter:
-    """Exports the counters every ``interval_s`` on its own thread, and on demand (``export_now``).
+    """Exports the counters of every app of the process (one ``CounterSource`` each, all under the process's
+    one resource, told apart by sendbird.app_id) every ``interval_s`` on its own thread, and on demand
+    (``export_now``).
 
     ``export_now`` returns the endpoint's answer; only an acceptance moves the acknowledged totals.
     Calls are serialised, so the loop, a flush and a new bot's zeros never race.
     """
 
-    def __init__(self, exporter: OtlpMetricExporter, resource: Resource, cursors: CursorStore,
-                 bots: Callable[[], Iterable[tuple[int, str]]], *, delta: bool, interval_s: float,
-                 clock_ns: Callable[[], int] = time.time_ns,
+    def __init__(self, exporter: OtlpMetricExporter, resource: Resource, sources: Iterable[CounterSource], *,
+                 delta: bool, interval_s: float, clock_ns: Callable[[], int] = time.time_ns,
                  on_failure: Callable[[], None] | None = None):
         self._exporter = exporter
         self._resource = resource
-        self._cursors = cursors
-        self._bots = bots
+        self._sources: list[CounterSource] = []
         self._delta = delta
         self._interval_s = interval_s
         self._clock_ns = clock_ns
@@ -73,10 +83,19 @@ class CounterExporter:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
-        self._zeros: set[int] = set()  # bots seen, whose zero points were not accepted yet
+        self._zeros: set[tuple[str, int]] = set()  # (app, bot) seen, whose zero points were not accepted yet
         self._zeros_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.last_answer: Answer | None = None
+        for source in sources:
+            self.add_source(source)
+
+    def add_source(self, source: CounterSource) -> None:
+        """One more app's totals (its label unique in the process)."""
+        with self._lock:
+            if any(known.app == source.app for known in self._sources):
+                raise ValueError(f"app {source.app!r} has a counter source already")
+            self._sources = [*self._sources, source]
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="counter-export", daemon=True)
@@ -104,11 +123,11 @@ class CounterExporter:
         self.stop()
         self._exporter.shutdown()
 
-    def bot_discovered(self, bot_id: int) -> None:
-        """A new bot: its zeros go out before any count of it (on the loop's thread, or first at a flush).
-        Never waits for the endpoint: the pipeline goes on at once."""
+    def bot_discovered(self, app: str, bot_id: int) -> None:
+        """A new bot of ``app``: its zeros go out before any count of it (on the loop's thread, or first at a
+        flush). Never waits for the endpoint: the pipeline goes on at once."""
         with self._zeros_lock:
-            self._zeros.add(bot_id)
+            self._zeros.add((app, bot_id))
         self._wake.set()
 
     def export_zeros(self) -> Answer:
@@ -119,16 +138,23 @@ class CounterExporter:
     def _export_zeros(self) -> Answer:
         with self._zeros_lock:
             waiting = set(self._zeros)
-        cursors = self._cursors.snapshot()
-        series = [(bot_id, name, replace(cursors[bot_id], counted={}, acked={}, acked_ns=None))
-                  for bot_id, name in self._bots() if bot_id in waiting and bot_id in cursors]
+        series = [(source.app, bot_id, name, replace(cursor, counted={}, acked={}, acked_ns=None))
+                  for source, bot_id, name, cursor in self._series() if (source.app, bot_id) in waiting]
         if not series:
             return Answer(Kind.ACCEPTED)
         answer = self._send(self._metrics_data(series, self._clock_ns()))
         if answer.kind in (Kind.ACCEPTED, Kind.PARTIAL):
             with self._zeros_lock:
-                self._zeros -= {bot_id for bot_id, _, _ in series}
+                self._zeros -= {(app, bot_id) for app, bot_id, _, _ in series}
         return answer
+
+    def _series(self) -> list[tuple[CounterSource, int, str, BotCursor]]:
+        """(source, bot id, bot name, cursor) of every watched bot with a cursor, app after app."""
+        series = []
+        for source in self._sources:
+            cursors = source.cursors.snapshot()
+            series += [(source, bot_id, name, cursors[bot_id]) for bot_id, name in source.bots() if bot_id in cursors]
+        return series
 
     def export_now(self) -> Answer:
         with self._lock:
@@ -145,19 +171,23 @@ class CounterExporter:
         if zeros.kind not in (Kind.ACCEPTED, Kind.PARTIAL):
             return self._refused(zeros)
         now_ns = self._clock_ns()
-        cursors = self._cursors.snapshot()
-        series = [(bot_id, name, cursors[bot_id]) for bot_id, name in self._bots() if bot_id in cursors]
-        if not series:
+        found = self._series()
+        if not found:
             return Answer(Kind.ACCEPTED)
+        sources = list({id(source): source for source, _, _, _ in found}.values())
         if self._delta:
-            self._cursors.acknowledge({})  # the state is writable now, or nothing is sent (disk full)
-        answer = self._send(self._metrics_data(series, now_ns))
+            for source in sources:
+                source.cursors.acknowledge({})  # every state is writable now, or nothing is sent (disk full)
+        answer = self._send(self._metrics_data([(source.app, bot_id, name, cursor)
+                                                for source, bot_id, name, cursor in found], now_ns))
         if answer.kind is Kind.PARTIAL:
             # The spec forbids sending it again; which points were refused is not said.
             log.warning("OTLP metrics endpoint accepted the counters only in part: %s", answer.reason)
         if answer.kind in (Kind.ACCEPTED, Kind.PARTIAL):
             if self._delta:
-                self._cursors.acknowledge({bot_id: (cursor.counted, now_ns) for bot_id, _, cursor in series})
+                for source in sources:
+                    source.cursors.acknowledge({bot_id: (cursor.counted, now_ns)
+                                                for owner, bot_id, _, cursor in found if owner is source})
         else:
             self._refused(answer)
         return answer
@@ -173,15 +203,16 @@ class CounterExporter:
     def _send(self, data: MetricsData) -> Answer:
         return self._exporter.send(data)  # the endpoint's answer, exceptions included (metric_export.py)
 
-    def _metrics_data(self, series: list[tuple[int, str, BotCursor]], now_ns: int) -> MetricsData:
-        points = [point for bot_id, bot_name, cursor in series for point in self._points(bot_id, bot_name, cursor,
-                                                                                          now_ns)]
+    def _metrics_data(self, series: list[tuple[str, int, str, BotCursor]], now_ns: int) -> MetricsData:
+        points = [point for app, bot_id, bot_name, cursor in series
+                  for point in self._points(app, bot_id, bot_name, cursor, now_ns)]
         temporality = AggregationTemporality.DELTA if self._delta else AggregationTemporality.CUMULATIVE
         metric = Metric(names.WEBHOOK_LOGS.name, names.WEBHOOK_LOGS.description, names.WEBHOOK_LOGS.unit,
                         Sum(points, temporality, is_monotonic=True))
         return MetricsData([ResourceMetrics(self._resource, [ScopeMetrics(self._scope, [metric], "")], "")])
 
-    def _points(self, bot_id: int, bot_name: str, cursor: BotCursor, now_ns: int) -> list[NumberDataPoint]:
+    def _points(self, app: str, bot_id: int, bot_name: str, cursor: BotCursor,
+                now_ns: int) -> list[NumberDataPoint]:
         since_ns = cursor.counted_since_ns or now_ns
         start_ns = (cursor.acked_ns or since_ns) if self._delta else since_ns
         statuses = list(KNOWN_STATUSES) + sorted(set(cursor.counted) - set(KNOWN_STATUSES))
@@ -190,7 +221,7 @@ class CounterExporter:
             value = cursor.counted.get(status, 0)
             if self._delta:
                 value -= cursor.acked.get(status, 0)
-            attributes = {names.ATTR_BOT_ID: bot_id, names.ATTR_BOT_NAME: bot_name,
+            attributes = {names.ATTR_APP_ID: app, names.ATTR_BOT_ID: bot_id, names.ATTR_BOT_NAME: bot_name,
                           names.ATTR_WEBHOOK_LOG_STATUS: status}
             points.append(NumberDataPoint(attributes, start_ns, max(now_ns, start_ns), value))
         return points

@@ -22,9 +22,10 @@ from prometheus_client.registry import Collector
 
 from otel_desk_receiver import __version__, names
 from otel_desk_receiver.errors import ConfigError
+from otel_desk_receiver.otlp.counter_export import KNOWN_STATUSES, CounterSource
 
-# (bot id, bot name, status, total): the committed settled-entry totals.
-Totals = Callable[[], Iterable[tuple[int, str, str, float]]]
+# (app label, bot id, bot name, status, total): the committed settled-entry totals.
+Totals = Callable[[], Iterable[tuple[str, int, str, str, float]]]
 _SCOPE_LABELS = {"otel_scope_name": names.SCOPE_NAME, "otel_scope_version": __version__, "otel_scope_schema_url": ""}
 
 
@@ -74,25 +75,28 @@ class _SettledTotals(Collector):
         labels = [names.prometheus_label(a) for a in names.WEBHOOK_LOGS.attributes] + list(_SCOPE_LABELS)
         family = CounterMetricFamily(names.WEBHOOK_LOGS.prometheus_name.removesuffix("_total"),
                                      names.WEBHOOK_LOGS.description, labels=labels)
-        for bot_id, bot_name, status, total in self._totals():
-            family.add_metric([str(bot_id), bot_name, status, *_SCOPE_LABELS.values()], total)
+        for app, bot_id, bot_name, status, total in self._totals():
+            values = {names.ATTR_APP_ID: app, names.ATTR_BOT_ID: str(bot_id), names.ATTR_BOT_NAME: bot_name,
+                      names.ATTR_WEBHOOK_LOG_STATUS: status}
+            family.add_metric([values[a] for a in names.WEBHOOK_LOGS.attributes] + list(_SCOPE_LABELS.values()), total)
         yield family
 
     def describe(self):
         return []
 
 
-def committed_totals(cursors, bots: Callable[[], Iterable[tuple[int, str]]]) -> Totals:
-    """The totals function for a CursorStore: every known status of each bot with a cursor (0 until it
-    counts, as otlp/counter_export.py exports them), then any other status counted."""
-    from otel_desk_receiver.otlp.counter_export import KNOWN_STATUSES
+def committed_totals(sources: Iterable[CounterSource]) -> Totals:
+    """The totals function over the apps of the process (otlp/counter_export.CounterSource, one per app): every
+    known status of each watched bot with a cursor (0 until it counts, as otlp/counter_export.py exports them),
+    then any other status counted. ``sources`` is read at each scrape, so a list that grows is followed."""
 
-    def totals() -> Iterable[tuple[int, str, str, float]]:
-        snapshot = cursors.snapshot()
-        for bot_id, bot_name in bots():
-            cursor = snapshot.get(bot_id)
-            if cursor is None:
-                continue
-            for status in (*KNOWN_STATUSES, *sorted(set(cursor.counted) - set(KNOWN_STATUSES))):
-                yield bot_id, bot_name, status, cursor.counted.get(status, 0)
+    def totals() -> Iterable[tuple[str, int, str, str, float]]:
+        for source in list(sources):
+            snapshot = source.cursors.snapshot()
+            for bot_id, bot_name in source.bots():
+                cursor = snapshot.get(bot_id)
+                if cursor is None:
+                    continue
+                for status in (*KNOWN_STATUSES, *sorted(set(cursor.counted) - set(KNOWN_STATUSES))):
+                    yield source.app, bot_id, bot_name, status, cursor.counted.get(status, 0)
     return totals

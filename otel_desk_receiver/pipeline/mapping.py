@@ -75,9 +75,11 @@ def extra_attributes(raw: Mapping[str, Any], wanted: Collection[str]) -> dict[st
 
 def to_log_record(entry, bot, settlement: Settlement, *, app: str, observed_ns: int,
                   extra_fields: Collection[str] = ()) -> EntryRecord:
-    """The README's log record for one settled entry (entry: desk.models.WebhookLog, bot: desk.models.Bot)."""
+    """The README's log record for one settled entry (entry: desk.models.WebhookLog, bot: desk.models.Bot) of the
+    app labelled ``app`` (sendbird.app_id, and the first part of log.record.uid)."""
     url_full, host = redact_url(entry.webhook_url)
     attributes: dict[str, AttributeValue] = {
+        names.ATTR_APP_ID: app,  # which app the record is of, whatever else shares the process or the backend
         names.ATTR_LOG_RECORD_UID: record_uid(app, bot.id, entry.id),
         names.ATTR_BOT_ID: bot.id,
         names.ATTR_BOT_NAME: bot.name,

@@ -52,7 +52,7 @@ class Poller:
                  concurrency: int = 1, backlog_share: float = 0.0,
                  watched: WatchedBots | None = None):
         self._client = client
-        self._read_health = read_health or ReadHealth(NoOpMeter(__name__))
+        self._read_health = read_health or ReadHealth(NoOpMeter(__name__), "")
         self._cursors = cursors
         self._pipeline = pipeline
         self._telemetry = telemetry

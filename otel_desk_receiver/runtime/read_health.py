@@ -29,14 +29,16 @@ def read_error_type(error: DeskError) -> str:
 
 
 class ReadHealth:
-    """Records each Desk read's outcome.
+    """Records each Desk read's outcome for one app (``app``, its label: sendbird.app_id on every point; one
+    ReadHealth per app, on the process's one meter).
 
     Guarantees: every error.type series of a bot exists at 0 from the moment the bot is first seen (and
     those of the bot listing, which has no bot id, from the start), because Prometheus' increase() does
     not count a series whose first sample is already non-zero: the first failure would be invisible.
     """
 
-    def __init__(self, meter: Meter, clock_ns: Callable[[], int] = time.time_ns):
+    def __init__(self, meter: Meter, app: str, clock_ns: Callable[[], int] = time.time_ns):
+        self._app = app
         self._clock_ns = clock_ns
         self._failures = meter.create_counter(names.READ_FAILURES.name, unit=names.READ_FAILURES.unit,
                                               description=names.READ_FAILURES.description)
@@ -51,19 +53,20 @@ class ReadHealth:
             if bot_id not in self._seen:
                 self._seen.add(bot_id)
                 for error_type in names.READ_ERROR_TYPES:
-                    self._failures.add(0, _attributes(bot_id, error_type))
+                    self._failures.add(0, _attributes(self._app, bot_id, error_type))
 
     def failed(self, bot_id: int | None, error: DeskError) -> None:
         self.discovered([bot_id])
-        self._failures.add(1, _attributes(bot_id, read_error_type(error)))
+        self._failures.add(1, _attributes(self._app, bot_id, read_error_type(error)))
 
     def succeeded(self, bot_id: int, bot_name: str) -> None:
         self.discovered([bot_id])
-        self._last_success.set(self._clock_ns() / NS_PER_S, {names.ATTR_BOT_ID: bot_id, names.ATTR_BOT_NAME: bot_name})
+        self._last_success.set(self._clock_ns() / NS_PER_S, {names.ATTR_APP_ID: self._app, names.ATTR_BOT_ID: bot_id,
+                                                             names.ATTR_BOT_NAME: bot_name})
 
 
-def _attributes(bot_id: int | None, error_type: str) -> dict[str, int | str]:
-    attributes: dict[str, int | str] = {names.ATTR_ERROR_TYPE: error_type}
+def _attributes(app: str, bot_id: int | None, error_type: str) -> dict[str, int | str]:
+    attributes: dict[str, int | str] = {names.ATTR_APP_ID: app, names.ATTR_ERROR_TYPE: error_type}
     if bot_id is not None:
         attributes[names.ATTR_BOT_ID] = bot_id
     return attributes
