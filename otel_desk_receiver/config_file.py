@@ -82,17 +82,34 @@ def _at(error: yaml.YAMLError) -> str:
 
 
 def _key_lines(config_file: Path, document: "yaml.Node") -> dict[str, int]:
-    """The line (1-based) of each top-level key; a key written twice is refused (YAML keeps the last in silence)."""
+    """The line (1-based) of each top-level key and, in a list of mappings (`apps`), of each item and its keys
+    ("apps[1]", "apps[1].api_token_file"); a key written twice is refused (YAML keeps the last in silence)."""
     lines: dict[str, int] = {}
-    for key_node, _value in document.value if isinstance(document, yaml.MappingNode) else []:
+    for key, line, value in _mapping_keys(config_file, document, ""):
+        lines[key] = line
+        for index, item in enumerate(value.value if isinstance(value, yaml.SequenceNode) else []):
+            lines[f"{key}[{index}]"] = item.start_mark.line + 1
+            if isinstance(item, yaml.MappingNode):
+                lines.update((item_key, item_line) for item_key, item_line, _value
+                             in _mapping_keys(config_file, item, f"{key}[{index}]."))
+    return lines
+
+
+def _mapping_keys(config_file: Path, node: "yaml.Node", prefix: str) -> list[tuple[str, int, "yaml.Node"]]:
+    """Each key of a mapping node written out (merge keys left out), its line and value node; ConfigError for
+    a key written twice."""
+    found: dict[str, int] = {}
+    keys = []
+    for key_node, value in node.value if isinstance(node, yaml.MappingNode) else []:
         if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
             continue
-        line = key_node.start_mark.line + 1
-        if key_node.value in lines:
-            raise ConfigError([f"--config: {config_file}: {key_node.value} at line {line} is set twice "
-                               f"(first at line {lines[key_node.value]}); keep one"])
-        lines[key_node.value] = line
-    return lines
+        key, line = prefix + key_node.value, key_node.start_mark.line + 1
+        if key in found:
+            raise ConfigError([f"--config: {config_file}: {key} at line {line} is set twice "
+                               f"(first at line {found[key]}); keep one"])
+        found[key] = line
+        keys.append((key, line, value))
+    return keys
 
 
 def _expanded_size(node: "yaml.Node | None", sizes: dict[int, int]) -> int:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from otel_desk_receiver.config_file import MAX_CONFIG_BYTES, read_config_file
+from otel_desk_receiver.config_file import MAX_CONFIG_BYTES, read_config, read_config_file
 from otel_desk_receiver.errors import ConfigError
 from tests.harness.yaml_bomb import alias_bomb
 
@@ -52,3 +52,18 @@ def test_aliases_expanding_past_the_bound_are_refused(tmp_path, text):
 def test_many_aliases_of_a_small_anchor_stay_within_the_bound(tmp_path):
     text = "base: &b [1, 2]\n" + "".join(f"k{i}: *b\n" for i in range(1000))  # 3,000 values expanded
     assert len(read_config_file(config(tmp_path, text))) == 1001
+
+
+def test_the_keys_of_each_app_have_their_lines(tmp_path):
+    """An error about an app names the item and key a user wrote: apps[1].api_token_file at line 7."""
+    path = config(tmp_path, "poll_interval: 30s\napps:\n  - app_id: eu\n    api_token_file: /eu\n"
+                            "    bot_ids: [12, 14]\n  - app_id: us\n    api_token_file: /us\n")
+    found = read_config(path)
+    assert [found.where(key) for key in ("apps", "apps[0]", "apps[0].bot_ids", "apps[1].api_token_file")] == [
+        f"apps at line 2 of {path}", f"apps[0] at line 3 of {path}", f"apps[0].bot_ids at line 5 of {path}",
+        f"apps[1].api_token_file at line 7 of {path}"]
+
+
+def test_a_key_set_twice_in_one_app_is_refused(tmp_path):
+    path = config(tmp_path, "apps:\n  - app_id: eu\n    max_rps: 1\n    max_rps: 3\n")
+    assert refusal(path) == f"--config: {path}: apps[0].max_rps at line 4 is set twice (first at line 3); keep one"

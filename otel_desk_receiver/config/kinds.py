@@ -12,7 +12,10 @@ from pydantic import GetCoreSchemaHandler
 from pydantic.fields import FieldInfo
 from pydantic_core import core_schema
 
+from otel_desk_receiver.redaction import redact_text
+
 DURATION_UNITS_S = {"d": 86_400, "h": 3600, "m": 60, "s": 1}  # largest first: how a bound is written
+SHOWN_MAX_CHARS = 120  # a bad value quoted in an error line
 
 
 def number_text(value: float) -> str:
@@ -105,3 +108,9 @@ def accepted(field: FieldInfo) -> str:
         raise TypeError("every setting says what it accepts: Annotated[..., Accepts('...')]")
     return kind.text(field.metadata)
 
+
+
+def shown_value(value: Any) -> str:
+    """A bad value as an error line quotes it: URL user info masked, cut to SHOWN_MAX_CHARS."""
+    text = redact_text(repr(value), ())
+    return text if len(text) <= SHOWN_MAX_CHARS else text[:SHOWN_MAX_CHARS - 3] + "..."

@@ -15,12 +15,13 @@ from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
+from otel_desk_receiver.config.apps import AppItem, AppSettings, read_apps
 from otel_desk_receiver.config.problems import field_lines
-from otel_desk_receiver.config.rules import REFUSED, broken_rules
+from otel_desk_receiver.config.rules import APPS, REFUSED, broken_rules
 from otel_desk_receiver.config.settings import Settings, env_name
 from otel_desk_receiver.config.warnings import closest_name
 from otel_desk_receiver.config_file import ConfigFile, read_config
-from otel_desk_receiver.desk.token import FileToken, read_token_file
+from otel_desk_receiver.desk.token import TOKEN_FILE_VARIABLE, FileToken, FixedToken, read_token_file
 from otel_desk_receiver.errors import ConfigError
 from otel_desk_receiver.otel_env import RECEIVER_VARIABLES, otlp_problems
 from otel_desk_receiver.redaction import hold, hold_user_info
@@ -61,14 +62,21 @@ def load_settings(config_file: Path | None = None) -> Settings:
                    if not str(key).upper().startswith(OTEL_PREFIX)}
     otel_values, problems = _otel_values(config)
     given = Given(os.environ, config)
+    apps: tuple[AppItem, ...] | None = None
+    app_problems: list[str] = []
+    if APPS in desk_values:  # the file's list of apps: validated here, each problem naming its item and key
+        apps, app_problems = read_apps(desk_values.pop(APPS), Settings.model_fields, _item_where(config))
+        desk_values[APPS] = apps
     try:
         settings = Settings(**desk_values)
     except ValidationError as error:
         settings = None
         refused = {str(item["loc"][0]) for item in error.errors() if item["loc"]}
-        problems = broken_rules(given.values(refused), given.where) \
-            + field_lines(error, Settings, given.where, given.value) + problems
-    problems += _token_file_problems(given)
+        values = given.values(refused) | ({APPS: apps} if apps is not None else {})
+        problems = broken_rules(values, given.where) + field_lines(error, Settings, given.where, given.value) \
+            + problems
+    problems += app_problems
+    problems += _token_file_problems(given) if apps is None else _app_token_file_problems(apps)
     environ = {**os.environ, **otel_values}  # the file's OTEL_* values win
     problems += otlp_problems(environ, lambda name: config.where(name) if name in otel_values else name)
     if problems or settings is None:
@@ -78,7 +86,16 @@ def load_settings(config_file: Path | None = None) -> Settings:
     # the file set are in the environment now, where redaction reads them.
     hold(settings.api_token.get_secret_value() if settings.api_token else None)
     hold_user_info(settings.api_url)
+    for item in apps or ():
+        hold(item.values["api_token"].get_secret_value() if item.values.get("api_token") else None)
+        hold_user_info(item.values.get("api_url"))
     return settings
+
+
+def _item_where(config: ConfigFile | None) -> Callable[[str], str]:
+    """How a key of `apps` is named: 'apps[1].max_rps at line 7 of receiver.yaml' when written, else 'apps[1].app_id'
+    (a key left out of the item)."""
+    return lambda key: config.where(key) if config is not None and key in config.lines else key
 
 
 def _otel_values(config: ConfigFile | None) -> tuple[dict[str, str], list[str]]:
@@ -124,9 +141,26 @@ def _token_file_problems(given: Given) -> list[str]:
     return []
 
 
-def token_source(settings: Settings) -> "SecretStr | Callable[[], str]":
-    """What DeskClient takes: DESK_API_TOKEN as is, or DESK_API_TOKEN_FILE read now (ConfigError if it cannot
-    be used) and again whenever the file changes."""
-    if settings.api_token_file is not None:
-        return FileToken(settings.api_token_file)
-    return settings.api_token
+def _app_token_file_problems(apps: tuple[AppItem, ...]) -> list[str]:
+    """Each app's token file that cannot be used, read at start, naming the item's key."""
+    problems = []
+    for item in apps:
+        if item.values.get("api_token_file") is not None:
+            try:
+                read_token_file(item.values["api_token_file"], item.token_key)
+            except ConfigError as error:
+                problems += error.problems
+    return problems
+
+
+def token_source(app: "AppSettings | Settings") -> "SecretStr | Callable[[], str]":
+    """What DeskClient takes for one app: its token as is, or its token file read now (ConfigError if it cannot
+    be used) and again whenever the file changes; an error about it names the app's key (DESK_API_TOKEN or
+    DESK_API_TOKEN_FILE for the single app of the DESK_* settings). Given the Settings, their first app."""
+    if isinstance(app, Settings):
+        app = app.desk_apps[0]
+    if app.api_token_file is not None:
+        return FileToken(app.api_token_file, app.token_key or TOKEN_FILE_VARIABLE)
+    if app.token_key:
+        return FixedToken(app.api_token, app.token_key)
+    return app.api_token

@@ -6,13 +6,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from otel_desk_receiver.config.kinds import accepted
+from otel_desk_receiver.config.kinds import accepted, shown_value
 from otel_desk_receiver.config.rules import RULE_ERROR
 from otel_desk_receiver.config.settings import ENV_PREFIX, SECRET_FIELDS
 from otel_desk_receiver.config.warnings import closest_name
-from otel_desk_receiver.redaction import redact_text
 
-SHOWN_MAX_CHARS = 120  # a bad value quoted in an error line
+__all__ = ["field_lines", "shown_value", "unknown_key"]
 
 
 def field_lines(error: ValidationError, model: type[BaseModel], where: Callable[[str], str],
@@ -40,9 +39,3 @@ def unknown_key(key: str, fields: list[str]) -> str:
     if bare != key and bare in fields:
         return f"write a setting in lower case without {ENV_PREFIX}: {bare}"
     return f"unknown setting; {closest_name(bare, fields, '')}"
-
-
-def shown_value(value: Any) -> str:
-    """A bad value as an error line quotes it: URL user info masked, cut to SHOWN_MAX_CHARS."""
-    text = redact_text(repr(value), ())
-    return text if len(text) <= SHOWN_MAX_CHARS else text[:SHOWN_MAX_CHARS - 3] + "..."

@@ -16,6 +16,8 @@ RULE_ERROR = "settings_rule"  # the type of the model's error for a broken rule;
 REFUSED = object()  # a value its own field refused: set, but nothing a rule can compare (its line says why)
 # client-go's NewLeaderElector: leaseDuration > renewDeadline > JitterFactor x retryPeriod.
 LEADER_ELECTION_JITTER = 1.2
+APPS = "apps"  # the --config file's list of apps (config/apps.py): its presence in ``values`` is what counts
+SINGLE_APP_KEYS = ("app_id", "api_token", "api_token_file", "api_url", "bot_ids")  # in Settings' field order
 
 
 def _set(value: Any) -> bool:
@@ -24,17 +26,29 @@ def _set(value: Any) -> bool:
 
 
 def app_or_url(values: Mapping[str, Any], name: Name) -> str | None:
+    if APPS in values:  # each app names its own (config/apps.py)
+        return None
     if not _set(values.get("app_id")) and not _set(values.get("api_url")):
         return f"{name('app_id')}: required unless {name('api_url')} is set (the Sendbird application ID)"
     return None
 
 
 def one_token(values: Mapping[str, Any], name: Name) -> str | None:
+    if APPS in values:
+        return None
     token, token_file = _set(values.get("api_token")), _set(values.get("api_token_file"))
     if not token and not token_file:
         return f"{name('api_token')}: required (the Desk API token), or {name('api_token_file')} (a file holding it)"
     if token and token_file:
         return f"{name('api_token')}, {name('api_token_file')}: both set; set one of them"
+    return None
+
+
+def apps_alone(values: Mapping[str, Any], name: Name) -> str | None:
+    """With `apps`, the single app's settings are set in each app, not beside the list (whose would they be?)."""
+    beside = [key for key in SINGLE_APP_KEYS if APPS in values and _set(values.get(key))]
+    if beside:
+        return f"{', '.join(name(key) for key in beside)}: set beside {name(APPS)}; with apps, set them in each app"
     return None
 
 
@@ -69,7 +83,7 @@ def _number(value: Any) -> float | None:
 
 
 RULES: tuple[Callable[[Mapping[str, Any], Name], str | None], ...] = (
-    app_or_url, one_token, one_backfill, renew_deadline_between)
+    apps_alone, app_or_url, one_token, one_backfill, renew_deadline_between)
 
 
 def broken_rules(values: Mapping[str, Any], name: Name) -> list[str]:

@@ -15,12 +15,12 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from otel_desk_receiver.config.apps import DEFAULT_API_URL, AppItem, AppSettings, read_apps, single_app
 from otel_desk_receiver.config.kinds import Accepts, Duration, setting_duration, given_text, parse_duration
-from otel_desk_receiver.config.rules import RULE_ERROR, broken_rules
+from otel_desk_receiver.config.rules import APPS, RULE_ERROR, broken_rules
 from otel_desk_receiver.desk.limits import MAX_PAGE_SIZE, RETENTION_DAYS
 
 ENV_PREFIX = "DESK_"
-DEFAULT_API_URL = "https://desk-api-{app_id}.sendbird.com/platform/v1"
 MAX_BACKFILL_DAYS = RETENTION_DAYS  # never ask for more than Desk keeps
 DATADOG_MAX_AGE_H = 18  # docs/delivery.md#what-backends-demand: Datadog drops records older than 18 h
 DAY_S = 86_400
@@ -220,6 +220,7 @@ class Settings(BaseSettings):
 
     _given: dict[str, str] = PrivateAttr(default_factory=dict)  # duration settings as written: as_given
     _load_warnings: tuple[str, ...] = PrivateAttr(default=())  # what loading them noticed: load_warnings
+    _apps: tuple[AppItem, ...] | None = PrivateAttr(default=None)  # the --config file's apps: desk_apps
 
     @classmethod
     def settings_customise_sources(
@@ -235,19 +236,25 @@ class Settings(BaseSettings):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _keep_durations_as_given(cls, values: Any, handler: Any) -> "Settings":
+    def _apps_durations_and_rules(cls, values: Any, handler: Any) -> "Settings":
+        # `apps` is no field (the file's list, config/apps.py; no DESK_APPS variable): taken out before the
+        # fields are validated, kept as its validated items (load_settings passes them validated already).
+        values = dict(values) if isinstance(values, dict) else values
+        apps = values.pop(APPS, None) if isinstance(values, dict) and APPS in values else None
+        if apps is not None and not (isinstance(apps, tuple) and all(isinstance(item, AppItem) for item in apps)):
+            apps, problems = read_apps(apps, cls.model_fields, lambda key: key)
+            if problems:
+                raise PydanticCustomError(RULE_ERROR, "{line}", {"line": problems[0]})
         settings = handler(values)
         if isinstance(values, dict):
             settings._given = {name: given_text(values[name]) for name in DURATION_FIELDS if values.get(name) is not None}
-        return settings
-
-    @model_validator(mode="after")
-    def _rules_hold(self) -> "Settings":
+            settings._apps = tuple(apps) if apps is not None else settings._apps
         # The first rule broken, in its own words (config/rules.py); load_settings reports every one at once.
-        broken = broken_rules({name: getattr(self, name) for name in type(self).model_fields}, env_name)
+        given = {name: getattr(settings, name) for name in cls.model_fields}
+        broken = broken_rules({**given, APPS: settings._apps} if settings._apps is not None else given, env_name)
         if broken:
             raise PydanticCustomError(RULE_ERROR, "{line}", {"line": broken[0]})
-        return self
+        return settings
 
     @property
     def backfill_s(self) -> float:
@@ -271,6 +278,20 @@ class Settings(BaseSettings):
     def load_warnings(self) -> tuple[str, ...]:
         """What load_settings noticed without refusing it (an OTEL_* variable the --config file overrode)."""
         return self._load_warnings
+
+    @property
+    def desk_apps(self) -> tuple[AppSettings, ...]:
+        """The Desk apps polled: the --config file's `apps` in order (each leaving `max_rps` or `backfill` out
+        takes DESK_MAX_RPS and DESK_BACKFILL), else the one app of the DESK_* settings."""
+        if self._apps is None:
+            return (single_app(self),)
+        return tuple(item.app(self.max_rps, self.backfill_s, self.backfill_as_given) for item in self._apps)
+
+    @property
+    def per_app_names(self) -> bool:
+        """Whether the apps come from the --config file's `apps` (the state's ConfigMap and the Lease are then
+        named per app), even a single one."""
+        return self._apps is not None
 
     @property
     def base_url(self) -> str:

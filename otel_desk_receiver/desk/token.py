@@ -7,6 +7,8 @@ import os
 import threading
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from otel_desk_receiver.errors import ConfigError
 from otel_desk_receiver.redaction import hold
 
@@ -20,23 +22,39 @@ def usable_token(token: str) -> bool:
     return bool(token) and all("!" <= char <= "~" for char in token)
 
 
-def read_token_file(path: Path) -> str:
+def read_token_file(path: Path, variable: str = TOKEN_FILE_VARIABLE) -> str:
     """The token a file holds, surrounding whitespace (a trailing newline) removed; ConfigError with one
-    line naming DESK_API_TOKEN_FILE when it cannot be used (the line never shows the content)."""
+    line naming ``variable`` (DESK_API_TOKEN_FILE, or an app's key) when it cannot be used (the line never
+    shows the content)."""
     try:
         token = Path(path).read_text(encoding="utf-8").strip()
     except FileNotFoundError:
-        raise ConfigError([f"{TOKEN_FILE_VARIABLE}: file not found: {path}"]) from None
+        raise ConfigError([f"{variable}: file not found: {path}"]) from None
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or type(error).__name__
-        raise ConfigError([f"{TOKEN_FILE_VARIABLE}: cannot read {path} ({reason})"]) from None
+        raise ConfigError([f"{variable}: cannot read {path} ({reason})"]) from None
     if not token:
-        raise ConfigError([f"{TOKEN_FILE_VARIABLE}: {path} is empty; expected the Desk API token"])
+        raise ConfigError([f"{variable}: {path} is empty; expected the Desk API token"])
     hold(token)  # masked in every output from now on, even once rotated away
     if not usable_token(token):
-        raise ConfigError([f"{TOKEN_FILE_VARIABLE}: {path} does not hold a usable token "
+        raise ConfigError([f"{variable}: {path} does not hold a usable token "
                            "(expected printable ASCII without spaces)"])
     return token
+
+
+class FixedToken:
+    """A token given as is (an app's `api_token`), with the name of the key it came from: what an error about
+    the token names instead of DESK_API_TOKEN."""
+
+    def __init__(self, token: SecretStr, variable: str):
+        self._token = token
+        self.variable = variable
+
+    def __repr__(self) -> str:
+        return f"FixedToken({self.variable!r})"
+
+    def __call__(self) -> str:
+        return self._token.get_secret_value()
 
 
 class FileToken:
@@ -49,13 +67,12 @@ class FileToken:
     cannot be used (mid-rotation, emptied) keeps the last good token and logs one warning per change.
     """
 
-    variable = TOKEN_FILE_VARIABLE  # what an error about the token names
-
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, variable: str = TOKEN_FILE_VARIABLE):
         self.path = Path(path)
+        self.variable = variable  # what an error about the token names: DESK_API_TOKEN_FILE, or an app's key
         self._lock = threading.Lock()
         self._seen = self._identity()
-        self._token = read_token_file(self.path)
+        self._token = read_token_file(self.path, variable)
 
     def __repr__(self) -> str:
         return f"FileToken({str(self.path)!r})"
@@ -68,8 +85,8 @@ class FileToken:
             if identity != self._seen:
                 self._seen = identity
                 try:
-                    self._token = read_token_file(self.path)
-                    log.info("%s: %s changed, using the token it holds now", TOKEN_FILE_VARIABLE, self.path)
+                    self._token = read_token_file(self.path, self.variable)
+                    log.info("%s: %s changed, using the token it holds now", self.variable, self.path)
                 except ConfigError as error:
                     log.warning("%s; keeping the previous token", error.problems[0])
             return self._token
@@ -80,12 +97,12 @@ class FileToken:
         with self._lock:
             self._seen = self._identity()
             try:
-                token = read_token_file(self.path)
+                token = read_token_file(self.path, self.variable)
             except ConfigError:
                 return False
             changed, self._token = token != self._token, token
         if changed:
-            log.info("%s: %s holds another token, using it", TOKEN_FILE_VARIABLE, self.path)
+            log.info("%s: %s holds another token, using it", self.variable, self.path)
         return changed
 
     def _identity(self) -> tuple[int, ...] | None:
