@@ -21,16 +21,16 @@ def sweep_s(bots: int, max_rps: float) -> float:
     return bots / max_rps
 
 
-def describe(bots: int, max_rps: float, interval_s: float) -> tuple[bool, str]:
-    """(fits, a line for the log and for `check`)."""
+def describe(bots: int, max_rps: float, interval_s: float, setting: str = "DESK_MAX_RPS") -> tuple[bool, str]:
+    """(fits, a line for the log and for `check`); ``setting`` names where max_rps was set (an app's key)."""
     sweep = sweep_s(bots, max_rps)
-    line = (f"{bots} bot(s) at DESK_MAX_RPS={max_rps:g}: one sweep takes at least {sweep:.1f} s against "
+    line = (f"{bots} bot(s) at {setting}={max_rps:g}: one sweep takes at least {sweep:.1f} s against "
             f"DESK_POLL_INTERVAL={interval_s:g} s")
     if sweep <= interval_s:
         return True, line
     needed = math.ceil(bots / interval_s * 10) / 10
     return False, (f"{line}: the budget cannot meet the interval; entries wait up to about {sweep + interval_s:.0f} s "
-                   f"and idle bots are polled less often (raise DESK_MAX_RPS to {needed:g} if Desk allows, or the "
+                   f"and idle bots are polled less often (raise {setting} to {needed:g} if Desk allows, or the "
                    "interval)")
 
 

@@ -23,6 +23,11 @@ def test_a_sweep_past_the_interval_says_what_waits_and_the_rate_that_would_fit()
                          "polled less often (raise DESK_MAX_RPS to 33.4 if Desk allows, or the interval)")
 
 
+def test_an_apps_budget_names_its_key():
+    fits, line = describe(1000, 10.0, 30.0, setting="apps[1].max_rps")
+    assert line.startswith("1000 bot(s) at apps[1].max_rps=10: ") and "(raise apps[1].max_rps to 33.4 " in line
+
+
 @pytest.fixture
 def reader():
     reader = InMemoryMetricReader()
