@@ -22,6 +22,13 @@ different nodes are never compared). Where this differs from client-go, it is st
   does not answer) steps down: ``step_down()`` releases the Lease and sits out the longest a standby
   waits between tries, so that a standby gets the first chance, then campaigns again.
 
+With several apps (ha/spread.py) each app has its own Lease and elector, and two hooks spread them over the
+replicas: ``may_take()`` is asked before taking a free or expired Lease (or making a missing one), never
+before renewing this process's own, and ``request_hand_over()`` asks the loop polling the app to stop at a
+page boundary, save and give the Lease up (``handing_over()`` until ``step_down`` or ``release``). A
+candidate that may not take reads the Lease all the same, so the moment it may, a Lease it has seen
+unchanged for a lease duration is taken at once.
+
 ``release()`` is client-go's ReleaseOnCancel: holderIdentity "" and leaseDurationSeconds 1, so a
 standby takes over at its next retry instead of after a full lease duration.
 """
@@ -68,7 +75,7 @@ class LeaderElector:
     def __init__(self, client, namespace: str, name: str, identity: str, config: ElectionConfig = ElectionConfig(),
                  *, monotonic: Callable[[], float] = time.monotonic, clock_ns: Callable[[], int] = time.time_ns,
                  on_change: Callable[[bool, str], None] = lambda leading, holder: None,
-                 transitions_floor: Callable[[], int] = lambda: -1):
+                 transitions_floor: Callable[[], int] = lambda: -1, may_take: Callable[[], bool] = lambda: True):
         self._client = client
         self._floor = transitions_floor  # may raise KubeError: then no term is started this time
         self.namespace, self.name, self.identity = namespace, name, identity
@@ -87,6 +94,8 @@ class LeaderElector:
         self._stop = threading.Event()  # the one run() is given: pause() ends when it is set
         self._sit_out_until: float | None = None  # after step_down(): no write to the Lease before then
         self._problem: str | None = None  # why the API refuses this candidate, while it does
+        self.may_take = may_take  # asked before taking a Lease another held, or none did (ha/spread.py)
+        self._hand_over = threading.Event()  # set: the app's loop stops, saves and gives the Lease up
 
     def is_leading(self) -> bool:
         with self._lock:
@@ -151,7 +160,7 @@ class LeaderElector:
             lease = self._client.get("leases", self.namespace, self.name)
         except KubeError as error:
             if error.reason == "NotFound":
-                return self._new_term(-1, now_ns, sent, create=True)
+                return self.may_take() and self._new_term(-1, now_ns, sent, create=True)
             if error.transient:
                 log.warning("lease %s/%s cannot be read: %s", self.namespace, self.name, error)
             else:
@@ -175,7 +184,7 @@ class LeaderElector:
         if record.holder == self.identity:
             renewed = LeaseRecord(self.identity, self._duration(), record.acquire_time_ns, now_ns, record.transitions)
             return self._write(renewed, sent, create=False)
-        return self._new_term(record.transitions, now_ns, sent, create=False)
+        return self.may_take() and self._new_term(record.transitions, now_ns, sent, create=False)
 
     def _new_term(self, transitions: int, now_ns: int, sent: float, *, create: bool) -> bool:
         """Take the Lease (``create``: make it) in a term past ``transitions`` and past the state's."""
@@ -222,6 +231,7 @@ class LeaderElector:
             held = self._valid_until is not None and self._observed is not None
             observed, read = self._observed, self._read
             self._valid_until = None
+        self._hand_over.clear()
         if not held:
             return False
         now_ns = self._clock_ns()
@@ -241,11 +251,20 @@ class LeaderElector:
         log.info("lease %s/%s released", self.namespace, self.name)
         return True
 
+    def request_hand_over(self) -> None:
+        """Ask the loop polling this app to stop at a page boundary, save, and give the Lease up
+        (Leadership.run_terms calls ``step_down``); leadership lasts until then."""
+        self._hand_over.set()
+
+    def handing_over(self) -> bool:
+        return self._hand_over.is_set()
+
     def step_down(self) -> None:
         """Stop leading now and give the Lease up (as ``release``), then write nothing to it for the longest a
         standby waits between tries (retry period x (1 + jitter)), so that a standby that can do the work
         takes it first; a lone replica campaigns again after that."""
         self.release()
+        self._hand_over.clear()
         with self._lock:
             self._valid_until = None
             self._sit_out_until = self._monotonic() + self.config.retry_period_s * (1 + JITTER_FACTOR)

@@ -234,3 +234,32 @@ def test_a_lease_deleted_under_its_leader_is_made_again_by_it(kube_api, kubeconf
         parts.state.commit({})
     finally:
         parts.client.close()
+
+
+def test_may_take_gates_taking_a_lease_never_renewing_one(kube_api, candidates, clock):
+    a, b = candidates("a"), candidates("b")
+    allowed = {"a": False, "b": False}
+    a.may_take, b.may_take = (lambda: allowed["a"]), (lambda: allowed["b"])
+    assert not a.try_acquire_or_renew()  # missing: not made either
+    with pytest.raises(Exception):
+        kube_api.store.get("leases", NAMESPACE, "leader")
+    allowed["a"] = True
+    assert a.try_acquire_or_renew()
+    allowed["a"] = False
+    clock.advance(2)
+    assert a.try_acquire_or_renew()  # its own: renewed whatever may_take says
+    assert not b.try_acquire_or_renew()
+    clock.advance(16)  # a stopped renewing: expired on b's clock, still not taken
+    assert not b.try_acquire_or_renew() and b.holder() == "a"
+    allowed["b"] = True
+    assert b.try_acquire_or_renew() and b.term() == Term("b", 1)  # observed all along: no new wait
+
+
+def test_a_hand_over_asked_is_seen_until_the_lease_is_given_up(kube_api, candidates, clock):
+    a = candidates("a")
+    a.try_acquire_or_renew()
+    assert not a.handing_over()
+    a.request_hand_over()
+    assert a.handing_over() and a.is_leading()  # still the holder: the state is saved in this term
+    a.step_down()
+    assert not a.handing_over() and not a.is_leading() and record(kube_api).holder == ""

@@ -345,3 +345,52 @@ def test_a_fault_shorter_than_the_renew_deadline_costs_nothing_not_even_the_term
         wait_until(lambda: len(committed) >= before + 3, 10, "commits after the fault", poll_s=0.01)
         assert len(leader.starts) == 1 and set(committed) == {committed[0]}  # one term throughout
         assert (names.LEADER_CHANGES.name, ((names.ATTR_LEADER_CHANGE, "lost"),)) not in metric_values(reader)
+
+
+# --- several apps (issue 21 point 4): one Leadership per app, handed over to spread the apps
+
+def test_a_hand_over_stops_at_a_cycle_boundary_saves_in_the_term_then_gives_the_lease_up(kube_api, kube_client,
+                                                                                          reader):
+    meter = MeterProvider(metric_readers=[reader]).get_meter("test")
+    health = HealthState(30)
+    leadership = Leadership(LeaderElector(kube_client, NAMESPACE, "leader-eu1", "a", FAST), health, meter, app="eu1")
+    stop = threading.Event()
+    events: list[str] = []
+
+    def end_term():  # the save: made while the Lease is still this process's
+        holder = kube_api.store.get("leases", NAMESPACE, "leader-eu1")["spec"]["holderIdentity"]
+        events.append(f"saved while {holder} holds it")
+
+    leadership.start(stop)
+    terms = threading.Thread(target=leadership.run_terms,
+                             args=(stop, lambda: events.append("start"), lambda: events.append("cycle"), 0.01, end_term))
+    terms.start()
+    try:
+        wait_until(lambda: events.count("cycle") > 2, WAIT_S, "cycles", poll_s=0.01)
+        leadership.elector.may_take = lambda: False  # as the spread says to a replica at its share
+        leadership.elector.request_hand_over()
+        assert not leadership.is_leading()  # the loop's stop condition, between pages, at once
+        wait_until(lambda: "saved while a holds it" in events, WAIT_S, "the save", poll_s=0.01)
+        wait_until(lambda: kube_api.store.get("leases", NAMESPACE, "leader-eu1")["spec"]["holderIdentity"] == "",
+                   WAIT_S, "the Lease given up", poll_s=0.01)
+        saved = events.index("saved while a holds it")
+        assert "cycle" not in events[saved:] and events.count("saved while a holds it") == 1
+        wait_until(lambda: health.snapshot()["role"] == "standby", WAIT_S, "standing by", poll_s=0.01)
+        lost = (names.LEADER_CHANGES.name, ((names.ATTR_LEADER_CHANGE, "lost"),))
+        assert metric_values(reader)[lost] == 1
+    finally:
+        stop.set()
+        terms.join(5)
+        leadership.stop()
+
+
+def test_one_leader_gauge_and_counter_for_every_app_the_gauge_counts_the_apps_led(kube_client, reader):
+    meter = MeterProvider(metric_readers=[reader]).get_meter("test")
+    leaderships = [Leadership(LeaderElector(kube_client, NAMESPACE, f"leader-{label}", "a", FAST), HealthState(30),
+                              meter, app=label) for label in ("eu1", "eu2", "us1")]
+    for leadership in leaderships[:2]:
+        assert leadership.elector.try_acquire_or_renew()
+    values = metric_values(reader)
+    assert values[(names.LEADER.name, ())] == 2
+    for leadership in leaderships:
+        leadership.stop()
