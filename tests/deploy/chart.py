@@ -75,3 +75,40 @@ def all_containers(docs: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     yield from (c for d in find(docs, "Deployment") for c in d["spec"]["template"]["spec"]["containers"])
     yield from (yaml.safe_load(c["data"]["container.yaml"]) for c in find(docs, "ConfigMap")
                 if "container.yaml" in c.get("data", {}))
+
+
+def mounted_file(container: dict[str, Any], volumes: list[dict[str, Any]], path: str) -> tuple[dict[str, Any], str]:
+    """The volume a file path of the container lies in, and the file's path inside that volume."""
+    (mount,) = [m for m in container["volumeMounts"] if path.startswith(m["mountPath"].rstrip("/") + "/")]
+    assert mount.get("readOnly") is True and "subPath" not in mount  # a subPath mount never sees a rotation
+    (volume,) = [v for v in volumes if v["name"] == mount["name"]]
+    return volume, path.removeprefix(mount["mountPath"].rstrip("/") + "/")
+
+
+def config_file(docs: list[dict[str, Any]], container: dict[str, Any], volumes: list[dict[str, Any]]) -> dict | None:
+    """The --config file the receiver runs with (the apps list), read from the ConfigMap it is mounted from; None
+    when it runs without one."""
+    args = container["args"]
+    if "--config" not in args:
+        return None
+    volume, file_name = mounted_file(container, volumes, args[args.index("--config") + 1])
+    (item,) = [i for i in volume["configMap"]["items"] if i["path"] == file_name]
+    (configmap,) = find(docs, "ConfigMap", volume["configMap"]["name"])
+    return yaml.safe_load(configmap["data"][item["key"]])
+
+
+def token_secrets(docs: list[dict[str, Any]], container: dict[str, Any],
+                  volumes: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(Secret, key) behind every token file the receiver reads: DESK_API_TOKEN_FILE, or each app's api_token_file."""
+    config = config_file(docs, container, volumes)
+    if config is None:
+        env = {entry["name"]: entry for entry in container.get("env") or []}
+        paths = [env["DESK_API_TOKEN_FILE"]["value"]]
+    else:
+        paths = [app["api_token_file"] for app in config["apps"]]
+    secrets = []
+    for path in paths:
+        volume, file_name = mounted_file(container, volumes, path)
+        (item,) = [i for i in volume["secret"]["items"] if i["path"] == file_name]
+        secrets.append((volume["secret"]["secretName"], item["key"]))
+    return secrets

@@ -15,7 +15,7 @@ from otel_desk_receiver import otel_env
 from otel_desk_receiver.config import SECRET_FIELDS, Settings, env_name
 from tests.deploy.chart import (
     CHART_DIR, CI_VALUES, EXAMPLE_VALUES, KUBERNETES_VERSION, RELEASE, all_containers, documents, find,
-    load_values, receiver_containers, render, sidecar_snippet,
+    load_values, receiver_containers, render, sidecar_snippet, token_secrets,
 )
 
 MINIMAL = {"token": {"value": "ci-token"}, "settings": {"appId": "app-1"}, "otlp": {"endpoint": "http://collector:4318"}}
@@ -52,18 +52,6 @@ def receivers_with_volumes(docs):
                 yield container, pod["volumes"]
     if find(docs, "ConfigMap", f"{RELEASE}-sidecar"):
         yield sidecar_snippet(docs)
-
-
-def token_volume(container, volumes):
-    """The Secret volume DESK_API_TOKEN_FILE points into, after checking how it is mounted."""
-    path = env_entries(container)["DESK_API_TOKEN_FILE"]["value"]
-    directory, file_name = path.rsplit("/", 1)
-    (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == directory]
-    assert mount.get("readOnly") is True and "subPath" not in mount  # a subPath mount never sees a rotation
-    (volume,) = [v for v in volumes if v["name"] == mount["name"]]
-    (item,) = volume["secret"]["items"]
-    assert item["path"] == file_name
-    return volume["secret"]["secretName"], item["key"]
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +96,7 @@ def test_token_reaches_the_receiver_only_as_a_file_of_a_secret_volume(values_fil
     assert receivers
     for container, volumes in receivers:
         assert "DESK_API_TOKEN" not in env_entries(container)
-        token_volume(container, volumes)
+        assert token_secrets(docs, container, volumes)
     for container in containers:
         token = env_entries(container).get("DESK_API_TOKEN")
         if token is not None:  # the emulator's: it reads the token it accepts at start only
@@ -122,7 +110,9 @@ def test_token_reaches_the_receiver_only_as_a_file_of_a_secret_volume(values_fil
         assert "DESK_API_TOKEN" not in data and "DESK_API_TOKEN_FILE" not in data
         assert "OTEL_EXPORTER_OTLP_HEADERS" not in data
     secrets = {"secret.yaml"}
-    for secret_value in (values.get("token", {}).get("value"), values.get("otlp", {}).get("headers", {}).get("value")):
+    app_tokens = [app.get("token") for app in values.get("apps", [])]
+    for secret_value in (values.get("token", {}).get("value"), values.get("otlp", {}).get("headers", {}).get("value"),
+                         *app_tokens):
         if secret_value:
             for path, text in rendered.items():
                 if path not in secrets:
@@ -133,15 +123,18 @@ def test_token_reaches_the_receiver_only_as_a_file_of_a_secret_volume(values_fil
 def test_token_secret_holds_the_token_under_the_referenced_key(values_file):
     values = load_values(values_file)
     docs = documents(render(values))
-    token = values["token"]
+    # The single app's `token`, or each app's own (token, or existingSecret and existingSecretKey).
+    tokens = [{"value": app.get("token", ""), **app} for app in values["apps"]] if values.get("apps") else [values["token"]]
     for container, volumes in receivers_with_volumes(docs):
-        secret_name, key = token_volume(container, volumes)
-        assert key == token.get("existingSecretKey", "api-token")
-        if token.get("existingSecret"):
-            assert secret_name == token["existingSecret"]
-        else:
-            (secret,) = find(docs, "Secret", secret_name)
-            assert base64.b64decode(secret["data"][key]).decode() == token["value"]
+        secrets = token_secrets(docs, container, volumes)
+        assert len(secrets) == len(tokens)
+        for (secret_name, key), token in zip(secrets, tokens):
+            assert key == token.get("existingSecretKey", "api-token")
+            if token.get("existingSecret"):
+                assert secret_name == token["existingSecret"]
+            else:
+                (secret,) = find(docs, "Secret", secret_name)
+                assert base64.b64decode(secret["data"][key]).decode() == token["value"]
 
 
 @scenarios
@@ -214,7 +207,9 @@ def test_deployment_is_a_single_writer(values_file):
     else:
         assert deployment["spec"]["replicas"] == 1
         assert deployment["spec"]["strategy"] == {"type": "Recreate"}
-    assert deployment["spec"]["template"]["spec"]["containers"][0]["args"] == ["run"]
+    # With apps, the receiver reads them from the file the chart mounts (test_chart_apps.py).
+    config = ["--config", "/etc/otel-desk-receiver/apps.yaml"] if values.get("apps") else []
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["args"] == ["run", *config]
 
 
 def test_every_setting_is_a_chart_value_and_an_environment_variable(chart_values, schema):
@@ -290,7 +285,7 @@ def test_sidecar_mode_renders_pieces_and_a_snippet_but_no_workload():
     docs = documents(render(values))
     assert {d["kind"] for d in docs} == {"Secret", "ConfigMap", "PersistentVolumeClaim"}
     container, volumes = sidecar_snippet(docs)
-    assert token_volume(container, volumes) == (RELEASE, "api-token")
+    assert token_secrets(docs, container, volumes) == [(RELEASE, "api-token")]
     assert container["envFrom"] == [{"configMapRef": {"name": RELEASE}}]
     assert [v["name"] for v in volumes] == ["desk-receiver-state", "desk-receiver-tmp", "desk-receiver-token"]
     assert volumes[0]["persistentVolumeClaim"]["claimName"] == find(docs, "PersistentVolumeClaim")[0]["metadata"]["name"]

@@ -7,18 +7,26 @@ the release's namespace.
 {{- define "otel-desk-receiver.container" -}}
 {{- $healthPort := include "otel-desk-receiver.healthPort" . }}
 {{- $sidecar := eq .Values.mode "sidecar" -}}
+{{- $multiApp := include "otel-desk-receiver.multiApp" . -}}
 name: {{ ternary .Values.sidecar.containerName .Chart.Name $sidecar }}
 image: {{ include "otel-desk-receiver.image" . | quote }}
 imagePullPolicy: {{ .Values.image.pullPolicy }}
 args:
   - run
+  {{- if $multiApp }}
+  - --config
+  - {{ include "otel-desk-receiver.appsFilePath" . }}
+  {{- end }}
 envFrom:
   - configMapRef:
       name: {{ include "otel-desk-receiver.fullname" . }}
+{{- if or (not $multiApp) (include "otel-desk-receiver.headersSecretName" .) .Values.extraEnv }}
 env:
   {{- /* A file, not secretKeyRef: Kubernetes updates a mounted Secret in place, an env var never. */}}
+  {{- if not $multiApp }}
   - name: DESK_API_TOKEN_FILE
     value: {{ include "otel-desk-receiver.tokenDir" . }}/api-token
+  {{- end }}
   {{- with include "otel-desk-receiver.headersSecretName" . }}
   - name: OTEL_EXPORTER_OTLP_HEADERS
     valueFrom:
@@ -29,6 +37,7 @@ env:
   {{- with .Values.extraEnv }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
+{{- end }}
 {{- $metricsPort := include "otel-desk-receiver.prometheusPort" . }}
 {{- if or $healthPort $metricsPort }}
 ports:
@@ -70,9 +79,20 @@ volumeMounts:
     mountPath: {{ include "otel-desk-receiver.stateDir" . }}
   - name: desk-receiver-tmp
     mountPath: /tmp
+  {{- if $multiApp }}
+  - name: desk-receiver-apps
+    mountPath: {{ include "otel-desk-receiver.appsDir" . }}
+    readOnly: true
+  {{- range include "otel-desk-receiver.apps" . | fromYamlArray }}
+  - name: {{ .volume }}
+    mountPath: {{ .dir }}
+    readOnly: true
+  {{- end }}
+  {{- else }}
   - name: desk-receiver-token
     mountPath: {{ include "otel-desk-receiver.tokenDir" . }}
     readOnly: true
+  {{- end }}
   {{- with .Values.extraVolumeMounts }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
@@ -93,12 +113,29 @@ volumeMounts:
     medium: Memory
     sizeLimit: 16Mi
 {{- /* No subPath on the mount: a subPath mount is never updated when the Secret changes. */}}
+{{- if include "otel-desk-receiver.multiApp" . }}
+- name: desk-receiver-apps
+  configMap:
+    name: {{ include "otel-desk-receiver.appsConfigMap" . }}
+    items:
+      - key: apps.yaml
+        path: apps.yaml
+{{- range include "otel-desk-receiver.apps" . | fromYamlArray }}
+- name: {{ .volume }}
+  secret:
+    secretName: {{ .secret }}
+    items:
+      - key: {{ .key }}
+        path: api-token
+{{- end }}
+{{- else }}
 - name: desk-receiver-token
   secret:
     secretName: {{ include "otel-desk-receiver.tokenSecretName" . }}
     items:
       - key: {{ .Values.token.existingSecretKey }}
         path: api-token
+{{- end }}
 {{- with .Values.extraVolumes }}
 {{ toYaml . }}
 {{- end }}

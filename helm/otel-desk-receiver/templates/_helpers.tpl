@@ -43,7 +43,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/* The Secret holding the Desk API token; fails when none is given (NOTES and the workload both call it). */}}
 {{- define "otel-desk-receiver.tokenSecretName" -}}
-{{- if .Values.token.existingSecret }}
+{{- if include "otel-desk-receiver.multiApp" . }}
+{{- $_ := include "otel-desk-receiver.apps" . }}
+{{- fail "otel-desk-receiver: with apps, each app has its own token Secret (apps[].token or apps[].existingSecret)" }}
+{{- else if .Values.token.existingSecret }}
 {{- .Values.token.existingSecret }}
 {{- else if .Values.token.value }}
 {{- include "otel-desk-receiver.fullname" . }}
@@ -127,12 +130,17 @@ DESK_<SNAKE_CASE>; empty strings and lists are left out so the receiver's defaul
 except healthAddr, where empty means "off" (and null the mode's default).
 */}}
 {{- define "otel-desk-receiver.configData" -}}
-{{- if not (or .Values.settings.appId (include "otel-desk-receiver.apiUrl" .)) }}
+{{- $multiApp := include "otel-desk-receiver.multiApp" . }}
+{{- if $multiApp }}
+{{- $_ := include "otel-desk-receiver.apps" . }}
+{{- else if not (or .Values.settings.appId (include "otel-desk-receiver.apiUrl" .)) }}
 {{- fail "otel-desk-receiver: set settings.appId (the Sendbird application ID), settings.apiUrl, or emulator.enabled" }}
 {{- end }}
 {{- range $key, $value := .Values.settings }}
 {{- $env := printf "DESK_%s" (snakecase $key | upper) }}
-{{- if eq $key "apiUrl" }}
+{{- if and $multiApp (has $key (list "appId" "apiUrl" "botIds")) }}
+{{- /* per app, in the apps file (the receiver refuses them beside it) */}}
+{{- else if eq $key "apiUrl" }}
 {{- with include "otel-desk-receiver.apiUrl" $ }}
 {{ $env }}: {{ . | quote }}
 {{- end }}
@@ -250,5 +258,146 @@ for the Lease, and whether it talks to the Kubernetes API at all ("true" or "").
 {{- required "sidecar mode with the Kubernetes API (settings.stateBackend=kubernetes or leaderElection): set rbac.hostServiceAccount to the host pod's ServiceAccount (the Collector chart's serviceAccount.name)" .Values.rbac.hostServiceAccount }}
 {{- else }}
 {{- include "otel-desk-receiver.serviceAccountName" . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Several Desk apps (values `apps`; README, "Several Desk apps"): "true" when given. The apps go to the receiver
+in a --config file (ConfigMap <fullname>-apps), each app's token as a file of its own Secret volume.
+*/}}
+{{- define "otel-desk-receiver.multiApp" -}}
+{{- if .Values.apps }}true{{ end }}
+{{- end }}
+
+{{- define "otel-desk-receiver.appsConfigMap" -}}
+{{- printf "%s-apps" (include "otel-desk-receiver.fullname" .) }}
+{{- end }}
+
+{{- define "otel-desk-receiver.appsDir" -}}
+/etc/otel-desk-receiver
+{{- end }}
+
+{{- define "otel-desk-receiver.appsFilePath" -}}
+{{- include "otel-desk-receiver.appsDir" . }}/apps.yaml
+{{- end }}
+
+{{/* An app's label as the receiver gives it: its appId, else its API host[:port] without user info. */}}
+{{- define "otel-desk-receiver.appLabel" -}}
+{{- if .appId }}
+{{- .appId }}
+{{- else }}
+{{- (urlParse .apiUrl).host }}
+{{- end }}
+{{- end }}
+
+{{/*
+The name of one app's object from a base name, as the receiver's kube/object_names.py per_app_name writes it:
+<base>-<slug> (the label in lower case, every run of other characters a '-'), with the first 8 hex digits of the
+label's SHA-256 appended when the slug is not the label itself or the name passes 253 characters. Arguments: a
+dict with base and label.
+*/}}
+{{- define "otel-desk-receiver.perAppName" -}}
+{{- $slug := trimAll "-" (regexReplaceAll "[^a-z0-9]+" (lower .label) "-") }}
+{{- $plain := printf "%s-%s" .base $slug }}
+{{- if and (eq $slug .label) (le (len $plain) 253) }}
+{{- $plain }}
+{{- else }}
+{{- $head := regexReplaceAll "[-.]+$" (trunc 244 (regexReplaceAll "-+$" $plain "")) "" }}
+{{- printf "%s-%s" $head (trunc 8 (sha256sum .label)) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Each app of the values with what the chart derives for it, as a YAML list: label, the Secret and key holding
+its token, the volume and the directory it is mounted at, and ownSecret when the chart creates that Secret.
+Fails, one line each, on what the receiver would refuse or the chart cannot render.
+*/}}
+{{- define "otel-desk-receiver.apps" -}}
+{{- $fullname := include "otel-desk-receiver.fullname" . }}
+{{- $set := list }}
+{{- range $key := list "appId" "apiUrl" "botIds" }}
+{{- if get $.Values.settings $key }}{{ $set = append $set (printf "settings.%s" $key) }}{{ end }}
+{{- end }}
+{{- range $key := list "value" "existingSecret" }}
+{{- if get $.Values.token $key }}{{ $set = append $set (printf "token.%s" $key) }}{{ end }}
+{{- end }}
+{{- with $set }}
+{{- fail (printf "otel-desk-receiver: apps is set, so %s must be empty: each app gives its own (apps[].appId or apiUrl, botIds, token or existingSecret)" (join ", " .)) }}
+{{- end }}
+{{- if .Values.emulator.enabled }}
+{{- fail "otel-desk-receiver: emulator.enabled serves the single app of settings and token, not apps: turn one of them off" }}
+{{- end }}
+{{- $labels := dict }}
+{{- $apps := list }}
+{{- range $i, $app := .Values.apps }}
+{{- $label := include "otel-desk-receiver.appLabel" $app }}
+{{- if and $app.token $app.existingSecret }}
+{{- fail (printf "otel-desk-receiver: apps[%d] (app %s): give token or existingSecret, not both" $i $label) }}
+{{- end }}
+{{- if hasKey $labels $label }}
+{{- fail (printf "otel-desk-receiver: apps[%d] is app %s again (apps[%v]): each app once" $i $label (get $labels $label)) }}
+{{- end }}
+{{- $_ := set $labels $label $i }}
+{{- $secret := $app.existingSecret | default (include "otel-desk-receiver.perAppName" (dict "base" (printf "%s-token" $fullname) "label" $label)) }}
+{{- $apps = append $apps (dict "label" $label "app" $app "secret" $secret "key" ($app.existingSecretKey | default "api-token") "ownSecret" (not $app.existingSecret) "volume" (printf "desk-receiver-token-%d" $i) "dir" (printf "%s/%s" (include "otel-desk-receiver.tokenDir" $) (include "otel-desk-receiver.perAppName" (dict "base" "app" "label" $label)))) }}
+{{- end }}
+{{- toYaml $apps }}
+{{- end }}
+
+{{/* The --config file with the apps list (common to every app: the DESK_* variables of ConfigMap <fullname>). */}}
+{{- define "otel-desk-receiver.appsFile" -}}
+# The Desk apps of this receiver (values apps), read with --config; every other setting is a DESK_*
+# variable of ConfigMap {{ include "otel-desk-receiver.fullname" . }}. Each token is a file of the app's own Secret volume.
+apps:
+{{- range $entry := include "otel-desk-receiver.apps" . | fromYamlArray }}
+{{- $app := $entry.app }}
+  - {{ if $app.appId }}app_id: {{ $app.appId | quote }}{{ else }}api_url: {{ $app.apiUrl | quote }}{{ end }}
+    {{- if and $app.appId $app.apiUrl }}
+    api_url: {{ $app.apiUrl | quote }}
+    {{- end }}
+    api_token_file: {{ printf "%s/api-token" $entry.dir | quote }}
+    {{- with $app.botIds }}
+    bot_ids: {{ toJson . }}
+    {{- end }}
+    {{- if not (kindIs "invalid" $app.maxRps) }}
+    max_rps: {{ $app.maxRps }}
+    {{- end }}
+    {{- with $app.backfill }}
+    backfill: {{ . | quote }}
+    {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Every app's name for an object from its base name (per_app_name), as a YAML list. Arguments: root, base. */}}
+{{- define "otel-desk-receiver.perAppNames" -}}
+{{- $names := list }}
+{{- range include "otel-desk-receiver.apps" .root | fromYamlArray }}
+{{- $names = append $names (include "otel-desk-receiver.perAppName" (dict "base" $.base "label" .label)) }}
+{{- end }}
+{{- toYaml $names }}
+{{- end }}
+
+{{/*
+With several apps and leader election, the Lease every replica renews to say it is live, so the apps spread
+over the live replicas (the receiver's ha/members.py): <lease name>.members, the base cut to fit 253 characters.
+*/}}
+{{- define "otel-desk-receiver.membersLeaseName" -}}
+{{- printf "%s.members" (regexReplaceAll "[-.]+$" (trunc 245 (include "otel-desk-receiver.leaseName" .)) "") }}
+{{- end }}
+
+{{/* The Leases and the state ConfigMaps the receiver uses (as YAML lists): one each, or with apps one per app. */}}
+{{- define "otel-desk-receiver.leaseNames" -}}
+{{- if include "otel-desk-receiver.multiApp" . }}
+{{- include "otel-desk-receiver.perAppNames" (dict "root" . "base" (include "otel-desk-receiver.leaseName" .)) }}
+{{- else }}
+{{- list (include "otel-desk-receiver.leaseName" .) | toYaml }}
+{{- end }}
+{{- end }}
+
+{{- define "otel-desk-receiver.stateConfigMaps" -}}
+{{- if include "otel-desk-receiver.multiApp" . }}
+{{- include "otel-desk-receiver.perAppNames" (dict "root" . "base" (include "otel-desk-receiver.stateConfigMap" .)) }}
+{{- else }}
+{{- list (include "otel-desk-receiver.stateConfigMap" .) | toYaml }}
 {{- end }}
 {{- end }}
