@@ -8,6 +8,8 @@ from otel_desk_receiver import names
 HISTOGRAM_SERIES = ("_bucket", "_sum", "_count")
 # Labels every Prometheus series may carry besides the metric's own attributes.
 SCRAPE_LABELS = {"job", "instance", "le", "__name__"}
+# Series Prometheus writes itself for each scrape target (the rules use `up` to see a receiver it cannot reach).
+SCRAPE_SERIES = {"up"}
 PROMQL_WORDS = {
     "by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset",
     "inf", "nan",
@@ -100,7 +102,7 @@ def datadog_tags() -> set[str]:
 def promql_problems(expr: str) -> list[str]:
     """What in a PromQL expression the receiver does not export (empty when all names are known)."""
     metrics, labels, patterns = promql_names(expr)
-    problems = [f"unknown metric {m}" for m in sorted(metrics - prometheus_series())]
+    problems = [f"unknown metric {m}" for m in sorted(metrics - prometheus_series() - SCRAPE_SERIES)]
     problems += [f"unknown label {label}" for label in sorted(labels - prometheus_labels())]
     allowed = {re.escape(name.removesuffix("_ratio")) + "(_ratio)?" for name in collector_series()}
     problems += [f"unexpected __name__ pattern {p}" for p in sorted(patterns - allowed)]

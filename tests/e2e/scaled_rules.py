@@ -25,7 +25,8 @@ FACTOR = 1 / 20
 _UNIT_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800, "y": 31_536_000}
 _DURATION = re.compile(r"(\d+)(ms|[smhdwy])")
 _RANGE = re.compile(r"\[(?P<duration>(?:\d+(?:ms|[smhdwy]))+)(?P<step>:[^\]]*)?\]")
-_SINCE = re.compile(r"(?P<head>time\(\)\s*-\s*(?:\w+\([^()]*\)|[\w:]+)\s*<\s*)(?P<seconds>\d+(?:\.\d+)?)")
+_SINCE = re.compile(r"(?P<head>time\(\)\s*-\s*(?:\w+(?:\s+by\s*\([^()]*\))?\s*\([^()]*\)|[\w:]+)\s*<\s*)"
+                    r"(?P<seconds>\d+(?:\.\d+)?)")
 # Label matchers and strings hold no number the rules compare against.
 _NOT_PROMQL_NUMBERS = re.compile(r'\{[^}]*\}|"[^"]*"|\[[^\]]*\]|[A-Za-z_:][\w:]*')
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")

@@ -41,6 +41,8 @@ def test_only_durations_change():
     pytest.param("max_over_time(x[1h30m:1m]) > 0", "max_over_time(x[270s:1m]) > 0", id="subquery-range"),
     pytest.param("time() - x < 300", "time() - x < 15", id="since-a-timestamp"),
     pytest.param("(time() - max(x) < 120)", "(time() - max(x) < 6)", id="since-the-newest-timestamp"),
+    pytest.param("(time() - max by (a, b) (x) < 120)", "(time() - max by (a, b) (x) < 6)",
+                 id="since-the-newest-timestamp-by-label"),
     pytest.param('x{a="5m"} > 900', 'x{a="5m"} > 900', id="data-and-labels-untouched"),
 ])
 def test_expressions_scale(expr, scaled):
