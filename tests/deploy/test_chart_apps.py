@@ -218,12 +218,12 @@ def test_notes_list_each_app_its_secret_and_the_check_command():
 
 
 def test_the_sidecar_snippet_carries_both_apps():
-    docs = documents(render(load_values(CHART_DIR / "examples" / "sidecar-collector" / "values.yaml")))
+    docs = documents(render(load_values(CHART_DIR / "examples" / "sidecar-two-apps" / "values.yaml")))
     config, secrets = apps_file(docs)
     assert len(config["apps"]) == 2 and len({name for name, _ in secrets}) == 2
     (container,) = receiver_containers(docs)
     assert container["args"][:2] == ["run", "--config"]
-    notes = render(load_values(CHART_DIR / "examples" / "sidecar-collector" / "values.yaml"))["NOTES.txt"]
+    notes = render(load_values(CHART_DIR / "examples" / "sidecar-two-apps" / "values.yaml"))["NOTES.txt"]
     assert "ConfigMap otel-desk-receiver-apps (apps), Secrets " in notes
     assert "- /etc/otel-desk-receiver/apps.yaml" in notes  # the container to add, with its --config
 

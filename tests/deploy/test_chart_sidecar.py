@@ -14,6 +14,9 @@ from tests.deploy.chart import (
 )
 
 SIDECAR_EXAMPLE = CHART_DIR / "examples" / "sidecar-collector"
+# Each example with the Collector chart's values that add its snippet: one Desk app, and two (issue 21).
+COLLECTOR_EXAMPLES = [SIDECAR_EXAMPLE, CHART_DIR / "examples" / "sidecar-two-apps"]
+with_collector_values = pytest.mark.parametrize("example", COLLECTOR_EXAMPLES, ids=lambda p: p.name)
 SIDECAR_CI = load_values(CHART_DIR / "ci" / "sidecar-values.yaml")
 
 
@@ -31,12 +34,13 @@ def test_examples_fix_their_names(values_file):
     assert len({tuple(n) for n in names.values()}) == 1, names
 
 
+@with_collector_values
 @pytest.mark.parametrize("release", ["otel-desk-receiver", "desk", "observability-prod"])
-def test_the_collector_example_carries_the_snippet_of_any_release_name(release):
-    docs = documents(render(load_values(SIDECAR_EXAMPLE / "values.yaml"), release))
+def test_the_collector_example_carries_the_snippet_of_any_release_name(release, example):
+    docs = documents(render(load_values(example / "values.yaml"), release))
     container, volumes = sidecar_snippet(docs)
     assert container["envFrom"] == [{"configMapRef": {"name": "otel-desk-receiver"}}]
-    example = yaml.safe_load((SIDECAR_EXAMPLE / "opentelemetry-collector-values.yaml").read_text())
+    example = yaml.safe_load((example / "opentelemetry-collector-values.yaml").read_text())
     assert example["extraContainers"] == [container] and example["extraVolumes"] == volumes
 
 
@@ -49,10 +53,11 @@ def test_helm_template_prints_the_collector_values_before_any_install():
     assert collector_values(docs) == {"extraContainers": [container], "extraVolumes": volumes}
 
 
-def test_the_example_s_collector_values_are_the_helm_template_output_verbatim():
-    docs = documents(render(load_values(SIDECAR_EXAMPLE / "values.yaml")))
+@with_collector_values
+def test_the_example_s_collector_values_are_the_helm_template_output_verbatim(example):
+    docs = documents(render(load_values(example / "values.yaml")))
     text = sidecar_configmap(docs)["data"]["collector-values.yaml"]
-    assert text in (SIDECAR_EXAMPLE / "opentelemetry-collector-values.yaml").read_text()
+    assert text in (example / "opentelemetry-collector-values.yaml").read_text()
 
 
 def test_the_chart_readme_shows_the_helm_template_command():

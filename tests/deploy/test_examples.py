@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+from urllib.parse import urlsplit
 
 import kubernetes_validate
 import pytest
@@ -95,7 +96,7 @@ def test_compose_sets_only_known_receiver_settings(path):
     for service in receiver_services(compose).values():
         desk = {k for k in service.get("environment", {}) if k.startswith("DESK_")}
         assert desk <= DESK_VARIABLES, desk - DESK_VARIABLES
-        if service["command"] == ["run"]:
+        if service["command"][0] == "run":
             env = service["environment"]
             assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] in ("http/protobuf", "grpc")
             assert "/var/lib/otel-desk-receiver" in " ".join(service["volumes"])
@@ -216,7 +217,7 @@ def test_collector_manifest_carries_the_chart_s_sidecar_snippet():
     for doc in manifest:
         kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
     container, volumes = sidecar_snippet(documents(render(
-        load_values(CHART_DIR / "examples" / "sidecar-collector" / "values.yaml"))))
+        load_values(CHART_DIR / "examples" / "sidecar-two-apps" / "values.yaml"))))
     (deployment,) = [d for d in manifest if d["kind"] == "Deployment"]
     pod = deployment["spec"]["template"]["spec"]
     assert container in pod["containers"]
@@ -234,6 +235,36 @@ def test_sidecar_examples_keep_the_health_port_off_the_collector_s():
     assert configmap["data"]["DESK_HEALTH_ADDR"] == "0.0.0.0:13134"
     compose = yaml.safe_load((EXAMPLES / "collector" / "compose.yaml").read_text())
     assert compose["services"]["otel-desk-receiver"]["environment"]["DESK_HEALTH_ADDR"].endswith(":13134")
+
+
+def test_the_collector_compose_reads_two_apps_each_token_a_secret_file(tmp_path):
+    """examples/collector/compose.yaml runs one receiver for two Desk apps (issue 21): the apps file it mounts is
+    one the receiver loads, each app's token is a compose secret (a file), and each app's API is an emulator of the
+    file that accepts that very token."""
+    directory = EXAMPLES / "collector"
+    compose = yaml.safe_load((directory / "compose.yaml").read_text())
+    receiver = compose["services"]["otel-desk-receiver"]
+    assert receiver["command"][:2] == ["run", "--config"]
+    (config,) = [c for c in receiver["configs"] if c["target"] == receiver["command"][2]]
+    apps_file = directory / compose["configs"][config["source"]]["file"]
+    assert not {k for k in receiver["environment"] if k.startswith("DESK_API") or k == "DESK_APP_ID"}
+    secret_files = {f"/run/secrets/{name}": name for name in receiver["secrets"]}
+    dotenv = dict(line.split("=", 1) for line in (directory / ".env").read_text().splitlines()
+                  if line and not line.startswith("#"))
+    apps = yaml.safe_load(apps_file.read_text())["apps"]
+    assert len(apps) == 2
+    for app in apps:
+        variable = compose["secrets"][secret_files[app["api_token_file"]]]["environment"]
+        assert variable in dotenv  # `docker compose up` works as is, on the emulators
+        emulator = compose["services"][urlsplit(app["api_url"]).hostname]
+        assert emulator["command"][0] == "emulator"
+        assert emulator["environment"]["DESK_API_TOKEN"].startswith(f"${{{variable}:")
+    for app in apps:  # the secrets' files, here
+        (tmp_path / secret_files[app["api_token_file"]]).write_text("token\n")
+    text = apps_file.read_text().replace("/run/secrets", str(tmp_path))
+    (tmp_path / "apps.yaml").write_text(text)
+    settings = load_settings(tmp_path / "apps.yaml")
+    assert [app.label for app in settings.desk_apps] == ["desk-emulator-eu:8080", "desk-emulator-us:8080"]
 
 
 def test_otlp_direct_uses_http_and_headers():
