@@ -1,8 +1,9 @@
 """`otel-desk-receiver run`, with its state writes counted, for benchmarks.state_scale (run as a script, the
 receiver's package from PYTHONPATH; not a product module).
 
-Both backends' ``commit`` (one call per document written) are wrapped; the totals (documents, bytes) are
-written every half second to the JSON file named by BENCH_STATE_COUNTS, read by the benchmark.
+Both backends' ``commit`` (StateFile's ``commit_app`` where it has one: every app's, one call per document
+written) are wrapped; the totals (documents, bytes) are written every half second to the JSON file named by
+BENCH_STATE_COUNTS, read by the benchmark.
 """
 
 import json
@@ -19,9 +20,10 @@ TOTALS = {"documents": 0, "bytes": 0}
 
 
 def _counted(commit):
-    def commit_counted(self, cursors):
+    def commit_counted(self, *args):  # (cursors), or StateFile.commit_app's (label, cursors)
+        cursors = args[-1]
         before = getattr(self, "bytes_written", None)
-        commit(self, cursors)
+        commit(self, *args)
         after = getattr(self, "bytes_written", None)
         size = after - before if before is not None else len(encode_state(cursors, self.desk))  # an older receiver
         TOTALS["documents"] += 1
@@ -39,7 +41,10 @@ def _report(path: str) -> None:
 
 
 if __name__ == "__main__":
-    StateFile.commit = _counted(StateFile.commit)
+    if hasattr(StateFile, "commit_app"):  # every app's commit, through a section or the one-app file (issue 21)
+        StateFile.commit_app = _counted(StateFile.commit_app)
+    else:
+        StateFile.commit = _counted(StateFile.commit)
     KubernetesState.commit = _counted(KubernetesState.commit)
     threading.Thread(target=_report, args=(os.environ["BENCH_STATE_COUNTS"],), daemon=True).start()
     sys.exit(main(["run"]))

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from otel_desk_receiver.pipeline.cursor import BotCursor
-from otel_desk_receiver.state.document import DeskIdentity, StateEncoder, decode_state
+from otel_desk_receiver.state.document import DeskIdentity, Encoded, ForeignStateError, StateDocument
 from otel_desk_receiver.errors import FencedError, KubeError, StateError, StateUnavailableError
 from otel_desk_receiver.kube.lease import Term
 
@@ -45,13 +45,21 @@ class KubernetesState:
     the whole document: after a crash the object holds the previous state or the new one. An object
     deleted under a leader is made again, in its term, from the whole state it commits (what it holds in
     memory), never from scratch. ``writes`` and ``bytes_written`` count the documents stored.
+
+    One object per Desk app (``desk``; several apps: a name per app, kube/object_names.py). When it does not
+    exist yet and ``legacy_name`` (the one object of earlier releases) holds this app's state, in any
+    version, ``load`` makes it from that state (written at once as version 4); the legacy object is only
+    read, never changed, so a rollback to an earlier release finds it as it left it. ``sole``: ``desk`` is
+    the only app configured, so a version 1 document (which names no app) is its; with several, refused.
     """
 
     def __init__(self, client, namespace: str, name: str, desk: DeskIdentity | None, *,
                  term: Callable[[], Term | None], elected: bool, max_bytes: int = DEFAULT_MAX_BYTES,
-                 sleep: Callable[[float], None] = time.sleep):
+                 legacy_name: str | None = None, sole: bool = True, sleep: Callable[[float], None] = time.sleep):
         self._client = client
         self.namespace, self.name, self.desk = namespace, name, desk
+        self.legacy_name = legacy_name if legacy_name != name else None
+        self._sole = sole
         self._term = term
         self._elected = elected  # without election, any load takes over (a restart), only commits are fenced
         self._max_bytes = max_bytes
@@ -60,7 +68,7 @@ class KubernetesState:
         self._claimed: Term | None = None
         self._warned_size = False
         self._trimmed: set[int] = set()  # bots whose remembered ids were cut to fit (said once each)
-        self._encoder = StateEncoder(desk)
+        self._document = StateDocument([desk], sole=sole)
         self.writes = 0
         self.bytes_written = 0
         self.needs_rewrite = False  # the document loaded is not as this version writes it
@@ -82,7 +90,7 @@ class KubernetesState:
         for _ in range(TRANSIENT_ATTEMPTS + 1):
             current = self._read()
             if current is None:
-                created = self._write(self._fresh_object(term), create=True, conflict_ok=True)
+                created = self._write(self._fresh_object(term, self._from_legacy()), create=True, conflict_ok=True)
                 if created is None:
                     continue  # another process created it first: read theirs
                 return self._adopt(created, term)
@@ -99,7 +107,8 @@ class KubernetesState:
                                     "this process")
 
     def commit(self, cursors: Mapping[int, BotCursor]) -> None:
-        payload = self._fitted(cursors)
+        encoded = self._fitted(cursors)
+        payload = encoded.payload
         text = payload.decode()
         for _ in range(TRANSIENT_ATTEMPTS + 1):
             term = self._current_term()
@@ -112,6 +121,7 @@ class KubernetesState:
                 written = self._recreate(term, text)
             if written is not None:
                 self._object = written
+                self._document.keep(encoded)
                 self.writes += 1
                 self.bytes_written += len(payload)
                 return
@@ -142,9 +152,38 @@ class KubernetesState:
     def _adopt(self, obj: dict, term: Term) -> dict[int, BotCursor]:
         self._object, self._claimed = obj, term
         text = (obj.get("data") or {}).get(DATA_KEY)
-        cursors = {} if not text else decode_state(text, f"state {self.path}", self.desk)
-        self.needs_rewrite = bool(text) and self._encoder.encode(cursors) != text.encode()  # an older version
-        return cursors
+        loaded = self._document.load(text or None, f"state {self.path}")
+        self.needs_rewrite = self._document.needs_rewrite  # an older version, say
+        if note := self._document.fresh_beside_others(self._label, f"state {self.path}"):
+            log.warning("%s", note)
+        return loaded.get(self._label, {})
+
+    @property
+    def _label(self) -> str:
+        return self._document.labels[0]
+
+    def _from_legacy(self) -> str | None:
+        """This app's state in the legacy object, as the document the new object starts with; None when
+        there is no legacy object or it holds no state of this app (another app's: that one adopts it)."""
+        if self.legacy_name is None:
+            return None
+        obj = self._read(self.legacy_name)
+        text = (obj or {}).get("data", {}).get(DATA_KEY)
+        if not text:
+            return None
+        legacy = StateDocument([self.desk], sole=self._sole)
+        try:
+            loaded = legacy.load(text, f"state configmap {self.namespace}/{self.legacy_name}")
+        except ForeignStateError:
+            return None
+        [label] = legacy.labels
+        if label not in loaded:
+            return None
+        fresh = StateDocument([self.desk])
+        adopted = fresh.encode(fresh.labels[0] if self.desk is None else label, loaded[label]).payload.decode()
+        log.warning("state %s: made from this app's state in configmap %s/%s (%d bot cursors), which is left as "
+                    "it was", self.path, self.namespace, self.legacy_name, len(loaded[label]))
+        return adopted
 
     def _refuse_newer(self, current: dict, term: Term, what: str) -> None:
         stored = _stored_term(current)
@@ -153,11 +192,11 @@ class KubernetesState:
                               f"this process's {_show(term)} (if the Lease was deleted and made again, remove the "
                               f"{TRANSITIONS_ANNOTATION} annotation)")
 
-    def _fresh_object(self, term: Term) -> dict:
+    def _fresh_object(self, term: Term, text: str | None = None) -> dict:
         labels = {"app.kubernetes.io/managed-by": "otel-desk-receiver"}
         base = {"apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": {"name": self.name, "namespace": self.namespace, "labels": labels}, "data": {}}
-        return self._stamped(base, term, None)
+        return self._stamped(base, term, text)
 
     @staticmethod
     def _stamped(obj: dict, term: Term, text: str | None) -> dict:
@@ -170,13 +209,14 @@ class KubernetesState:
             data[DATA_KEY] = text
         return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": data}
 
-    def _read(self) -> dict | None:
+    def _read(self, name: str | None = None) -> dict | None:
         try:
-            obj = self._client.get("configmaps", self.namespace, self.name)
+            obj = self._client.get("configmaps", self.namespace, name or self.name)
         except KubeError as error:
             if error.reason == "NotFound":
                 return None
-            raise _state_error(f"state {self.path} cannot be read: {error}", error) from None
+            raise _state_error(f"state configmap {self.namespace}/{name or self.name} cannot be read: {error}",
+                               error) from None
         obj.setdefault("data", {})
         return obj
 
@@ -199,15 +239,16 @@ class KubernetesState:
                     raise FencedError(f"state {self.path}: not written: leadership ended during retries") from None
         raise AssertionError("unreachable")
 
-    def _fitted(self, cursors: Mapping[int, BotCursor]) -> bytes:
+    def _fitted(self, cursors: Mapping[int, BotCursor]) -> Encoded:
         """The document, within ``max_bytes``: past it, the largest bot's oldest remembered ids are given up
         (half of them at a time) until it fits. A bot's trailing window then starts later: an entry
         Desk makes visible in the part given up, with an id below one already read, is missed (never sent
         twice). Only when no ids are left to give up does the commit fail, naming what fills it."""
         cursors = dict(cursors)
-        payload = self._encoder.encode(cursors)
+        encoded = self._document.encode(self._label, cursors)
+        payload = encoded.payload
         while len(payload) > self._max_bytes:
-            bot_id = max((b for b in cursors if cursors[b].recent), key=self._encoder.share, default=None)
+            bot_id = max((b for b in cursors if cursors[b].recent), key=self._share, default=None)
             if bot_id is None:
                 raise StateError(f"state {self.path}: {len(payload) // 1024} KiB would pass the "
                                  f"{self._max_bytes // 1024} KiB kept under Kubernetes' 1 MiB object limit; "
@@ -219,19 +260,23 @@ class KubernetesState:
                 log.warning("state %s: bot %s remembers too many ids for a ConfigMap; its oldest are given up "
                             "(its trailing window now starts later: an entry made visible that late is missed, "
                             "never sent twice)", self.path, bot_id)
-            payload = self._encoder.encode(cursors)
+            encoded = self._document.encode(self._label, cursors)
+            payload = encoded.payload
         if len(payload) > self._max_bytes * 3 // 4 and not self._warned_size:
             self._warned_size = True
             log.warning("state %s is %d KiB, 3/4 of its %d KiB limit; %s", self.path, len(payload) // 1024,
                         self._max_bytes // 1024, self._largest(cursors, len(payload)))
-        return payload
+        return encoded
+
+    def _share(self, bot_id: int) -> int:
+        return self._document.share(self._label, bot_id)
 
     def _largest(self, cursors: Mapping[int, BotCursor], size: int) -> str:
         """What fills the document: one bot, or the number of bots."""
-        bot_id = max(cursors, key=self._encoder.share, default=None)
+        bot_id = max(cursors, key=self._share, default=None)
         if bot_id is None:
             return "no bot cursor in it"
-        share, cursor = self._encoder.share(bot_id), cursors[bot_id]
+        share, cursor = self._share(bot_id), cursors[bot_id]
         if share * 4 < size:
             return (f"no bot dominates: {len(cursors)} bots, {size // len(cursors)} bytes each on average "
                     f"(the largest, bot {bot_id}, {share} bytes)")

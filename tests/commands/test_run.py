@@ -99,19 +99,19 @@ def test_user_info_in_the_desk_url_is_never_part_of_the_app_identity(desk_emulat
     done = run_command(env, "run", "--once")
     assert done.returncode == 0, done.stderr
     assert sorted(uids(otlp_sink)) == sorted(f"{host}:{bot}:{entry['id']}" for entry in desk_emulator.entries(bot))
-    saved = json.loads(state_path.read_text())
+    saved = json.loads(state_path.read_text())["apps"][host]
     assert saved["desk"] == {"app": host, "url": desk_emulator.url}
-    # The state as 0.x wrote it: the user info in the app and the URL.
-    saved["desk"] = {"app": f"desk-user:url-pa55word@{host}", "url": env["DESK_API_URL"]}
-    state_path.write_text(json.dumps(saved))
+    # The state as 0.x wrote it (version 3, one app): the user info in the app and the URL.
+    state_path.write_text(json.dumps({"version": 3, "bots": saved["bots"], "desk": {
+        "app": f"desk-user:url-pa55word@{host}", "url": env["DESK_API_URL"]}}))
     otlp_sink.clear()
     again = run_command(env, "run", "--once")
     assert again.returncode == 0, again.stderr
     assert otlp_sink.count() == 0  # the same app: its cursors hold, nothing is sent again
     assert "pa55word" not in state_path.read_text() and "desk-user" not in state_path.read_text()
     # Such a state met by another app is refused with a line that does not quote its user info either.
-    saved["desk"] = {"app": f"desk-user:url-pa55word@{host}", "url": env["DESK_API_URL"]}
-    state_path.write_text(json.dumps(saved))
+    state_path.write_text(json.dumps({"version": 3, "bots": saved["bots"], "desk": {
+        "app": f"desk-user:url-pa55word@{host}", "url": env["DESK_API_URL"]}}))
     other = run_command(env | {"DESK_APP_ID": "other-app"}, "run", "--once")
     assert other.returncode == 2 and f"belongs to Desk app '{host}'" in other.stderr, other.stderr
     for output in (done.stderr, again.stderr, other.stderr):

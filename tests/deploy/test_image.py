@@ -18,6 +18,7 @@ from tests.deploy.container import WorkingContainer
 from tests.deploy.image import ensure_image
 from tests.deploy.image_run import STATE_DIR, UID, delivered, expected, preload, receiver_env
 from tests.harness.ports import free_port
+from tests.harness.saved_state import app_section
 from tests.harness.wait import wait_until
 
 WAIT_S = 30.0
@@ -89,7 +90,7 @@ def test_run_once_in_the_image_delivers_every_entry(container, desk_emulator, ot
     assert done.returncode == 0, done.stderr[-3000:]
     received = delivered(otlp_sink)
     assert len(received) == 300 and set(received) == expected(entries)
-    assert set(json.loads((state_dir / "state.json").read_text())["bots"]) == {str(bot) for bot in entries}
+    assert set(app_section(json.loads((state_dir / "state.json").read_text()))["bots"]) == {str(bot) for bot in entries}
 
 
 def test_healthcheck_from_the_image_config_passes_against_a_running_receiver(image, container, desk_emulator,
@@ -126,7 +127,7 @@ def test_sigterm_mid_backfill_saves_the_state_on_the_volume_and_exits_0(containe
     assert otlp_sink.count() < total  # stopped mid-backfill
     state_file = state_dir / "state.json"
     assert state_file.stat().st_uid == UID
-    assert set(json.loads(state_file.read_text())["bots"]) == {str(bot) for bot in entries}
+    assert set(app_section(json.loads(state_file.read_text()))["bots"]) == {str(bot) for bot in entries}
     # A graceful stop saved exactly what was delivered: the next run sends the rest and nothing twice.
     finishing = container.run(container.entrypoint("run", "--once"), receiver_env(desk_emulator, otlp_sink),
                               {state_dir: STATE_DIR})

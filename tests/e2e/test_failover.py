@@ -16,6 +16,7 @@ from tests.harness.fixtures.kube_api import NAMESPACE, write_kubeconfig
 from tests.harness.ports import free_port
 from tests.harness.receiver import uids
 from tests.harness.receiver_process import ReceiverProcess, delivered_counter_total, receiver_env, run_command
+from tests.harness.saved_state import app_section
 from tests.harness.wait import wait_until
 
 PAGE = 200
@@ -142,7 +143,7 @@ def test_kill_9_the_leader_again_and_again(desk_emulator, otlp_sink, kube_api, k
         if pod not in leader_pods and "leading: lease" not in process.output():
             assert "): read " not in process.output() and "standing by" in process.output()
     state = json.loads(kube_api.store.get("configmaps", NAMESPACE, "otel-desk-receiver-state")["data"]["state.json"])
-    counted = sum(sum(bot["counted"].values()) for bot in state["bots"].values())
+    counted = sum(sum(bot["counted"].values()) for bot in app_section(state)["bots"].values())
     assert counted == total  # counters: every entry counted once across every leader's terms
     # ... and what the metrics endpoint last got from the last leader: the totals across every term.
     assert delivered_counter_total(otlp_sink) == total

@@ -6,6 +6,7 @@ import json
 
 from tests.harness.receiver import uids
 from tests.harness.receiver_process import ReceiverProcess, receiver_env, run_command
+from tests.harness.saved_state import app_section
 from tests.harness.wait import wait_until
 
 
@@ -56,7 +57,7 @@ def test_hand_edited_states_are_exit_2_naming_file_and_field(desk_emulator, otlp
     saved = json.loads(state_path.read_text())
     for field, value in HAND_EDITS:
         document = json.loads(json.dumps(saved))
-        document["bots"][str(bot["id"])][field] = value
+        app_section(document)["bots"][str(bot["id"])][field] = value
         state_path.write_text(json.dumps(document))
         done = run_command(env, "run", "--once")
         assert done.returncode == 2, (field, done.stderr)

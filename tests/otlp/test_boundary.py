@@ -11,6 +11,7 @@ from otel_desk_receiver import names
 from otel_desk_receiver.otlp.answer import REASON_PARTIAL, REASON_REFUSED, REASON_TOO_OLD
 from otel_desk_receiver.otlp.counter_export import KNOWN_STATUSES
 from tests.harness.receiver import by_bot_and_status, counter_by_bot_and_status, days_ago, make_receiver, run_once, uids
+from tests.harness.saved_state import app_section
 
 STATUSES = ("RECEIVED", "ERROR", "TIMEOUT", "RECEIVED", "RECEIVED")
 
@@ -38,7 +39,7 @@ def rejected_totals(sink) -> dict[str, float]:
 
 
 def saved_counts(state_path, bot_id: int) -> dict[str, int]:
-    return json.loads(state_path.read_text())["bots"][str(bot_id)].get("counted", {})
+    return app_section(json.loads(state_path.read_text()))["bots"][str(bot_id)].get("counted", {})
 
 
 @pytest.mark.parametrize("kind", ["redirect", "html"])

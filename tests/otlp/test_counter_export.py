@@ -10,6 +10,7 @@ import pytest
 from otel_desk_receiver import names
 from otel_desk_receiver.errors import StateError
 from tests.harness.receiver import by_bot_and_status, counter_by_bot_and_status, days_ago, make_receiver, run_once
+from tests.harness.saved_state import app_section
 
 STATUSES = ("RECEIVED", "ERROR", "TIMEOUT", "RECEIVED")
 TEMPORALITIES = ["cumulative", "delta"]
@@ -94,7 +95,7 @@ def test_totals_live_in_the_state_next_to_the_cursor(desk_emulator, otlp_sink, o
     bot = desk_emulator.add_bot(name="a", timeout_seconds=30)
     add_batch(desk_emulator, bot["id"], 8, 1.0)
     assert run_once(desk_emulator, state_path, backfill_days=2).delivered
-    saved = json.loads(state_path.read_text())["bots"][str(bot["id"])]
+    saved = app_section(json.loads(state_path.read_text()))["bots"][str(bot["id"])]
     assert saved["counted"] == {"RECEIVED": 4, "ERROR": 2, "TIMEOUT": 2}
     assert saved["counted_since_ns"] > 0
 
@@ -105,10 +106,10 @@ def test_a_state_of_version_1_loads_with_zero_totals(desk_emulator, otlp_sink, o
     add_batch(desk_emulator, bot["id"], 8, 1.0)
     assert run_once(desk_emulator, state_path, backfill_days=2).delivered
     document = json.loads(state_path.read_text())
-    cursor = document["bots"][str(bot["id"])]
+    cursor = app_section(document)["bots"][str(bot["id"])]
     for field in ("counted", "counted_since_ns", "acked", "acked_ns"):
         cursor.pop(field, None)  # version 3 leaves fields out while they hold their defaults
-    state_path.write_text(json.dumps({"version": 1, "bots": document["bots"]}))
+    state_path.write_text(json.dumps({"version": 1, "bots": app_section(document)["bots"]}))
     otlp_sink.clear()
     add_batch(desk_emulator, bot["id"], 4, 0.5)
     assert run_once(desk_emulator, state_path, backfill_days=2).delivered

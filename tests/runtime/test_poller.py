@@ -10,6 +10,7 @@ import pytest
 
 from otel_desk_receiver import names
 from tests.harness.receiver import drive, virtual_receiver
+from tests.harness.saved_state import app_section
 from tests.harness.wait import wait_until
 
 
@@ -54,7 +55,7 @@ def test_a_hanging_read_costs_that_bot_alone_and_a_stop_still_saves_the_others(e
         receiver.close()
     assert delivered(otlp_sink, live["id"]) == 3
     assert seen["answered at delivery"] == seen["answered"]  # the slow bot's read was still hanging
-    saved = json.loads(state_path.read_text())["bots"][str(live["id"])]
+    saved = app_section(json.loads(state_path.read_text()))["bots"][str(live["id"])]
     assert sum(saved["counted"].values()) == 3
 
 

@@ -169,3 +169,60 @@ def test_an_api_that_does_not_answer_is_unavailable_not_a_bad_state(kube_api, fa
     kube_api.clear_faults()
     backend.commit({1: cursor()}) if step == "commit" else backend.load()  # the same object, once it answers again
     client.close()
+
+
+# One ConfigMap per app (issue 21): a missing one adopts the single ConfigMap earlier releases wrote.
+V3_OF_APP_1 = ('{"version":3,"desk":{"app":"app-1","url":"https://desk.example/platform/v1"},"bots":{"7":'
+               '{"window_start":"2026-11-30","offset":10,"anchor_id":9,"last_id":110,"since_ns":0}}}')
+
+
+def legacy(kube_api, text: str) -> dict:
+    return kube_api.store.create("configmaps", NAMESPACE, {
+        "apiVersion": "v1", "kind": "ConfigMap", "data": {"state.json": text},
+        "metadata": {"name": "state", "annotations": {HOLDER_ANNOTATION: "old-pod", TRANSITIONS_ANNOTATION: "9"}}})
+
+
+def per_app(kube_client, term, desk=DESK, sole=True) -> KubernetesState:
+    return KubernetesState(kube_client, NAMESPACE, "state-app-1", desk, term=term, elected=True, legacy_name="state",
+                           sole=sole)
+
+
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
+def test_a_missing_per_app_configmap_adopts_the_legacy_one_holding_this_app_s_state(kube_api, kube_client, version):
+    text = {1: V3_OF_APP_1.replace('"version":3,"desk":{"app":"app-1","url":"https://desk.example/platform/v1"},',
+                                   '"version":1,'),
+            2: V3_OF_APP_1.replace('"version":3', '"version":2'), 3: V3_OF_APP_1,
+            4: encode_state({7: cursor()}, DESK).decode()}[version]
+    before = legacy(kube_api, text)
+    backend = per_app(kube_client, Terms(Term("a", 1)))
+    assert backend.load() == {7: cursor()}
+    adopted = kube_api.store.get("configmaps", NAMESPACE, "state-app-1")
+    assert adopted["data"]["state.json"].encode() == encode_state({7: cursor()}, DESK)  # written at once, as version 4
+    assert adopted["metadata"]["annotations"] == {HOLDER_ANNOTATION: "a", TRANSITIONS_ANNOTATION: "1"}
+    assert stored(kube_api) == before  # the legacy one is left as it was: a rollback reads it
+    backend.commit({7: cursor(20)})
+    assert per_app(kube_client, Terms(Term("a", 1))).load() == {7: cursor(20)}
+    assert stored(kube_api) == before
+
+
+def test_a_legacy_configmap_of_another_app_is_not_adopted(kube_api, kube_client):
+    before = legacy(kube_api, V3_OF_APP_1)
+    other = DeskIdentity("app-2", "https://desk.example/platform/v1")
+    assert per_app(kube_client, Terms(Term("a", 1)), desk=other).load() == {}
+    assert kube_api.store.get("configmaps", NAMESPACE, "state-app-1")["data"] == {}
+    assert stored(kube_api) == before
+
+
+def test_a_legacy_version_1_state_with_several_apps_configured_is_refused(kube_api, kube_client):
+    legacy(kube_api, V3_OF_APP_1.replace('"version":3,"desk":{"app":"app-1","url":"https://desk.example/platform/v1"},',
+                                         '"version":1,'))
+    with pytest.raises(StateError, match="is a version 1 state, which names no Desk app"):
+        per_app(kube_client, Terms(Term("a", 1)), sole=False).load()
+
+
+def test_an_existing_per_app_configmap_is_read_and_the_legacy_one_ignored(kube_api, kube_client):
+    first = per_app(kube_client, Terms(Term("a", 1)))
+    first.load()
+    first.commit({7: cursor(30)})
+    legacy(kube_api, V3_OF_APP_1)  # made later (a rollback ran, say): the per-app state is the one
+    assert per_app(kube_client, Terms(Term("a", 2))).load() == {7: cursor(30)}

@@ -113,4 +113,4 @@ def test_the_stored_document_is_the_state_document(kube_api, kube_client):
     backend = state(kube_client)
     backend.load()
     backend.commit({1: cursor(recent=burst(10))})
-    assert json.loads(kube_api.store.get("configmaps", NAMESPACE, "state")["data"]["state.json"])["version"] == 3
+    assert json.loads(kube_api.store.get("configmaps", NAMESPACE, "state")["data"]["state.json"])["version"] == 4
