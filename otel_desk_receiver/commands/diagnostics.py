@@ -1,16 +1,18 @@
-"""What `check` looks at: Desk (bots it would watch), the OTLP endpoint per signal, the state file."""
+"""What `check` looks at: per Desk app, Desk (the bots it would watch) and its state; the OTLP endpoint per
+signal."""
 
 import logging
 from dataclasses import dataclass, field
 
-from otel_desk_receiver.config import Settings, token_source
+from otel_desk_receiver.config import AppSettings, Settings, token_source
+from otel_desk_receiver.state.document import DeskIdentity
 from otel_desk_receiver.state.file_backend import StateFile
 from otel_desk_receiver.desk.client import DeskClient
 from otel_desk_receiver.desk.models import Bot
 from otel_desk_receiver.desk.throttle import RetryPolicy
 from otel_desk_receiver.errors import DeskAuthError, DeskError, StateError
 from otel_desk_receiver.otel_env import export_endpoint, export_timeout_s, otlp_protocol
-from otel_desk_receiver.redaction import escape_controls, redact_url
+from otel_desk_receiver.redaction import escape_controls, redact_url, without_user_info
 from otel_desk_receiver.otlp.endpoint_hints import endpoint_hints
 from otel_desk_receiver.otlp.log_export import EntryExporter, build_log_exporter
 from otel_desk_receiver.otlp.metric_export import build_metric_exporter, probe_metrics
@@ -30,31 +32,39 @@ class Finding:
     lines: list[str] = field(default_factory=list)
 
 
-def probe_desk(settings: Settings) -> tuple[Finding, list[Bot]]:
-    """List the bots (or read DESK_BOT_IDS one by one) and say which would be watched."""
-    with DeskClient(settings.base_url, token_source(settings), max_rps=settings.max_rps, retry=CHECK_RETRY,
+def subject(settings: Settings, app: AppSettings, what: str) -> str:
+    """A finding's subject: 'Desk API', or 'Desk API (app 6B0C1A2E)' with the --config file's apps."""
+    return f"{what} ({app.where})" if settings.per_app_names else what
+
+
+def probe_desk(settings: Settings, app: AppSettings) -> tuple[Finding, list[Bot]]:
+    """List the app's bots (or read its bot IDs one by one) and say which would be watched. DeskAuthError
+    when Desk refuses the token (its line names the setting the token came from)."""
+    name = subject(settings, app, "Desk API")
+    ids = "bot_ids" if settings.per_app_names else "DESK_BOT_IDS"
+    with DeskClient(app.base_url, token_source(app), max_rps=app.max_rps, retry=CHECK_RETRY,
                     timeout_s=10.0) as client:
         try:
-            if settings.bot_ids is None:
+            if app.bot_ids is None:
                 bots = client.list_bots()
             else:
-                bots = [client.get_bot(bot_id) for bot_id in settings.bot_ids]
+                bots = [client.get_bot(bot_id) for bot_id in app.bot_ids]
         except DeskAuthError:
             raise
         except DeskError as error:
-            return Finding("Desk API", False, f"{redact_url(settings.base_url)}: {error}"), []
+            return Finding(name, False, f"{redact_url(app.base_url)}: {error}"), []
         watched = [bot for bot in bots if bot.is_custom]
         unreadable = _unreadable_logs(client, watched)
-    finding = Finding("Desk API", (bool(watched) or settings.bot_ids is None) and not unreadable,
-                      f"{redact_url(settings.base_url)}: reachable, token accepted; {len(watched)} CUSTOM bot(s) "
+    finding = Finding(name, (bool(watched) or app.bot_ids is None) and not unreadable,
+                      f"{redact_url(app.base_url)}: reachable, token accepted; {len(watched)} CUSTOM bot(s) "
                       "to watch"
                       f" of {len(bots)} listed", [describe_bot(bot) for bot in bots])
     if unreadable:
         finding.detail += f"; the webhook logs of {len(unreadable)} bot(s) cannot be read"
         finding.lines += [f"bot {bot_id}: webhook_logs: {error}" for bot_id, error in unreadable]
-    if settings.bot_ids is not None and len(watched) < len(bots):
+    if app.bot_ids is not None and len(watched) < len(bots):
         finding.ok = False
-        finding.detail += "; DESK_BOT_IDS names bots that are not CUSTOM (they have no webhook logs)"
+        finding.detail += f"; {ids} names bots that are not CUSTOM (they have no webhook logs)"
     return finding, watched
 
 
@@ -102,30 +112,42 @@ def probe_otlp(signal: str) -> Finding:
                    [f"likely: {hint}" for hint in endpoint_hints(signal)])
 
 
-def probe_state(settings: Settings) -> Finding:
-    from otel_desk_receiver.app import desk_identity
+def desk_identity(app: AppSettings) -> DeskIdentity:
+    """Which Desk a state section belongs to, as saved in it: the app's label and base URL, without user info."""
+    return DeskIdentity(app.label, without_user_info(app.base_url))
 
+
+def probe_state(settings: Settings, app: AppSettings) -> Finding:
+    """The app's saved state: readable and for this app, its bot cursors and pending entries, or none yet."""
     from otel_desk_receiver.ha import setup as ha_setup
 
+    name = subject(settings, app, "State")
     if ha_setup.needs_kubernetes(settings):  # the ConfigMap state and/or the Lease (issue 13)
-        ok, detail = ha_setup.describe(settings, desk_identity(settings))
+        ok, detail = ha_setup.describe(settings, {app.label: desk_identity(app)})  # this app's ConfigMap, Lease
         if settings.state_backend.value == "kubernetes" or not ok:
-            return Finding("State", ok, detail)
-    store = StateFile(settings.state_path, desk_identity(settings))
+            return Finding(name, ok, detail)
+    if settings.per_app_names:  # one file, a section per app (state/file_backend.py)
+        file = StateFile(settings.state_path, [desk_identity(each) for each in settings.desk_apps])
+        store = file.section(app.label)
+    else:
+        file = store = StateFile(settings.state_path, desk_identity(app))
     try:
         store.check_writable()
         cursors = store.load()
     except StateError as error:
-        return Finding("State", False, str(error))
+        return Finding(name, False, str(error))
     try:
-        holder = store.holder()  # asked without taking the lock: no .lock file left behind
+        holder = file.holder()  # asked without taking the lock: no .lock file left behind
     except StateError as error:
-        return Finding("State", False, str(error))
+        return Finding(name, False, str(error))
     if holder is not None:  # a receiver is running on it: fine for it, a problem for a second one
-        return Finding("State", True, f"{settings.state_path}: valid, in use by a running receiver ({holder})")
+        return Finding(name, True, f"{settings.state_path}: valid, in use by a running receiver ({holder})")
     if not settings.state_path.exists():
-        return Finding("State", True, f"{settings.state_path}: none yet; each bot starts "
-                       + (f"{settings.backfill_as_given} back" if settings.backfill_s else "from now"))
+        return Finding(name, True, f"{settings.state_path}: none yet; each bot starts "
+                       + (f"{app.backfill_as_given} back" if app.backfill_s else "from now"))
+    if not cursors and settings.per_app_names:
+        return Finding(name, True, f"{settings.state_path}: valid, nothing saved for {app.where} yet; each bot "
+                       "starts " + (f"{app.backfill_as_given} back" if app.backfill_s else "from now"))
     pending = sum(len(c.pending) for c in cursors.values())
-    return Finding("State", True, f"{settings.state_path}: valid, {len(cursors)} bot cursor(s), "
+    return Finding(name, True, f"{settings.state_path}: valid, {len(cursors)} bot cursor(s), "
                    f"{pending} entr{'y' if pending == 1 else 'ies'} pending")

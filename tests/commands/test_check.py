@@ -6,6 +6,9 @@ import socket
 import grpc
 import pytest
 
+from otel_desk_receiver.pipeline.cursor import BotCursor
+from otel_desk_receiver.state.document import DeskIdentity
+from otel_desk_receiver.state.file_backend import StateFile
 from tests.harness.ports import free_port
 from tests.harness.receiver_process import ReceiverProcess, http_status, receiver_env, run_command
 from tests.harness.wait import wait_until
@@ -195,3 +198,93 @@ def test_a_header_pair_that_is_not_key_value_is_exit_2_without_its_text(env):
     assert done.returncode == 2
     assert done.stderr == "configuration error: OTEL_EXPORTER_OTLP_HEADERS: pair 2 is not key=value\n"
     assert "hdr-4b1d" not in done.stdout + done.stderr
+
+
+@pytest.fixture
+def two_apps(make_desk_emulator, otlp_sink, state_path, tmp_path):
+    """Two Desks (two emulators, the same bot ids, each its own token in its own Secret file) in one --config."""
+    desks = {"eu": make_desk_emulator(token="eu-token-71c2"), "us": make_desk_emulator(token="us-token-93d4")}
+    for region, desk in desks.items():
+        desk.add_bot(name=f"{region}-orders", timeout_seconds=45)
+        desk.add_bot(name=f"{region}-faq", type="FAQ")
+        (tmp_path / region).mkdir()
+        (tmp_path / region / "token").write_text(desk.config.token + "\n")
+    config = tmp_path / "receiver.yaml"
+    config.write_text(f"apps:\n  - api_url: {desks['eu'].url}\n    api_token_file: {tmp_path / 'eu' / 'token'}\n"
+                      f"    bot_ids: [1]\n  - api_url: {desks['us'].url}\n"
+                      f"    api_token_file: {tmp_path / 'us' / 'token'}\n    max_rps: 500\n")
+    env = receiver_env(desks["eu"], otlp_sink.http_endpoint, "http/protobuf", state_path)
+    del env["DESK_API_URL"], env["DESK_API_TOKEN"]
+    labels = {region: desk.url.split("//", 1)[1].split("/", 1)[0] for region, desk in desks.items()}
+    return env, config, desks, labels
+
+
+def blocks(report: str) -> dict[str, str]:
+    """The report's findings by their first line's subject: '[ok] Desk API (app x): ...' -> 'Desk API (app x)'."""
+    found = {}
+    for block in report.split("\n[")[1:]:
+        subject = block.split("] ", 1)[1].split(": ", 1)[0]
+        found[subject] = "[" + block
+    return found
+
+
+def test_two_apps_each_have_their_own_block_with_their_bots_and_state(two_apps, state_path):
+    env, config, desks, labels = two_apps
+    done = run_command(env, "check", "--config", str(config))
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = blocks(done.stdout)
+    eu, us = found[f"Desk API (app {labels['eu']})"], found[f"Desk API (app {labels['us']})"]
+    assert eu.startswith(f"[ok] Desk API (app {labels['eu']}): {desks['eu'].url}: reachable, token accepted; "
+                         "1 CUSTOM bot(s) to watch of 1 listed")
+    assert "eu-orders" in eu and "us-orders" not in eu and "faq" not in eu
+    assert us.startswith(f"[ok] Desk API (app {labels['us']}): {desks['us'].url}: reachable, token accepted; "
+                         "1 CUSTOM bot(s) to watch of 2 listed")
+    assert "us-orders" in us and "us-faq" in us and "skip (not CUSTOM)" in us and "eu-" not in us
+    assert "1 bot(s) at apps[1].max_rps=500: one sweep takes" in us
+    for region in ("eu", "us"):
+        assert found[f"State (app {labels[region]})"].startswith(f"[ok] State (app {labels[region]}): ")
+        assert "none yet" in found[f"State (app {labels[region]})"]
+        assert f"  app {labels[region]}: {desks[region].url}" in done.stdout  # the apps, in the settings printed
+    assert "Desk API" not in found and "eu-token-71c2" not in done.stdout and "us-token-93d4" not in done.stdout
+    assert done.stdout.rstrip().endswith("all checks passed")
+
+
+def test_a_token_refused_in_one_app_fails_check_naming_that_app(two_apps, tmp_path):
+    env, config, desks, labels = two_apps
+    (tmp_path / "us" / "token").write_text("wrong-token-55e6\n")
+    done = run_command(env, "check", "--config", str(config))
+    output = done.stdout + done.stderr
+    assert done.returncode == 3, output
+    found = blocks(done.stdout)
+    assert found[f"Desk API (app {labels['eu']})"].startswith(f"[ok] Desk API (app {labels['eu']})")
+    assert "eu-orders" in found[f"Desk API (app {labels['eu']})"]
+    refused = found[f"Desk API (app {labels['us']})"]
+    assert refused.startswith(f"[FAIL] Desk API (app {labels['us']}): ")
+    assert f"Desk rejected the API token; check apps[1].api_token_file at line 6 of {config} (app {labels['us']})" \
+        in refused
+    assert done.stdout.rstrip().endswith(f"problems: Desk API (app {labels['us']})")
+    assert "wrong-token-55e6" not in output
+
+
+def test_an_unreadable_app_token_file_is_exit_2_naming_the_item(two_apps, tmp_path):
+    env, config, _desks, _labels = two_apps
+    (tmp_path / "us" / "token").unlink()
+    done = run_command(env, "check", "--config", str(config))
+    assert done.returncode == 2
+    assert done.stderr == (f"configuration error: apps[1].api_token_file at line 6 of {config}: file not found: "
+                           f"{tmp_path / 'us' / 'token'}\n")
+
+
+def test_each_app_is_told_the_state_saved_for_it(two_apps, state_path):
+    env, config, desks, labels = two_apps
+    identities = [DeskIdentity(labels[region], desks[region].url) for region in ("eu", "us")]
+    cursor = BotCursor(window_start="2026-11-20", offset=3, anchor_id=7, last_id=9, since_ns=5, trail_start_ns=5)
+    StateFile(state_path, identities).section(labels["us"]).commit({1: cursor, 2: cursor})
+    done = run_command(env, "check", "--config", str(config))
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = blocks(done.stdout)
+    assert found[f"State (app {labels['us']})"].startswith(
+        f"[ok] State (app {labels['us']}): {state_path}: valid, 2 bot cursor(s), 0 entries pending")
+    assert found[f"State (app {labels['eu']})"].startswith(
+        f"[ok] State (app {labels['eu']}): {state_path}: valid, nothing saved for app {labels['eu']} yet; "
+        "each bot starts from now")

@@ -4,6 +4,7 @@ import re
 
 from otel_desk_receiver.commands.help_text import settings_help
 from otel_desk_receiver.config import Settings, env_name
+from otel_desk_receiver.config.apps import APP_KEYS
 
 
 def test_every_setting_is_listed_once_in_the_models_order_with_its_default():
@@ -14,3 +15,9 @@ def test_every_setting_is_listed_once_in_the_models_order_with_its_default():
     assert defaults["DESK_POLL_INTERVAL"] == "30" and defaults["DESK_API_TOKEN"] == "unset"
     assert defaults["DESK_EXPORT_EXTRA_FIELDS"] == "empty" and defaults["DESK_STATE_BACKEND"] == "file"
     assert "`" not in text and max(map(len, text.splitlines())) <= 100
+
+
+def test_the_apps_list_of_the_config_file_is_named_with_every_key_an_app_takes():
+    text = " ".join(settings_help().split())
+    assert "apps (--config file only, several Desk apps): a list" in text
+    assert all(key in text.split("apps (--config", 1)[1] for key in APP_KEYS)
