@@ -19,6 +19,7 @@ from pydantic.fields import FieldInfo
 
 from otel_desk_receiver.config.kinds import accepted, given_text, shown_value
 from otel_desk_receiver.config.rules import APPS, app_or_url, one_token
+from otel_desk_receiver.desk.token import usable_token
 from otel_desk_receiver.redaction import without_user_info
 
 DEFAULT_API_URL = "https://desk-api-{app_id}.sendbird.com/platform/v1"
@@ -131,6 +132,9 @@ def _item_values(item: Mapping[str, Any], fields: Mapping[str, FieldInfo],
         except ValidationError:
             shown = "" if name in SECRET_KEYS else f" (got {shown_value(value)})"
             problems.append(f"{where(name)}: expected {accepted(fields[name])}{shown}")
+            continue
+        if name == "api_token" and values[name] is not None and not usable_token(values[name].get_secret_value()):
+            problems.append(f"{where(name)}: expected the Desk API token, printable ASCII without spaces")
     if problems:
         return values, problems
     return values, [line for rule in (app_or_url, one_token) if (line := rule(values, where))]

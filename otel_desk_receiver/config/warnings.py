@@ -5,6 +5,7 @@ import difflib
 import os
 from collections.abc import Mapping
 
+from otel_desk_receiver.config.rules import APPS
 from otel_desk_receiver.config.settings import ENV_PREFIX, Settings, env_name
 from otel_desk_receiver.otel_env import otlp_warnings
 
@@ -16,7 +17,10 @@ def unknown_variable_warnings(environ: Mapping[str, str] | None = None) -> list[
     known = [env_name(field) for field in Settings.model_fields]
     lines = []
     for name in sorted(env):
-        if name.startswith(ENV_PREFIX) and name not in known:
+        if name == env_name(APPS):
+            lines.append(f"{name}: not a setting of this receiver, ignored; apps (several Desk apps) is a list of the "
+                         "--config file only")
+        elif name.startswith(ENV_PREFIX) and name not in known:
             lines.append(f"{name}: not a setting of this receiver, ignored; {closest_name(name, known, ENV_PREFIX)}")
     return lines
 

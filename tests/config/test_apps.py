@@ -145,6 +145,8 @@ INVALID = [
     ("a bad URL", "apps:\n  - api_url: ftp://x\n    api_token: t\n",
      ["apps[0].api_url at line 2 of {path}: expected an http:// or https:// URL with a host, an optional port "
       "from 1 to 65535 and a path; no query, fragment, spaces or control characters (got 'ftp://x')"]),
+    ("an unusable token", "apps:\n  - app_id: a\n    api_token: two words-8d7e\n",
+     ["apps[0].api_token at line 3 of {path}: expected the Desk API token, printable ASCII without spaces"]),
     ("a token file not found", "apps:\n  - app_id: a\n    api_token: t\n  - app_id: b\n"
                                "    api_token_file: /nowhere/token\n",
      ["apps[1].api_token_file at line 5 of {path}: file not found: /nowhere/token"]),

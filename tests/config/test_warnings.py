@@ -29,6 +29,9 @@ WARNINGS = [
                                            "OTEL_SERVICE_NAME": "s", "OTEL_SDK_DISABLED": "true"}, []),
     ("every setting and spec variable", {**{env_name(f): "x" for f in Settings.model_fields},
                                          **{name: "x" for name in OTLP_VARIABLES}}, []),
+    ("apps as a variable", {"DESK_APPS": "[]"},
+     ["DESK_APPS: not a setting of this receiver, ignored; apps (several Desk apps) is a list of the --config "
+      "file only"]),
     ("unrelated", {"PATH": "/bin", "DESKTOP_SESSION": "x"}, []),
 ]
 

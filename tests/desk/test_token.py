@@ -5,10 +5,12 @@ import dataclasses
 import json
 import logging
 import os
+import re
 
 import pytest
+from pydantic import SecretStr
 
-from otel_desk_receiver.desk.token import FileToken
+from otel_desk_receiver.desk.token import FileToken, FixedToken
 from otel_desk_receiver.errors import ConfigError, DeskAuthError, DeskError
 from tests.harness.secret_volume import SecretVolume
 
@@ -133,3 +135,29 @@ def test_a_previous_token_echoed_by_desk_stays_masked(desk_emulator, custom_bot,
     with pytest.raises(DeskError) as caught:
         client.get_bot(custom_bot)
     assert "first-token-1" not in str(caught.value) and "REDACTED was revoked" in str(caught.value)
+
+
+def test_an_apps_token_file_is_named_by_its_key_in_every_line(tmp_path, caplog):
+    """With the --config file's apps (issue 21), the key of the app's token file is what to fix, not the variable."""
+    key = "apps[1].api_token_file at line 6 of /etc/receiver.yaml (app us)"
+    with pytest.raises(ConfigError) as caught:
+        FileToken(tmp_path / "absent", key)
+    assert caught.value.problems == [f"{key}: file not found: {tmp_path / 'absent'}"]
+    path = tmp_path / "token"
+    path.write_text("good-token-1")
+    token = FileToken(path, key)
+    path.write_text("")
+    with caplog.at_level(logging.WARNING, logger="otel_desk_receiver.desk.token"):
+        assert token() == "good-token-1"
+    assert [r.getMessage() for r in caplog.records] == [f"{key}: {path} is empty; expected the Desk API token; "
+                                                        "keeping the previous token"]
+
+
+def test_an_apps_inline_token_refused_by_desk_names_its_key(desk_emulator, custom_bot, make_desk_client):
+    key = "apps[0].api_token at line 3 of /etc/receiver.yaml (app eu)"
+    token = FixedToken(SecretStr("not-the-token-4c5d"), key)
+    assert "not-the-token-4c5d" not in repr(token)
+    client = make_desk_client(desk_emulator.url, token)
+    with pytest.raises(DeskAuthError, match=re.escape(f"check {key} ")) as caught:
+        client.get_bot(custom_bot)
+    assert "not-the-token-4c5d" not in str(caught.value)
