@@ -44,10 +44,11 @@ def _start(name: str, command: list[str], run_dir: Path, url: str, ready_path: s
 
 def start_alertmanager(run_dir: Path, webhook_url: str) -> ServerProcess:
     """Alertmanager routing every alert at once (group_wait 0s) to the webhook, resolved ones too; one group
-    per incident (the external label each Prometheus adds), alert and bot or signal."""
+    per incident (the external label each Prometheus adds), alert, receiver, app and bot or signal."""
     config = {
         "route": {"receiver": "webhook",
-                  "group_by": ["incident", "alertname", "sendbird_desk_bot_id", "otel_desk_receiver_signal"],
+                  "group_by": ["incident", "alertname", "job", "instance", "sendbird_app_id", "sendbird_desk_bot_id",
+                               "otel_desk_receiver_signal"],
                   "group_wait": "0s", "group_interval": "1s", "repeat_interval": "1h"},
         "receivers": [{"name": "webhook", "webhook_configs": [{"url": webhook_url, "send_resolved": True}]}],
     }
@@ -62,16 +63,16 @@ def start_alertmanager(run_dir: Path, webhook_url: str) -> ServerProcess:
         directory)
 
 
-def start_prometheus(run_dir: Path, target: str, alertmanager: ServerProcess, rule_file: Path,
+def start_prometheus(run_dir: Path, targets: list[str], alertmanager: ServerProcess, rule_file: Path,
                      incident: str) -> ServerProcess:
-    """Prometheus scraping ``target`` and evaluating ``rule_file`` every second; the alerts it
-    sends carry the external label ``incident``."""
+    """Prometheus scraping ``targets`` (host:port, one job) and evaluating ``rule_file`` every second; the
+    alerts it sends carry the external label ``incident``."""
     config = {
         "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s",
                    "external_labels": {"incident": incident}},
         "rule_files": [str(rule_file)],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager.url.removeprefix("http://")]}]}]},
-        "scrape_configs": [{"job_name": "otel-desk-receiver", "static_configs": [{"targets": [target]}]}],
+        "scrape_configs": [{"job_name": "otel-desk-receiver", "static_configs": [{"targets": list(targets)}]}],
     }
     directory = run_dir / "prometheus"
     directory.mkdir()

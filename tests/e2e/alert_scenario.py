@@ -123,7 +123,7 @@ class Pipeline:
             if self._start_receiver_serving():
                 break
         stack.callback(self.stop_receiver)
-        self.prometheus = start_prometheus(run_dir, f"127.0.0.1:{metrics_port}", alertmanager, rule_file, incident.name)
+        self.prometheus = start_prometheus(run_dir, [f"127.0.0.1:{metrics_port}"], alertmanager, rule_file, incident.name)
         stack.callback(self.prometheus.stop)
         self.api = PrometheusApi(self.prometheus.url)
         self.watcher = AlertWatcher(self.api).start()
