@@ -9,6 +9,7 @@ from otel_desk_receiver.app import app_label
 from otel_desk_receiver.config import AppSettings, Settings, load_settings, token_source
 from otel_desk_receiver.desk.token import FileToken
 from otel_desk_receiver.errors import ConfigError
+from tests.harness.paths import REPO
 
 TWO_APPS = """\
 poll_interval: 1m
@@ -185,3 +186,25 @@ def test_an_apps_token_is_never_in_an_error_line(tmp_path):
     path = write_yaml(tmp_path, "apps:\n  - app_id: a\n    api_token: [secret-5e6f]\n    nope: 1\n")
     text = "\n".join(problems(path))
     assert "secret-5e6f" not in text and "apps[0].api_token at line 3" in text
+
+
+def test_the_documented_example_loads_and_its_error_lines_are_the_ones_given(tmp_path):
+    """docs/configuration.md#several-desk-apps: its YAML is two apps as described, and the lines it quotes are
+    what the receiver says of that file."""
+    section = (REPO / "docs" / "configuration.md").read_text().split("## Several Desk apps", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    for region in ("eu", "us"):
+        example = example.replace(f"/var/run/secrets/desk-{region}/token", str(token_file(tmp_path, region)))
+    path = write_yaml(tmp_path, example)
+    eu, us = load_settings(path).desk_apps
+    assert (eu.bot_ids, eu.max_rps, eu.backfill_s, us.bot_ids, us.max_rps, us.backfill_as_given) == (
+        [12, 14], 2, 0, None, 1, "7d")
+    (tmp_path / "us").unlink()
+    (line,) = problems(path)
+    assert line.replace(str(path), "receiver.yaml").replace(str(tmp_path / "us"), "/var/run/secrets/desk-us/token") \
+        in section
+    assert f"check {us.token_key} ".replace(str(path), "receiver.yaml") in section
+    token_file(tmp_path, "us")
+    path.write_text(example.replace("bot_ids: [12, 14]", "bot_id: [12, 14]"))
+    (line,) = problems(path)
+    assert line.replace(str(path), "receiver.yaml") in section
