@@ -47,10 +47,11 @@ class KubernetesState:
     memory), never from scratch. ``writes`` and ``bytes_written`` count the documents stored.
 
     One object per Desk app (``desk``; several apps: a name per app, kube/object_names.py). When it does not
-    exist yet and ``legacy_name`` (the one object of earlier releases) holds this app's state, in any
-    version, ``load`` makes it from that state (written at once as version 4); the legacy object is only
-    read, never changed, so a rollback to an earlier release finds it as it left it. ``sole``: ``desk`` is
-    the only app configured, so a version 1 document (which names no app) is its; with several, refused.
+    exist yet or holds no state (the Helm chart makes it empty) and ``legacy_name`` (the one object of earlier
+    releases) holds this app's state, in any version, ``load`` makes it from that state (written at once as
+    version 4); the legacy object is only read, never changed, so a rollback to an earlier release finds it
+    as it left it. ``sole``: ``desk`` is the only app configured, so a version 1 document (which names no
+    app) is its; with several, refused.
     """
 
     def __init__(self, client, namespace: str, name: str, desk: DeskIdentity | None, *,
@@ -95,9 +96,11 @@ class KubernetesState:
                     continue  # another process created it first: read theirs
                 return self._adopt(created, term)
             self._refuse_newer(current, term, "load")
+            # An object holding no state yet may have been made empty beforehand (the Helm chart creates the
+            # objects its Role names, having no create verb): adopt the legacy state into it as into a new one.
+            text = current["data"].get(DATA_KEY) or self._from_legacy()
             try:
-                claimed = self._write(self._stamped(current, term, current["data"].get(DATA_KEY)), create=False,
-                                      conflict_ok=True)
+                claimed = self._write(self._stamped(current, term, text), create=False, conflict_ok=True)
             except _Missing:
                 continue  # deleted since it was read: read (and create) again
             if claimed is not None:

@@ -14,9 +14,13 @@ import yaml
 
 from otel_desk_receiver.config import load_settings
 from otel_desk_receiver.ha.members import members_lease_name
+from otel_desk_receiver.kube.lease import Term
 from otel_desk_receiver.kube.object_names import per_app_name
+from otel_desk_receiver.pipeline.cursor import BotCursor
+from otel_desk_receiver.state.configmap_backend import KubernetesState
+from otel_desk_receiver.state.document import DeskIdentity, encode_state
 from tests.deploy.chart import (
-    CHART_DIR, CI_VALUES, KUBERNETES_VERSION, RELEASE, config_file, documents, find, load_values,
+    CHART_DIR, CI_VALUES, KUBERNETES_VERSION, NAMESPACE, RELEASE, config_file, documents, find, load_values,
     receiver_containers, render, sidecar_snippet, token_secrets,
 )
 from tests.harness.paths import REPO
@@ -236,3 +240,26 @@ def test_a_changed_apps_list_rolls_the_pod():
     more = TWO_APPS | {"apps": [*TWO_APPS["apps"], {"appId": "third", "token": "t3"}]}
     assert checksum(TWO_APPS) != checksum(more)
 
+
+
+def test_an_app_s_state_kept_by_a_single_app_release_is_adopted_into_the_configmap_the_chart_made(kube_api, kube_client):
+    """Upgrading a single-app release to `apps` with the kubernetes backend: the chart has made the app's
+    ConfigMap, empty, before the receiver starts (no create verb); the receiver still carries on from the state
+    the single-app release kept in <fullname>-state, which it only reads."""
+    app = {"apiUrl": "https://desk.example/platform/v1", "existingSecret": "desk-a"}
+    docs = documents(render(HA_APPS | {"apps": [app]}))
+    (legacy_rule, per_app_rule, _leases) = find(docs, "Role")[0]["rules"]
+    (name,) = per_app_rule["resourceNames"]
+    (legacy_name,) = legacy_rule["resourceNames"]
+    (made,) = find(docs, "ConfigMap", name)
+    kube_api.store.create("configmaps", NAMESPACE, {**made, "metadata": {"name": name}})
+    desk = DeskIdentity("desk.example", "https://desk.example/platform/v1")
+    kept = encode_state({7: BotCursor(window_start="2026-11-30", offset=10, anchor_id=9, last_id=110, since_ns=0)},
+                        desk).decode()
+    kube_api.store.create("configmaps", NAMESPACE, {"apiVersion": "v1", "kind": "ConfigMap",
+                                                          "metadata": {"name": legacy_name},
+                                                          "data": {"state.json": kept}})
+    backend = KubernetesState(kube_client, NAMESPACE, name, desk, term=lambda: Term("pod-a", 1), elected=True,
+                              legacy_name=legacy_name, sole=True)
+    assert list(backend.load()) == [7]
+    assert kube_api.store.get("configmaps", NAMESPACE, legacy_name)["data"] == {"state.json": kept}
