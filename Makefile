@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PIP_QUIET := 2>&1 | grep -v "is ignored" || true
 DDAGENT := .cache/ddapm-test-agent
 
-.PHONY: venv deps test suite sdk-oldest demo bench clean
+.PHONY: venv deps test suite sdk-oldest demo bench slo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,11 @@ bench: deps
 	$(BIN)/python -m benchmarks.startup
 	$(BIN)/python -m benchmarks.freshness $(FRESHNESS_ARGS)
 	$(BIN)/python -m benchmarks.state_scale --interval 30 --intervals 2 $(STATE_SCALE_ARGS)
+
+# The SLO files (Prometheus rules, Datadog SLOs and monitors, Grafana SLO dashboard) from their one source,
+# examples/slo/bots.openslo.yaml (docs/slo.md); commit what it rewrites.
+slo: venv
+	$(BIN)/python -m otel_desk_receiver.devkit.slo
 
 clean:
 	rm -rf $(VENV) $(SDK_OLDEST) .pytest_cache build *.egg-info

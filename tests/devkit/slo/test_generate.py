@@ -1,0 +1,59 @@
+"""The SLO files are generated: what is committed is what the source gives (regenerated in memory here), and
+`python -m otel_desk_receiver.devkit.slo` (`make slo`) writes them, or with --check names the stale ones."""
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from otel_desk_receiver.devkit.slo.generate import OUTPUTS, SOURCE, drifted, generated, main
+from tests.devkit.slo.sources import APP_B
+from tests.harness.paths import REPO
+
+
+@pytest.mark.parametrize("path", sorted(OUTPUTS), ids=str)
+def test_the_committed_file_is_what_the_source_gives(path):
+    assert (REPO / path).is_file(), f"{path} missing: run `make slo`"
+    assert (REPO / path).read_text() == generated(REPO)[path], f"{path} differs from {SOURCE}: run `make slo`"
+
+
+def copy_of_the_repository_files(tmp_path):
+    for path in (SOURCE, *OUTPUTS):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        if (REPO / path).is_file():
+            shutil.copy(REPO / path, tmp_path / path)
+    return tmp_path
+
+
+def test_an_edited_source_makes_every_output_stale_until_regenerated(tmp_path, capsys):
+    root = copy_of_the_repository_files(tmp_path)
+    source = root / SOURCE
+    source.write_text(source.read_text() + "---\n" + yaml.safe_dump(APP_B))  # an override: one more SLO everywhere
+    assert sorted(drifted(root)) == sorted(OUTPUTS)
+    assert main(["--root", str(root), "--check"]) == 1
+    assert "run `make slo`" in capsys.readouterr().err
+    assert main(["--root", str(root)]) == 0
+    assert drifted(root) == [] and main(["--root", str(root), "--check"]) == 0
+    assert 'sendbird_app_id="APP-B"' in (root / "examples/alerts/otel-desk-receiver.slo.rules.yaml").read_text()
+
+
+def test_a_bad_source_is_one_line_and_exit_2(tmp_path, capsys):
+    root = copy_of_the_repository_files(tmp_path)
+    (root / SOURCE).write_text((root / SOURCE).read_text().replace("budgetingMethod: Occurrences", "budgetingMethod: Timeslices"))
+    assert main(["--root", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "spec.budgetingMethod must be Occurrences" in err, err
+
+
+def test_make_slo_runs_the_generator():
+    dry_run = subprocess.run(["make", "--no-print-directory", "-n", "slo"], cwd=REPO, capture_output=True, text=True,
+                             timeout=60)
+    assert dry_run.returncode == 0 and "-m otel_desk_receiver.devkit.slo" in dry_run.stdout, dry_run.stdout + dry_run.stderr
+
+
+def test_the_module_runs_as_a_command():
+    result = subprocess.run([sys.executable, "-m", "otel_desk_receiver.devkit.slo", "--check"], cwd=REPO,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
