@@ -8,6 +8,7 @@ import subprocess
 import pytest
 import yaml
 
+from tests.deploy.promql_grouping import RECEIVER_LABELS, grouping_problems, groupings
 from tests.deploy.runbook import runbook_sections
 from tests.deploy.telemetry_names import collector_series, prometheus_labels, prometheus_series, promql_problems
 from tests.harness.paths import REPO
@@ -112,28 +113,6 @@ def test_the_runbook_covers_exactly_the_shipped_alerts():
     assert set(runbook_sections()) == {r["alert"].lower() for r in rules()}
 
 
-BOT_LABELS = {"sendbird_desk_bot_id", "sendbird_desk_bot_name"}
-RECEIVER_LABELS = {"job", "instance"}
-_GROUPING = re.compile(r"\b(by|on)\s*\(([^)]*)\)")
-_GLOBAL_AGGREGATION = re.compile(r"\b(sum|max|min|count|avg|group)\s*\(")
-
-
-def groupings(expr: str) -> list[set[str]]:
-    """The label sets of every `by (...)` and `on (...)` of a PromQL expression."""
-    return [{label.strip() for label in labels.split(",") if label.strip()} for _, labels in _GROUPING.findall(expr)]
-
-
-def grouping_problems(expr: str) -> list[str]:
-    """A bot grouped without its app (two apps share bot ids), or an aggregation over every receiver at once
-    (one live receiver would hide a dead one)."""
-    problems = [f"by/on {sorted(g)} keeps the bot but not sendbird_app_id" for g in groupings(expr)
-                if g & BOT_LABELS and "sendbird_app_id" not in g]
-    problems += [f"by/on {sorted(g)}: neither the app nor the receiver" for g in groupings(expr)
-                 if not g & ({"sendbird_app_id"} | RECEIVER_LABELS)]
-    problems += [f"{m.group(1)}(...) over everything" for m in _GLOBAL_AGGREGATION.finditer(expr)]
-    return problems
-
-
 @pytest.mark.parametrize("rule", rules(), ids=lambda r: r["alert"])
 def test_every_rule_keeps_apps_and_receivers_apart(rule):
     assert grouping_problems(rule["expr"]) == []
@@ -155,5 +134,5 @@ RECEIVER_WIDE = ("DeskReceiverDown", "DeskReceiverExportFailing", "DeskApiUnreac
 @pytest.mark.parametrize("alert", RECEIVER_WIDE)
 def test_receiver_wide_alerts_aggregate_per_receiver(alert):
     (rule,) = [r for r in rules() if r["alert"] == alert]
-    by = [{label.strip() for label in labels.split(",")} for kind, labels in _GROUPING.findall(rule["expr"]) if kind == "by"]
+    by = groupings(rule["expr"], "by")
     assert by and all(RECEIVER_LABELS <= labels for labels in by), by

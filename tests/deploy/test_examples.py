@@ -16,10 +16,11 @@ import yaml
 from otel_desk_receiver import names
 from otel_desk_receiver.config import Settings, env_name, load_settings
 from tests.deploy.chart import CHART_DIR, KUBERNETES_VERSION, documents, load_values, render, sidecar_snippet
+from tests.deploy.promql_grouping import bot_without_app, grouping_problems, groupings
 from tests.deploy.release import IMAGE
 from tests.deploy.telemetry_names import (
-    datadog_metrics, datadog_names, datadog_tags, log_labels, logql_labels, prometheus_labels, prometheus_series,
-    promql_problems,
+    HISTOGRAM_SERIES, datadog_metrics, datadog_names, datadog_tags, log_labels, logql_labels, prometheus_labels,
+    prometheus_series, promql_names, promql_problems,
 )
 from tests.harness.paths import REPO
 
@@ -30,6 +31,9 @@ JSON_FILES = sorted(EXAMPLES.rglob("*.json"))
 GRAFANA = EXAMPLES / "grafana"
 DATADOG = EXAMPLES / "datadog"
 DESK_VARIABLES = {env_name(field) for field in Settings.model_fields}
+# label_values(metric, label) or label_values(metric{matchers}, label): a Grafana query variable.
+VARIABLE_QUERY = re.compile(r"label_values\((\w+)(\{[^}]*\})?,\s*(\w+)\)")
+SELECTOR = re.compile(r"([A-Za-z_:][\w:]*)?\{([^}]*)\}")
 
 
 def rel(path):
@@ -155,17 +159,85 @@ def test_grafana_dashboard_covers_the_issue_s_panels():
     for variable in grafana_dashboard()["templating"]["list"]:
         if variable["type"] == "datasource":
             continue
-        metric, label = re.fullmatch(r"label_values\((\w+),\s*(\w+)\)", variable["definition"]).groups()
+        metric, _, label = VARIABLE_QUERY.fullmatch(variable["definition"]).groups()
         assert metric in prometheus_series() and label in prometheus_labels()
 
 
-def test_grafana_alerting_uses_exported_names():
+def dashboard_variables():
+    return {v["name"]: v for v in grafana_dashboard()["templating"]["list"]}
+
+
+def test_grafana_dashboard_has_service_app_and_bot_variables():
+    variables = dashboard_variables()
+    for name, label in (("service", "job"), ("app", "sendbird_app_id"), ("bot", "sendbird_desk_bot_name")):
+        _, _, got = VARIABLE_QUERY.fullmatch(variables[name]["definition"]).groups()
+        assert got == label and variables[name]["includeAll"] and variables[name]["multi"], name
+    # Each list follows the wider choice: the apps of the chosen services, the bots of the chosen apps.
+    assert 'job=~"$service"' in variables["app"]["definition"]
+    assert {'job=~"$service"', 'sendbird_app_id=~"$app"'} <= set(VARIABLE_QUERY.fullmatch(
+        variables["bot"]["definition"]).group(2).strip("{}").replace(", ", ",").split(","))
+    # Loki refuses a stream selector every stream matches (service_name=~".*"): "All" services is ".+".
+    assert variables["service"]["allValue"] == ".+"
+
+
+PER_APP_SERIES = {series for spec in names.METRICS if names.ATTR_APP_ID in spec.attributes
+                  for series in ([spec.prometheus_name + s for s in HISTOGRAM_SERIES] if spec.instrument == "histogram"
+                                 else [spec.prometheus_name, spec.prometheus_name + "_ratio"])}
+
+
+def selectors(expr):
+    """(series name or __name__ pattern, matchers) of every selector with braces."""
+    for name, matchers in SELECTOR.findall(expr):
+        yield name or re.search(r'__name__=~"([^"]+)"', matchers).group(1), matchers
+
+
+@pytest.mark.parametrize(("title", "kind", "expr"), list(dashboard_targets()), ids=lambda v: v if isinstance(v, str) and len(v) < 60 else "")
+def test_grafana_queries_follow_the_service_and_app_variables(title, kind, expr):
+    if kind == "loki":
+        assert expr.startswith('{service_name=~"$service"}') and 'sendbird_app_id=~"$app"' in expr, expr
+        return
+    found = list(selectors(expr))
+    metrics, _, _ = promql_names(expr)
+    assert metrics <= {name for name, _ in found}, f"a series without the variables: {metrics}"
+    for series, matchers in found:
+        assert 'job=~"$service"' in matchers, (series, expr)
+        if any(re.fullmatch(series, name) for name in PER_APP_SERIES):
+            assert 'sendbird_app_id=~"$app"' in matchers, (series, expr)
+    assert bot_without_app(expr) == []
+
+
+def test_the_dashboard_queries_name_no_service():
+    queries = [expr for _, _, expr in dashboard_targets()] + [v.get("definition", "") for v in dashboard_variables().values()]
+    assert [q for q in queries if names.DEFAULT_SERVICE_NAME in q] == []
+
+
+def grafana_alerting_queries():
     provisioning = yaml.safe_load((GRAFANA / "provisioning" / "alerting" / "otel-desk-receiver.yaml").read_text())
-    queries = [d["model"]["expr"] for g in provisioning["groups"] for r in g["rules"] for d in r["data"]
-               if d["datasourceUid"] == "prometheus"]
+    return {r["uid"]: d["model"]["expr"] for g in provisioning["groups"] for r in g["rules"] for d in r["data"]
+            if d["datasourceUid"] == "prometheus"}
+
+
+def test_grafana_alerting_uses_exported_names():
+    queries = grafana_alerting_queries()
     assert len(queries) >= 3
-    for expr in queries:
+    for expr in queries.values():
         assert promql_problems(expr) == []
+
+
+@pytest.mark.parametrize("uid", grafana_alerting_queries())
+def test_grafana_alerting_keeps_apps_and_receivers_apart(uid):
+    assert grouping_problems(grafana_alerting_queries()[uid]) == []
+
+
+def test_grafana_alerting_is_the_rules_on_receivers_and_apps():
+    queries = grafana_alerting_queries()
+    rules = {r["alert"]: r["expr"] for g in yaml.safe_load(
+        (EXAMPLES / "alerts" / "otel-desk-receiver.rules.yaml").read_text())["groups"] for r in g["rules"]}
+    # A receiver that vanishes leaves Grafana no series to alert on (a missing series resolves): its rule
+    # counts the Prometheus rule's receivers instead.
+    assert " ".join(queries["desk-receiver-not-polling"].split()) == \
+        f"count by (job, instance) ( {' '.join(rules['DeskReceiverDown'].split())} )"
+    assert groupings(queries["desk-api-unreachable"], "by") == [{"job", "instance", "sendbird_app_id"}] * 2
 
 
 def test_grafana_compose_mounts_what_is_provisioned():

@@ -177,7 +177,10 @@ def shipped_expressions() -> dict[str, str]:
             for query in rule["data"]:
                 if "expr" in query["model"]:
                     exprs[f"grafana alert {rule['uid']} {query['refId']}"] = query["model"]["expr"]
-    return {where: expr.replace("$__rate_interval", "1m").replace("$bot", ".*") for where, expr in exprs.items()}
+    variables = {"$__rate_interval": "1m", "$service": ".+", "$app": ".*", "$bot": ".*"}
+    for name, value in variables.items():
+        exprs = {where: expr.replace(name, value) for where, expr in exprs.items()}
+    return exprs
 
 
 def check_every_query_returns_data(pipelines: list[Pipeline]) -> None:
