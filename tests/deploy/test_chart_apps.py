@@ -5,6 +5,8 @@ templates refusing what cannot work; and every single-app scenario rendering exa
 
 import base64
 import re
+import signal
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import helm_python
@@ -12,7 +14,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from otel_desk_receiver import names
 from otel_desk_receiver.config import load_settings
+from otel_desk_receiver.devkit.kube_api import Grant
 from otel_desk_receiver.ha.members import members_lease_name
 from otel_desk_receiver.kube.lease import Term
 from otel_desk_receiver.kube.object_names import per_app_name
@@ -23,7 +27,11 @@ from tests.deploy.chart import (
     CHART_DIR, CI_VALUES, KUBERNETES_VERSION, NAMESPACE, RELEASE, config_file, documents, find, load_values,
     receiver_containers, render, sidecar_snippet, token_secrets,
 )
+from tests.harness.fixtures.kube_api import write_kubeconfig
 from tests.harness.paths import REPO
+from tests.harness.receiver import uids
+from tests.harness.receiver_process import ReceiverProcess, receiver_env
+from tests.harness.wait import wait_until
 
 GOLDEN = REPO / "tests" / "testdata" / "golden" / "chart"
 APPS_CI = load_values(CHART_DIR / "ci" / "apps-values.yaml")
@@ -263,3 +271,65 @@ def test_an_app_s_state_kept_by_a_single_app_release_is_adopted_into_the_configm
                               legacy_name=legacy_name, sole=True)
     assert list(backend.load()) == [7]
     assert kube_api.store.get("configmaps", NAMESPACE, legacy_name)["data"] == {"state.json": kept}
+
+
+def role_grants(role: dict) -> list[Grant]:
+    """The rendered Role as the Kubernetes API stand-in enforces it: its verbs on its resources, by name."""
+    return [Grant(rule["resources"][0], frozenset(rule["verbs"]), frozenset(rule["resourceNames"]))
+            for rule in role["rules"]]
+
+
+@pytest.mark.parametrize("apps", [1, 2], ids=["one-app", "two-apps"])
+def test_a_receiver_of_apps_runs_on_what_the_chart_renders_and_nothing_more(apps, make_desk_emulator, otlp_sink,
+                                                                             kube_api, tmp_path):
+    """The chart's apps file, its Role (no create, names only) and the objects it creates are all a receiver of
+    apps with the kubernetes backend needs: every app delivered, each into its own ConfigMap, every request to
+    the Kubernetes API allowed (each app's Lease, the members Lease, the single-app ConfigMap read)."""
+    emulators = [make_desk_emulator(token=f"token-{i}") for i in range(apps)]
+    for emulator in emulators:
+        bot = emulator.add_bot(name="bot", timeout_seconds=30)["id"]
+        emulator.add_entries(bot, 20, statuses=("RECEIVED",), start=emulator.clock.now() - timedelta(hours=1),
+                             spacing_s=60)
+    values = HA_APPS | {"replicaCount": 2, "apps": [
+        {"apiUrl": emulator.url, "existingSecret": f"desk-{i}"} for i, emulator in enumerate(emulators)]}
+    docs = documents(render(values))
+    for doc in documents({"state-objects.yaml": render(values)["state-objects.yaml"]}):
+        kube_api.store.create(f"{doc['kind'].lower()}s", NAMESPACE, doc)
+    (role,) = find(docs, "Role")
+    kube_api.add_service_account("chart-role", NAMESPACE, RELEASE, role_grants(role))
+    (settings,) = find(docs, "ConfigMap", RELEASE)
+    config, secrets = apps_file(docs)
+    for app, emulator, (secret, _key) in zip(config["apps"], emulators, secrets):  # each Secret volume's file
+        app["api_token_file"] = str(tmp_path / secret)
+        (tmp_path / secret).write_text(emulator.config.token)
+    (tmp_path / "apps.yaml").write_text(yaml.safe_dump(config))
+    env = {k: v for k, v in receiver_env(emulators[0], otlp_sink.http_endpoint, "http/protobuf",
+                                         tmp_path / "unused.json").items() if k not in ("DESK_API_URL", "DESK_API_TOKEN")}
+    env |= {k: v for k, v in settings["data"].items() if k.startswith("DESK_") and k not in ("DESK_HEALTH_ADDR",
+                                                                                             "DESK_STATE_PATH")}
+    env |= {"DESK_POLL_INTERVAL": "1", "DESK_MAX_RPS": "1000", "DESK_BACKFILL_DAYS": "1", "POD_NAME": "receiver-0",
+            "KUBECONFIG": str(write_kubeconfig(tmp_path / "kubeconfig", kube_api.url, "chart-role"))}
+    receiver = ReceiverProcess.start(env, tmp_path, "--config", str(tmp_path / "apps.yaml"))
+    def delivered() -> bool:
+        if not receiver.alive():
+            raise AssertionError(f"the receiver exited with {receiver.returncode}:\n{receiver.tail()}")
+        return len(set(uids(otlp_sink))) >= 20 * apps
+
+    try:
+        wait_until(delivered, what="every app's entries delivered")
+        receiver.signal(signal.SIGTERM)
+        assert receiver.wait(timeout_s=15) == 0, receiver.output()[-3000:]
+    finally:
+        receiver.kill()
+    assert {r.attributes[names.ATTR_APP_ID] for r in otlp_sink.log_records()} == {
+        urlsplit(emulator.url).netloc for emulator in emulators}
+    refused = [(s.method, s.resource, s.status) for s in kube_api.served if s.status in (401, 403)]
+    assert refused == [], receiver.output()[-3000:]
+    for name in per_app_rule_names(role):
+        assert "state.json" in kube_api.store.get("configmaps", NAMESPACE, name)["data"]
+
+
+def per_app_rule_names(role: dict) -> list[str]:
+    """The ConfigMaps the Role lets the receiver update: one per app."""
+    (rule,) = [r for r in role["rules"] if r["resources"] == ["configmaps"] and "update" in r["verbs"]]
+    return rule["resourceNames"]
