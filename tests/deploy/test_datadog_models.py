@@ -5,12 +5,14 @@ bot and the app with the metrics' keys, and the dedupe processor matches on log.
 
 import copy
 import json
+import re
 
 import pytest
 
 from otel_desk_receiver import names
 from otel_desk_receiver.pipeline.mapping import SEVERITY_WARN, STATUS_SEVERITY
 from tests.deploy.datadog_models import dashboard_problems, dedupe_problems, monitor_problems, pipeline_problems
+from tests.deploy.promql_grouping import BOT_LABELS, groupings
 from tests.harness.paths import REPO
 
 DATADOG = REPO / "examples" / "datadog"
@@ -58,14 +60,79 @@ def rule_alerts():
 
 def test_monitors_cover_the_prometheus_rules_cases():
     tagged = {tag.split(":", 1)[1] for m in MONITORS for tag in m["tags"] if tag.startswith("alert:")}
-    # DeskReceiverDown has no monitor of its own: DeskReceiverNotExporting's no-data covers a silent receiver.
-    assert tagged == set(rule_alerts()) - {"DeskReceiverDown"}
+    assert tagged == set(rule_alerts())
+
+
+def monitor_alert(monitor) -> str:
+    (alert,) = [tag.split(":", 1)[1] for tag in monitor["tags"] if tag.startswith("alert:")]
+    return alert
+
+
+# A receiver in Datadog: the service (service.name) on its host (examples/datadog/README.md, "Apps and receivers").
+RECEIVER_TAGS = {"service", "host"}
+BOT_TAGS = {names.ATTR_BOT_ID, names.ATTR_BOT_NAME}
+
+
+def monitor_groups(query: str) -> list[set[str]]:
+    return [{tag.strip() for tag in group.split(",")} for group in re.findall(r"\bby\s*\{([^}]*)\}", query)]
+
+
+@pytest.mark.parametrize("monitor", MONITORS, ids=lambda m: m["name"][:60])
+def test_monitor_groups_as_its_rule(monitor):
+    """Per app where the rule is (and per bot), per receiver where the rule is: a multi alert per group, each
+    group its own no-data."""
+    rule_by = groupings(rule_alerts()[monitor_alert(monitor)]["expr"], "by")
+    groups = monitor_groups(monitor["query"])
+    assert groups, monitor["query"]
+    for group in groups:
+        if all("sendbird_app_id" in g for g in rule_by):
+            assert names.ATTR_APP_ID in group, group
+        if all({"job", "instance"} <= g for g in rule_by):
+            assert RECEIVER_TAGS <= group, group
+        if any(g & BOT_LABELS for g in rule_by):
+            assert group & BOT_TAGS, group
+        assert not group & BOT_TAGS or names.ATTR_APP_ID in group, f"a bot without its app: {group}"
+
+
+def test_the_receiver_down_monitor_fires_per_receiver_on_no_data():
+    (down,) = [m for m in MONITORS if monitor_alert(m) == "DeskReceiverDown"]
+    # A receiver that stops sends nothing: its own group goes without data while the others' do not.
+    assert monitor_groups(down["query"]) == [RECEIVER_TAGS] and down["options"]["notify_no_data"]
+
+
+def test_dashboard_has_service_app_and_bot_variables():
+    variables = {v["name"]: v["prefix"] for v in DASHBOARD["template_variables"]}
+    assert variables == {"service": "service", "app": names.ATTR_APP_ID, "bot": names.ATTR_BOT_NAME}
+
+
+def dashboard_queries():
+    for widget in DASHBOARD["widgets"]:
+        definition = widget["definition"]
+        for request in definition.get("requests", []):
+            for query in request["queries"]:
+                yield definition["title"], query["query"]
+
+
+PER_APP_METRICS = {spec.name for spec in names.METRICS if names.ATTR_APP_ID in spec.attributes}
+
+
+@pytest.mark.parametrize(("title", "query"), list(dashboard_queries()), ids=lambda v: v[:60])
+def test_dashboard_queries_follow_the_variables(title, query):
+    for metric, scope in re.findall(r":([A-Za-z0-9_.]+)\{([^}]*)\}", query):
+        assert "$service" in scope, (title, query)
+        assert "$app" in scope or metric not in PER_APP_METRICS, (title, query)
+    for group in monitor_groups(query):
+        assert not group & BOT_TAGS or names.ATTR_APP_ID in group, f"{title}: a bot without its app: {group}"
+
+
+def test_the_log_stream_follows_the_variables_and_names_no_service():
+    (stream,) = [w["definition"] for w in DASHBOARD["widgets"] if w["definition"]["type"] == "log_stream"]
+    assert {"$service", "$app", "$bot"} <= set(stream["query"].split()) and "service:" not in stream["query"]
 
 
 @pytest.mark.parametrize("monitor", MONITORS, ids=lambda m: m["name"][:60])
 def test_monitor_has_the_rule_s_severity_and_runbook(monitor):
-    (alert,) = [tag.split(":", 1)[1] for tag in monitor["tags"] if tag.startswith("alert:")]
-    rule = rule_alerts()[alert]
+    rule = rule_alerts()[monitor_alert(monitor)]
     assert f"severity:{rule['labels']['severity']}" in monitor["tags"]
     assert rule["annotations"]["runbook_url"] in monitor["message"]
 
@@ -73,7 +140,8 @@ def test_monitor_has_the_rule_s_severity_and_runbook(monitor):
 def test_the_lag_monitor_does_not_page_a_quiet_bot():
     (lag,) = [m for m in MONITORS if "alert:DeskReceiverLagging" in m["tags"]]
     # Lag counts only in intervals where entries of the bot were delivered: quiet overnight, the product is 0.
-    assert "* clamp_max(sum:sendbird.desk.bot.webhook_logs{*} by {sendbird.desk.bot.name}.as_count(), 1)" in lag["query"]
+    assert ("* clamp_max(sum:sendbird.desk.bot.webhook_logs{*} by {sendbird.app_id,sendbird.desk.bot.name}.as_count(), 1)"
+            in lag["query"])
 
 
 def test_logs_pipeline_parses_with_datadog_s_models():
