@@ -10,8 +10,8 @@ It serves exactly the two resources the receiver uses, as the real API server an
 - bearer-token authentication (401) and RBAC per token with resourceNames (403 Forbidden with the
   API's message; ``create`` is not limited by names, as in Kubernetes RBAC);
 - every object received is validated against Kubernetes' own OpenAPI schema (kubernetes-validate,
-  1.33, strict) plus the server-side rules for these kinds (name, ConfigMap keys and 1 MiB, Lease
-  durations, MicroTime parsing): 422 Invalid with causes, or 400 BadRequest;
+  1.33, strict) plus the server-side rules for these kinds (name, annotation keys and 256 KiB, ConfigMap
+  keys and 1 MiB, Lease durations, MicroTime parsing): 422 Invalid with causes, or 400 BadRequest;
 - errors as Status objects (kind Status, reason, message, details, code).
 
 - ``?dryRun=All`` on POST and PUT: authorized, validated and checked against the stored version as

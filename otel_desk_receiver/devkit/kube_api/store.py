@@ -21,6 +21,15 @@ NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9]
 CONFIGMAP_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 MICRO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$")
 CONFIGMAP_MAX_BYTES = 1024 * 1024
+ANNOTATIONS_MAX_BYTES = 256 * 1024  # apimachinery's TotalAnnotationSizeLimitB
+QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+QUALIFIED_NAME_MAX = 63
+QUALIFIED_WORDS = ("must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+                   "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation "
+                   "is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')")
+SUBDOMAIN_WORDS = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
+                   "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
+                   "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
 
 # resource -> (apiVersion, kind, API group as RBAC and Status name it)
 KINDS = {"configmaps": ("v1", "ConfigMap", ""), "leases": ("coordination.k8s.io/v1", "Lease", "coordination.k8s.io")}
@@ -181,6 +190,7 @@ def _semantic_causes(resource: str, body: dict) -> list[dict]:
     name = body["metadata"].get("name")
     if not name or not NAME.match(name) or len(name) > 253:
         causes.append(_cause("metadata.name", "a lowercase RFC 1123 subdomain is required"))
+    causes += _annotation_causes(body["metadata"].get("annotations") or {})
     if resource == "configmaps":
         data = body.get("data") or {}
         for key in data:
@@ -200,6 +210,43 @@ def _semantic_causes(resource: str, body: dict) -> list[dict]:
             if spec.get(time_field) is not None and not MICRO_TIME.match(str(spec[time_field])):
                 raise ApiStatus(400, "BadRequest", f"spec.{time_field}: parsing time {spec[time_field]!r} as RFC 3339")
     return causes
+
+
+def _annotation_causes(annotations: dict) -> list[dict]:
+    """apimachinery's ValidateAnnotations: each key a qualified name (checked in lower case), 256 KiB in all."""
+    causes = []
+    for key in annotations:
+        problem = _qualified_name_problem(str(key).lower())
+        if problem:
+            causes.append(_cause("metadata.annotations", f'Invalid value: "{key}": {problem}'))
+    size = sum(len(str(k)) + len(str(v)) for k, v in annotations.items())
+    if size > ANNOTATIONS_MAX_BYTES:
+        causes.append(_cause("metadata.annotations", f"Too long: must have at most {ANNOTATIONS_MAX_BYTES} bytes",
+                             "FieldValueTooLong"))
+    return causes
+
+
+def _qualified_name_problem(value: str) -> str | None:
+    """apimachinery's IsQualifiedName: ``[prefix/]name``, the prefix a DNS-1123 subdomain, the name 63 at most."""
+    parts = value.split("/")
+    if len(parts) > 2:
+        return f"a qualified name {QUALIFIED_WORDS} with an optional DNS subdomain prefix and '/' (e.g. " \
+               "'example.com/MyName')"
+    if len(parts) == 2:
+        prefix, name = parts
+        if not prefix:
+            return "prefix part must be non-empty"
+        if not NAME.match(prefix) or len(prefix) > 253:
+            return f"prefix part {SUBDOMAIN_WORDS}"
+    else:
+        name = parts[0]
+    if not name:
+        return "name part must be non-empty"
+    if len(name) > QUALIFIED_NAME_MAX:
+        return f"name part must be no more than {QUALIFIED_NAME_MAX} characters"
+    if not QUALIFIED_NAME.match(name):
+        return f"name part {QUALIFIED_WORDS}"
+    return None
 
 
 def _cause(field_name: str, message: str, reason: str = "FieldValueInvalid") -> dict:

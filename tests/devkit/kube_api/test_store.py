@@ -93,3 +93,28 @@ def test_delete_bumps_the_revision_and_then_the_object_is_gone():
     assert store.create("configmaps", NS, configmap())["metadata"]["resourceVersion"] == "3"
     store.delete("configmaps", NS, "state")
     assert refused(lambda: store.delete("configmaps", NS, "state")).code == 404
+
+
+def annotated(kind: str, annotations: dict) -> dict:
+    body = configmap() if kind == "configmaps" else lease()
+    body["metadata"]["annotations"] = annotations
+    return body
+
+
+@pytest.mark.parametrize("annotations, field_message", [
+    ({"otel-desk-receiver/members": "{}", "helm.sh/resource-policy": "keep", "plain": "x"}, None),
+    ({"bad key/x": "1"}, "prefix part a lowercase RFC 1123 subdomain"),
+    ({"example.com/-x": "1"}, "name part must consist of alphanumeric characters"),
+    ({"example.com/" + "n" * 64: "1"}, "name part must be no more than 63 characters"),
+    ({"a/b/c": "1"}, "a qualified name must consist of"),
+    ({"k": "v" * (256 * 1024)}, "Too long: must have at most 262144 bytes"),
+], ids=["valid", "bad-prefix", "bad-name", "long-name", "two-slashes", "too-large"])
+@pytest.mark.parametrize("kind", ["configmaps", "leases"])
+def test_annotations_are_validated_as_the_api_server_does(kind, annotations, field_message):
+    store = ObjectStore()
+    if field_message is None:
+        store.create(kind, NS, annotated(kind, annotations))
+        return
+    status = refused(lambda: store.create(kind, NS, annotated(kind, annotations)))
+    assert (status.code, status.body["reason"]) == (422, "Invalid")
+    assert "metadata.annotations" in status.body["message"] and field_message in status.body["message"]
