@@ -23,8 +23,9 @@ different nodes are never compared). Where this differs from client-go, it is st
   waits between tries, so that a standby gets the first chance, then campaigns again.
 
 With several apps (ha/spread.py) each app has its own Lease and elector, and two hooks spread them over the
-replicas: ``may_take()`` is asked before taking a free or expired Lease (or making a missing one), never
-before renewing this process's own, and ``request_hand_over()`` asks the loop polling the app to stop at a
+replicas: ``claim()`` is entered around taking a free or expired Lease (or making a missing one), never
+around renewing this process's own, and says whether this process may take it (the attempt counts as under
+way until it is left); and ``request_hand_over()`` asks the loop polling the app to stop at a
 page boundary, save and give the Lease up (``handing_over()`` until ``step_down`` or ``release``). A
 candidate that may not take reads the Lease all the same, so the moment it may, a Lease it has seen
 unchanged for a lease duration is taken at once.
@@ -38,6 +39,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from otel_desk_receiver.errors import KubeError
@@ -75,7 +77,8 @@ class LeaderElector:
     def __init__(self, client, namespace: str, name: str, identity: str, config: ElectionConfig = ElectionConfig(),
                  *, monotonic: Callable[[], float] = time.monotonic, clock_ns: Callable[[], int] = time.time_ns,
                  on_change: Callable[[bool, str], None] = lambda leading, holder: None,
-                 transitions_floor: Callable[[], int] = lambda: -1, may_take: Callable[[], bool] = lambda: True):
+                 transitions_floor: Callable[[], int] = lambda: -1,
+                 claim: Callable[[], AbstractContextManager[bool]] = lambda: nullcontext(True)):
         self._client = client
         self._floor = transitions_floor  # may raise KubeError: then no term is started this time
         self.namespace, self.name, self.identity = namespace, name, identity
@@ -94,7 +97,7 @@ class LeaderElector:
         self._stop = threading.Event()  # the one run() is given: pause() ends when it is set
         self._sit_out_until: float | None = None  # after step_down(): no write to the Lease before then
         self._problem: str | None = None  # why the API refuses this candidate, while it does
-        self.may_take = may_take  # asked before taking a Lease another held, or none did (ha/spread.py)
+        self.claim = claim  # entered around taking a Lease another held, or none did (ha/spread.py)
         self._hand_over = threading.Event()  # set: the app's loop stops, saves and gives the Lease up
 
     def is_leading(self) -> bool:
@@ -160,7 +163,7 @@ class LeaderElector:
             lease = self._client.get("leases", self.namespace, self.name)
         except KubeError as error:
             if error.reason == "NotFound":
-                return self.may_take() and self._new_term(-1, now_ns, sent, create=True)
+                return self._take(-1, now_ns, sent, create=True)
             if error.transient:
                 log.warning("lease %s/%s cannot be read: %s", self.namespace, self.name, error)
             else:
@@ -184,7 +187,11 @@ class LeaderElector:
         if record.holder == self.identity:
             renewed = LeaseRecord(self.identity, self._duration(), record.acquire_time_ns, now_ns, record.transitions)
             return self._write(renewed, sent, create=False)
-        return self.may_take() and self._new_term(record.transitions, now_ns, sent, create=False)
+        return self._take(record.transitions, now_ns, sent, create=False)
+
+    def _take(self, transitions: int, now_ns: int, sent: float, *, create: bool) -> bool:
+        with self.claim() as allowed:
+            return allowed and self._new_term(transitions, now_ns, sent, create=create)
 
     def _new_term(self, transitions: int, now_ns: int, sent: float, *, create: bool) -> bool:
         """Take the Lease (``create``: make it) in a term past ``transitions`` and past the state's."""

@@ -1,7 +1,7 @@
 """Spread: several Desk apps' Leases over the replicas, so that each leads about its share.
 
 Each app has its own Lease and elector (ha/elector.py); every replica campaigns for every app. A replica
-takes a free or expired app Lease only while it leads fewer apps than its fair share, ``ceil(apps / live
+takes a free or expired app Lease (``claim``) only while it leads fewer apps than its fair share, ``ceil(apps / live
 members)`` (ha/members.py counts the members), and one leading more hands the excess over: the apps whose
 ``sha256(identity/label)`` is lowest (a fixed, per-replica order) stop polling at a page boundary, save, and
 give their Lease up (Leadership.run_terms), and a replica below its share takes them at its next retry.
@@ -17,7 +17,8 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 
 from otel_desk_receiver.ha.elector import LeaderElector
 from otel_desk_receiver.ha.members import Members
@@ -31,7 +32,7 @@ def fair_share(apps: int, members: int) -> int:
 
 
 class Spread:
-    """One replica's side of the spread. Each elector's ``may_take`` is this spread's answer for its app;
+    """One replica's side of the spread. Each elector's ``claim`` is this spread's ``claim`` for its app;
     ``tick()`` (every retry period, on its own thread once ``start``-ed) renews this replica's membership
     and asks the electors of the apps above its share to hand over."""
 
@@ -42,12 +43,12 @@ class Spread:
         self._retry_period_s = retry_period_s
         self._monotonic = monotonic
         self._lock = threading.Lock()
-        self._granted: set[str] = set()  # asked and allowed; counted until that elector asks again
+        self._claimed: set[str] = set()  # attempts to take under way: counted as led until they end
         self._takes_from: float | None = None  # set at the first tick: no take for one retry period
         self._thread: threading.Thread | None = None
         self._running = 0  # Leaderships started and not stopped: the last to stop leaves the members
         for label, elector in self.electors.items():
-            elector.may_take = (lambda label=label: self.may_take(label))
+            elector.claim = (lambda label=label: self.claim(label))
 
     def share(self) -> int:
         return fair_share(len(self.electors), len(self.members.live()))
@@ -55,18 +56,23 @@ class Spread:
     def led(self) -> list[str]:
         return [label for label, elector in self.electors.items() if elector.is_leading()]
 
-    def may_take(self, label: str) -> bool:
-        """Whether this replica may take ``label``'s Lease now: below its share, counting the apps it leads
-        and those another of its electors was just allowed to take (their attempt may be under way)."""
+    @contextmanager
+    def claim(self, label: str) -> Iterator[bool]:
+        """Whether this replica may take ``label``'s Lease now: below its share, counting the apps it leads and
+        the attempts under way (inside another ``claim``); this attempt counts until the block is left (it then
+        leads the app, or it failed and counts no more)."""
         share = self.share()
         with self._lock:
-            self._granted.discard(label)  # this elector's previous attempt is over: it leads, or not
-            if self._takes_from is None or self._monotonic() < self._takes_from:
-                return False
-            if len(set(self.led()) | self._granted) >= share:
-                return False
-            self._granted.add(label)
-            return True
+            allowed = (self._takes_from is not None and self._monotonic() >= self._takes_from
+                       and len(set(self.led()) | self._claimed) < share and label not in self._claimed)
+            if allowed:
+                self._claimed.add(label)
+        try:
+            yield allowed
+        finally:
+            if allowed:
+                with self._lock:
+                    self._claimed.discard(label)
 
     def tick(self) -> list[str]:
         """Renew the membership, then ask the apps above the share to hand over; returns those asked."""

@@ -2,6 +2,7 @@
 expiring and releasing a Lease."""
 
 import threading
+from contextlib import nullcontext
 
 import pytest
 
@@ -236,10 +237,10 @@ def test_a_lease_deleted_under_its_leader_is_made_again_by_it(kube_api, kubeconf
         parts.client.close()
 
 
-def test_may_take_gates_taking_a_lease_never_renewing_one(kube_api, candidates, clock):
+def test_claim_gates_taking_a_lease_never_renewing_one(kube_api, candidates, clock):
     a, b = candidates("a"), candidates("b")
     allowed = {"a": False, "b": False}
-    a.may_take, b.may_take = (lambda: allowed["a"]), (lambda: allowed["b"])
+    a.claim, b.claim = (lambda: nullcontext(allowed["a"])), (lambda: nullcontext(allowed["b"]))
     assert not a.try_acquire_or_renew()  # missing: not made either
     with pytest.raises(Exception):
         kube_api.store.get("leases", NAMESPACE, "leader")
@@ -247,7 +248,7 @@ def test_may_take_gates_taking_a_lease_never_renewing_one(kube_api, candidates, 
     assert a.try_acquire_or_renew()
     allowed["a"] = False
     clock.advance(2)
-    assert a.try_acquire_or_renew()  # its own: renewed whatever may_take says
+    assert a.try_acquire_or_renew()  # its own: renewed whatever claim says
     assert not b.try_acquire_or_renew()
     clock.advance(16)  # a stopped renewing: expired on b's clock, still not taken
     assert not b.try_acquire_or_renew() and b.holder() == "a"

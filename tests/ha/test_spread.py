@@ -115,3 +115,17 @@ def test_a_lone_replica_takes_nothing_before_one_retry_period_has_shown_who_else
     clock.advance(1)
     step_all([a, b], clock)
     assert len(a.led()) <= 2
+
+
+def test_only_attempts_under_way_count_towards_the_share_not_attempts_that_failed(kube_client):
+    clock = Clock()
+    a, b = Replica(kube_client, "a", clock), Replica(kube_client, "b", clock)
+    b.spread.members.beat()
+    a.spread.tick()
+    clock.advance(CONFIG.retry_period_s)
+    a.spread.tick()  # two live members: a's share of four apps is 2; a leads none
+    with a.spread.claim("eu1") as first, a.spread.claim("eu2") as second, a.spread.claim("us1") as third:
+        assert (first, second, third) == (True, True, False)  # two attempts under way fill the share
+    # Those attempts failed (another replica wrote first): a still leads none, and may try again.
+    with a.spread.claim("us1") as again:
+        assert again
