@@ -262,7 +262,7 @@ for the Lease, and whether it talks to the Kubernetes API at all ("true" or "").
 {{- end }}
 
 {{/*
-Several Desk apps (values `apps`; README, "Several Desk apps"): "true" when given. The apps go to the receiver
+Several Desk apps (values `apps`; docs/configuration.md, "Several Desk apps"): "true" when given. The apps go to the receiver
 in a --config file (ConfigMap <fullname>-apps), each app's token as a file of its own Secret volume.
 */}}
 {{- define "otel-desk-receiver.multiApp" -}}
