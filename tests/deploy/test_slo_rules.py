@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from otel_desk_receiver.devkit.slo.source import BURN_ALERTS
+from tests.deploy.promql_grouping import grouping_problems, groupings
 from tests.deploy.telemetry_names import prometheus_labels, prometheus_series, promql_names
 from tests.harness.paths import REPO
 
@@ -78,6 +79,13 @@ def test_rules_use_only_exported_or_recorded_names():
             assert set(re.findall(r"\$labels\.(\w+)", text)) <= prometheus_labels()
 
 
+@pytest.mark.parametrize("rule", rules(), ids=lambda r: r.get("record") or f"{r['alert']}-{r['labels']['long_window']}")
+def test_every_rule_keeps_a_bot_with_its_app(rule):
+    """Two Desk apps share bot ids: every aggregation keeps (sendbird_app_id, sendbird_desk_bot_id)."""
+    assert grouping_problems(rule["expr"]) == []
+    assert all(set(grouping) == {"sendbird_app_id", "sendbird_desk_bot_id"} for grouping in groupings(rule["expr"]))
+
+
 def test_unit_test_series_use_only_exported_names():
     for test in yaml.safe_load(RULE_TESTS.read_text())["tests"]:
         for series in test["input_series"]:
@@ -93,7 +101,8 @@ def slo_doc_sections() -> dict[str, str]:
 
 @pytest.mark.parametrize("rule", alerts(), ids=lambda r: f"{r['alert']}-{r['labels']['long_window']}")
 def test_every_alert_has_a_severity_and_a_runbook_section(rule):
-    assert rule["labels"]["severity"] == {"DeskBotSLOFastBurn": "critical", "DeskBotSLOSlowBurn": "warning"}[rule["alert"]]
+    severity = {"DeskBotSLOFastBurn": "critical", "DeskBotSLOSlowBurn": "warning"}[rule["alert"]]
+    assert rule["labels"]["severity"] == severity
     base = RUNBOOK_BASE.removesuffix("runbook.md") + "slo.md"
     assert rule["annotations"]["runbook_url"] == f"{base}#{rule['alert'].lower()}"
     section = slo_doc_sections()[rule["alert"].lower()]

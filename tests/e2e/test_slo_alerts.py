@@ -89,9 +89,9 @@ def start_prometheus(run_dir, data_dir) -> ServerProcess:
     config.write_text(yaml.safe_dump({"global": {"evaluation_interval": "1s"}, "rule_files": [str(RULES)]}))
 
     def start(port: int) -> ServerProcess:
-        server = ServerProcess("prometheus", [binary("prometheus"), f"--config.file={config}",
-                                              f"--storage.tsdb.path={data_dir}", f"--web.listen-address=127.0.0.1:{port}"],
-                               run_dir / "prometheus.log", cwd=run_dir)
+        command = [binary("prometheus"), f"--config.file={config}", f"--storage.tsdb.path={data_dir}",
+                   f"--web.listen-address=127.0.0.1:{port}"]
+        server = ServerProcess("prometheus", command, run_dir / "prometheus.log", cwd=run_dir)
         server.url = f"http://127.0.0.1:{port}"
         return server.wait_ready(lambda: ready(server.url), 30)
 

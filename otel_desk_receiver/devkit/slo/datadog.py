@@ -16,8 +16,8 @@ from otel_desk_receiver import names
 from otel_desk_receiver.devkit.slo.prometheus import ALERT_NAMES, RUNBOOK, SEVERITIES, number
 from otel_desk_receiver.devkit.slo.source import (
     APP_LABEL,
-    BURN_ALERTS,
     BOT_LABEL,
+    BURN_ALERTS,
     BurnAlert,
     Objective,
     SloSource,

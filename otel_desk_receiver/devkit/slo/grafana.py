@@ -15,13 +15,17 @@ from otel_desk_receiver.devkit.slo.source import APP_LABEL, BOT_LABEL, BURN_ALER
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 LOGS = {"type": "loki", "uid": "${logs}"}
-SERVICE = "otel-desk-receiver"
+# As the receiver's dashboard: receivers by job (service.name when pushed, the scrape job when scraped), apps
+# of the chosen receivers, bots of the chosen apps; "All" receivers is .+, as Loki refuses a selector every
+# stream matches.
+FILTERS = f'job=~"$service", {APP_LABEL}=~"$app", {BOT_LABEL}=~"$bot"'
+POLL_COUNT = "otel_desk_receiver_poll_duration_seconds_count"
 LEGEND = f"{{{{{APP_LABEL}}}}} bot {{{{{BOT_LABEL}}}}}"
 UID = "otel-desk-receiver-slo"
 
 
 def _count(statuses: tuple[str, ...], window: str) -> str:
-    matchers = f'{STATUS_LABEL}=~"{"|".join(statuses)}", {APP_LABEL}=~"$app", {BOT_LABEL}=~"$bot"'
+    matchers = f'{STATUS_LABEL}=~"{"|".join(statuses)}", {FILTERS}'
     return f"sum by ({GROUPING}) (increase({METRIC}{{{matchers}}}[{window}]))"
 
 
@@ -75,16 +79,16 @@ def panels(source: SloSource) -> list[dict]:
         "gridPos": {"x": 0, "y": 16, "w": 24, "h": 12},
         "options": {"showTime": True, "sortOrder": "Descending", "wrapLogMessage": True, "enableLogDetails": True},
         "targets": [{"refId": "A", "datasource": LOGS, "queryType": "range",
-                     "expr": f'{{service_name="{SERVICE}"}} | {STATUS_LABEL}=~"{bad}" | {APP_LABEL}=~"$app" '
+                     "expr": f'{{service_name=~"$service"}} | {STATUS_LABEL}=~"{bad}" | {APP_LABEL}=~"$app" '
                              f'| {BOT_LABEL}=~"$bot"'}],
     })
     return found
 
 
-def _variable(name: str, label: str, query: str) -> dict:
+def _variable(name: str, label: str, query: str, every: str = ".*") -> dict:
     return {"name": name, "label": label, "type": "query", "datasource": DATASOURCE,
             "query": {"query": query, "refId": name}, "definition": query, "includeAll": True, "multi": True,
-            "allValue": ".*", "current": {"text": "All", "value": "$__all"}, "refresh": 2}
+            "allValue": every, "current": {"text": "All", "value": "$__all"}, "refresh": 2}
 
 
 def dashboard(source: SloSource) -> dict:
@@ -106,8 +110,9 @@ def dashboard(source: SloSource) -> dict:
              "regex": ""},
             {"name": "logs", "label": "Loki", "type": "datasource", "query": "loki",
              "current": {"text": "${DS_LOKI}", "value": "${DS_LOKI}"}, "hide": 0, "refresh": 1, "regex": ""},
-            _variable("app", "App", f"label_values({METRIC}, {APP_LABEL})"),
-            _variable("bot", "Bot", f'label_values({METRIC}{{{APP_LABEL}=~"$app"}}, {BOT_LABEL})'),
+            _variable("service", "Service", f"label_values({POLL_COUNT}, job)", every=".+"),
+            _variable("app", "App", f'label_values({METRIC}{{job=~"$service"}}, {APP_LABEL})'),
+            _variable("bot", "Bot", f'label_values({METRIC}{{job=~"$service", {APP_LABEL}=~"$app"}}, {BOT_LABEL})'),
         ]},
         "annotations": {"list": []},
         "panels": panels(source),

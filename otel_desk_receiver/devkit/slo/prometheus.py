@@ -102,11 +102,12 @@ def alert_rule(source: SloSource, alert: BurnAlert) -> dict:
     return {
         "alert": name,
         "expr": alert_expr(alert),
-        "labels": {"severity": SEVERITIES[alert.severity], "long_window": alert.long, "short_window": alert.short},
+        "labels": {"severity": SEVERITIES[alert.severity], "long_window": alert.long,
+                   "short_window": alert.short},
         "annotations": {
             "summary": (f"Bot {{{{ $labels.{BOT_LABEL} }}}} of app {{{{ $labels.{APP_LABEL} }}}} burns its webhook "
-                        f"error budget at {{{{ $value | humanize }}}}x over {alert.long} (above {number(alert.factor)}x "
-                        f"over {alert.long} and {alert.short})"),
+                        f"error budget at {{{{ $value | humanize }}}}x over {alert.long} "
+                        f"(above {number(alert.factor)}x over {alert.long} and {alert.short})"),
             "description": (f"At this rate the bot spends {number(spend.quantize(Decimal('0.1')))} % of its "
                             f"{source.window} error budget in {alert.long}: its ERROR and TIMEOUT calls, against "
                             f"its error budget ({BUDGET})."),

@@ -133,19 +133,19 @@ def read(documents: list[dict]) -> SloSource:
         raise SloSourceError(f"one SLI expected, found {len(slis)}")
     indicator = _indicator(slis[0])
     slos = [_slo(doc, indicator.name) for doc in documents if doc["kind"] == "SLO"]
-    defaults = [name for (name, _, _, selector) in slos if not selector]
+    defaults = [objective.name for _, objective in slos if not objective.selector]
     if len(defaults) != 1:
         raise SloSourceError(f"one SLO without a selector (the default) expected, found {len(defaults)}")
-    windows = {window for _, window, _, _ in slos}
+    windows = {window for window, _ in slos}
     if len(windows) != 1:
         raise SloSourceError(f"every SLO shares one time window (an override changes the target only): "
                              f"{sorted(windows)}")
     seen: dict[tuple, str] = {}
-    for name, _, _, selector in slos:
-        if selector in seen:
-            raise SloSourceError(f"SLO {name}: selects what SLO {seen[selector]} selects")
-        seen[selector] = name
-    objectives = sorted((objective for _, _, objective, _ in slos), key=lambda o: -len(o.selector))
+    for _, objective in slos:
+        if objective.selector in seen:
+            raise SloSourceError(f"SLO {objective.name}: selects what SLO {seen[objective.selector]} selects")
+        seen[objective.selector] = objective.name
+    objectives = sorted((objective for _, objective in slos), key=lambda o: -len(o.selector))  # stable
     return SloSource(indicator, windows.pop(), tuple(objectives))
 
 
@@ -184,7 +184,8 @@ def _statuses(sli: str, part: str, source: dict) -> tuple[str, ...]:
     return statuses
 
 
-def _slo(doc: dict, indicator: str) -> tuple[str, str, Objective, tuple]:
+def _slo(doc: dict, indicator: str) -> tuple[str, Objective]:
+    """(its time window, its objective)."""
     name = _field(doc, "metadata.name")
     if _field(doc, "spec.indicatorRef") != indicator:
         raise SloSourceError(f"SLO {name}: spec.indicatorRef must be {indicator}")
@@ -203,7 +204,7 @@ def _slo(doc: dict, indicator: str) -> tuple[str, str, Objective, tuple]:
         raise SloSourceError(f"SLO {name}: target must be between 0 and 1 (exclusive), got {target}")
     selector = _selector(name, doc.get("metadata", {}).get("annotations", {}).get(SELECTOR_ANNOTATION))
     display = doc["metadata"].get("displayName", name)
-    return name, window, Objective(name, display, target, selector), selector
+    return window, Objective(name, display, target, selector)
 
 
 def _selector(slo: str, text: str | None) -> tuple[tuple[str, str], ...]:

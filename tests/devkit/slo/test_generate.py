@@ -41,16 +41,18 @@ def test_an_edited_source_makes_every_output_stale_until_regenerated(tmp_path, c
 
 def test_a_bad_source_is_one_line_and_exit_2(tmp_path, capsys):
     root = copy_of_the_repository_files(tmp_path)
-    (root / SOURCE).write_text((root / SOURCE).read_text().replace("budgetingMethod: Occurrences", "budgetingMethod: Timeslices"))
+    source = root / SOURCE
+    source.write_text(source.read_text().replace("budgetingMethod: Occurrences", "budgetingMethod: Timeslices"))
     assert main(["--root", str(root)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "spec.budgetingMethod must be Occurrences" in err, err
 
 
 def test_make_slo_runs_the_generator():
-    dry_run = subprocess.run(["make", "--no-print-directory", "-n", "slo"], cwd=REPO, capture_output=True, text=True,
-                             timeout=60)
-    assert dry_run.returncode == 0 and "-m otel_desk_receiver.devkit.slo" in dry_run.stdout, dry_run.stdout + dry_run.stderr
+    dry_run = subprocess.run(["make", "--no-print-directory", "-n", "slo"], cwd=REPO, capture_output=True,
+                             text=True, timeout=60)
+    assert dry_run.returncode == 0, dry_run.stderr
+    assert "-m otel_desk_receiver.devkit.slo" in dry_run.stdout, dry_run.stdout
 
 
 def test_the_module_runs_as_a_command():

@@ -23,7 +23,7 @@ def targets(board, kind="prometheus"):
 @pytest.mark.parametrize(("title", "expr"), targets(COMMITTED) + targets(dashboard(with_overrides())),
                          ids=lambda v: v if len(v) < 50 else "")
 def test_queries_use_exported_names(title, expr):
-    assert promql_problems(expr.replace("$app", ".*").replace("$bot", ".*")) == []
+    assert promql_problems(expr) == []
 
 
 @pytest.mark.parametrize(("title", "expr"), targets(COMMITTED, "loki"))
@@ -43,11 +43,17 @@ def test_every_bot_s_budget_is_written_in_most_specific_first():
     expr = burn_rate_expr(with_overrides(), "1h")
     assert expr.index("0.005 * group by") < expr.index("0.02 * group by") < expr.index("0.01 * group by")
     assert '[1h]' in expr and budget_remaining_expr(with_overrides()).startswith("1 - ")
-    assert 'sendbird_app_id=~"$app", sendbird_desk_bot_id=~"$bot"' in expr
+    assert 'job=~"$service", sendbird_app_id=~"$app", sendbird_desk_bot_id=~"$bot"' in expr
 
 
-def test_variables_pick_the_app_then_its_bots():
+def test_variables_pick_receivers_then_their_apps_then_their_bots_as_the_receiver_s_dashboard_does():
     variables = {v["name"]: v for v in COMMITTED["templating"]["list"]}
-    assert variables["bot"]["query"]["query"] == \
-        'label_values(sendbird_desk_bot_webhook_logs_total{sendbird_app_id=~"$app"}, sendbird_desk_bot_id)'
+    main = {v["name"]: v for v in json.loads((REPO / "examples/grafana/dashboards/otel-desk-receiver.json")
+                                               .read_text())["templating"]["list"]}
+    for name in ("service", "app"):
+        assert variables[name]["query"] == main[name]["query"] and variables[name]["allValue"] == main[name]["allValue"]
+    assert variables["bot"]["query"]["query"] == ('label_values(sendbird_desk_bot_webhook_logs_total{job=~"$service", '
+                                                  'sendbird_app_id=~"$app"}, sendbird_desk_bot_id)')
+    (logs,) = targets(COMMITTED, "loki")
+    assert logs[1].startswith('{service_name=~"$service"}')
     assert render(with_overrides()).endswith("\n")

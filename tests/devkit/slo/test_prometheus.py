@@ -26,13 +26,14 @@ def test_each_alert_needs_both_windows_above_its_factor_and_enough_calls_in_the_
 
 
 def test_the_guard_s_minimum_is_the_calls_one_failure_cannot_push_over_the_factor():
-    """docs/slo.md#the-low-traffic-guard: at 99 %, 7 calls for the 1h page, 17 for 6h, 34 for a day, 100 for 3 days."""
+    """docs/slo.md#the-low-traffic-guard: at 99 %, 7 calls for the 1h page, 17 for 6h, 34 for a day, 100 for 3
+    days."""
     budget = with_overrides().default.budget
     minimum = [math.ceil(1 / (alert.factor * budget)) for alert in BURN_ALERTS]
     assert minimum == [7, 17, 34, 100]
     for alert, calls in zip(BURN_ALERTS, minimum):
         assert calls * alert.factor * budget >= 1 > (calls - 1) * alert.factor * budget
-        assert Decimal(1) / calls / budget <= alert.factor  # one failure among that many calls does not cross the factor
+        assert Decimal(1) / calls / budget <= alert.factor  # one failure among that many does not cross it
 
 
 def test_the_rendered_file_says_it_is_generated_and_parses():
@@ -51,8 +52,8 @@ def test_each_bot_takes_the_budget_of_its_most_specific_slo(tmp_path):
                                     f'sendbird_desk_webhook_log_status="RECEIVED"}}', "values": "0+10x10"}
                          for app, bot in series],
         "promql_expr_test": [{"expr": BUDGET, "eval_time": "5m", "exp_samples": [
-            {"labels": f'{{__name__="{BUDGET}", sendbird_app_id="{app}", sendbird_desk_bot_id="{bot}"}}', "value": value}
-            for (app, bot), value in zip(series, (0.005, 0.02, 0.01))]}],
+            {"labels": f'{{__name__="{BUDGET}", sendbird_app_id="{app}", sendbird_desk_bot_id="{bot}"}}',
+             "value": value} for (app, bot), value in zip(series, (0.005, 0.02, 0.01))]}],
     }]}
     (tmp_path / "rules.test.yaml").write_text(yaml.safe_dump(tests))
     promtool = shutil.which("promtool")
