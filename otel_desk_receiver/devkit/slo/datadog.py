@@ -28,7 +28,7 @@ METRIC = names.WEBHOOK_LOGS.name
 TAGS = {APP_LABEL: names.ATTR_APP_ID, BOT_LABEL: names.ATTR_BOT_ID}  # Prometheus label -> Datadog tag key
 GROUP_BY = f"by {{{names.ATTR_APP_ID},{names.ATTR_BOT_ID}}}"
 TIMEFRAMES = ("7d", "30d", "90d")
-PRIORITIES = {"page": 2, "ticket": 3}
+PRIORITIES = {"page": 1, "ticket": 3}  # as monitors.json: critical 1, warning 3
 SERVICE_TAG = "service:otel-desk-receiver"
 
 
@@ -60,7 +60,8 @@ def count(statuses: tuple[str, ...], terms: list[str]) -> str:
 def slo(source: SloSource, objective: Objective) -> dict:
     terms = scope(source, objective)
     return {
-        "name": f"Desk bot webhook calls: {objective.display_name}",
+        "name": (objective.display_name if objective is source.default
+                 else f"{source.default.display_name}: {objective.display_name}"),
         "type": "metric",
         "description": (f"{number(objective.target_percent)} % of each bot's settled webhook calls end "
                         f"{'|'.join(source.indicator.good)}, per app and bot (source: "

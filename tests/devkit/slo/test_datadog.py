@@ -44,6 +44,15 @@ def test_the_slo_check_catches():
     assert "cannot be typed" in found and "sli: not a field" in found
 
 
+def test_priorities_and_names_follow_the_other_monitors():
+    priorities = {tag: m["priority"] for m in json.loads((DATADOG / "monitors.json").read_text()) + MONITORS
+                  for tag in m["tags"] if tag.startswith("severity:")}
+    assert priorities == {"severity:critical": 1, "severity:warning": 3, "severity:info": 5}
+    assert [slo["name"] for slo in slos(with_overrides())] == [
+        "Desk bot webhook calls RECEIVED: app-b-bot-12", "Desk bot webhook calls RECEIVED: app-b",
+        "Desk bot webhook calls RECEIVED"]
+
+
 def test_the_28_day_window_becomes_datadog_s_30_days():
     assert timeframe(with_overrides()) == "30d"
     assert {t["timeframe"] for slo in SLOS for t in slo["thresholds"]} == {"30d"}
