@@ -64,6 +64,8 @@ class DeskState:
         check_bot_fields(**fields)
         with self.lock:
             bot = self._bot(bot_id)
+            if "webhook_url" in fields and fields["webhook_url"] != bot["webhookUrl"]:
+                self.logs[bot_id].url_changes.append((self.clock.now_us(), bot["webhookUrl"]))
             bot.update({BOT_FIELDS[name]: value for name, value in fields.items()})
             bot["updatedAt"] = iso_utc(self.clock.now_us())
             return dict(bot)

@@ -51,6 +51,9 @@ def check_bot_fields(**fields) -> None:
         raise ValueError(f"type must be one of {BOT_TYPES} (got {fields['type']!r})")
     if "status" in fields and fields["status"] not in BOT_STATUSES:
         raise ValueError(f"status must be one of {BOT_STATUSES} (got {fields['status']!r})")
+    url = fields.get("webhook_url")
+    if url is not None and not (isinstance(url, str) and url.startswith(("https://", "http://"))):
+        raise ValueError(f"webhook_url must be an http(s) URL or null (got {url!r})")
     timeout = fields.get("timeout_seconds", 60)
     if not isinstance(timeout, int) or not 1 <= timeout <= MAX_TIMEOUT_SECONDS:
         raise ValueError(f"timeout_seconds must be an integer 1..{MAX_TIMEOUT_SECONDS} (got {timeout!r})")
@@ -64,7 +67,7 @@ def render_entry(log: BotLog, i: int, now_us: int, statuses: StatusTable, bot: d
     entry = {
         "id": entry_id,
         "status": statuses.names[code],
-        "webhookUrl": bot["webhookUrl"],
+        "webhookUrl": log.webhook_url_at(log.created[i], bot["webhookUrl"]),
         "createdAt": format_created_at(log.created[i], entry_id, zone),
         "botWebhookEventId": f"evt_{entry_id * 2654435761 % 2**32:08x}",
         "responseTimeMs": 50 + entry_id * 7919 % 4000 if code == RECEIVED else None,

@@ -48,9 +48,19 @@ class BotLog:
         self.code = array("b")
         self.ids_sorted = True  # ids ascend with createdAt: id order is created order
         self.overrides: dict[int, dict] = {}  # entry id -> webhookUrl/extra set by a test
+        # (when, the URL before) of each change of the bot's webhookUrl, oldest first: an entry keeps the URL its
+        # event was posted to (docs/desk-api.md#webhook-logs: webhookUrl is where the event went).
+        self.url_changes: list[tuple[int, str | None]] = []
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def webhook_url_at(self, created_us: int, current: str | None) -> str | None:
+        """The bot's webhookUrl when an entry created at ``created_us`` was posted (``current``: the URL now)."""
+        for changed_us, before in self.url_changes:
+            if created_us < changed_us:
+                return before
+        return current
 
     def append(self, entry_id: int, created_us: int, sent_us: int, final_us: int, code: int) -> int:
         """Insert one entry keeping the order; appends in O(1) when it is the newest."""

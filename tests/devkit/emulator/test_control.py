@@ -77,6 +77,10 @@ def test_stats_count_api_requests_only(controlled, desk_session):
         pytest.param("POST", "/bots", {"name": "x", "timeout_seconds": 999}, 400, id="bad-bot-value"),
         pytest.param("POST", "/bots", {"nom": "x"}, 400, id="unknown-argument"),
         pytest.param("PATCH", "/bots/99", {"name": "x"}, 404, id="unknown-bot"),
+        pytest.param("PATCH", "/bots/1", {"status": "NAPPING"}, 400, id="status-desk-cannot-hold"),
+        pytest.param("PATCH", "/bots/1", {"webhook_url": 42}, 400, id="webhook-url-not-text"),
+        pytest.param("PATCH", "/bots/1", {"webhook_url": "ftp://hooks.example.com/x"}, 400, id="webhook-url-not-http"),
+        pytest.param("DELETE", "/bots/99", None, 404, id="delete-unknown-bot"),
         pytest.param("POST", "/faults", {"explode": {}}, 400, id="unknown-fault"),
         pytest.param("POST", "/bots/1/entries", {"created_at": "2026-03-10T10:00:00"}, 400, id="naive-time"),
         pytest.param("GET", "/nothing", None, 404, id="unknown-path"),
@@ -87,3 +91,29 @@ def test_control_errors(controlled, method, path, body, status):
     emulator.add_bot("alpha")
     response = requests.request(method, control + path, json=body, timeout=5)
     assert response.status_code == status and "detail" in response.json()
+
+
+def test_a_bot_paused_moved_to_a_new_webhook_host_and_deleted_as_desk_serves_it(controlled, desk_session):
+    """The bot inventory's scenario (docs/bot-inventory.md): each step through the control surface, then what the
+    API serves: the status and updatedAt at once, the new webhookUrl on the bot and on entries posted after the
+    move only (an entry's webhookUrl is where that event went), and after the delete a 404 for the bot and its logs."""
+    emulator, control = controlled
+    bot = requests.post(control + "/bots", json={"name": "alpha", "webhook_url": "https://old.example.com/hook"},
+                        timeout=5).json()
+    before = emulator.add_entry(bot["id"], status="RECEIVED")
+    emulator.clock.advance(60)
+    paused = requests.patch(f"{control}/bots/{bot['id']}", json={"status": "PAUSED"}, timeout=5).json()
+    assert paused["status"] == "PAUSED" and paused["updatedAt"] == "2026-03-10T12:01:00Z"
+    moved = requests.patch(f"{control}/bots/{bot['id']}", json={"webhook_url": "https://new.example.net:8443/hook"},
+                           timeout=5).json()
+    emulator.clock.advance(1)
+    after = emulator.add_entry(bot["id"], status="ERROR")
+    served = desk_session.get(f"{emulator.url}/bots/{bot['id']}", timeout=5).json()
+    assert served == moved and served["webhookUrl"] == "https://new.example.net:8443/hook"
+    logs = desk_session.get(f"{emulator.url}/bots/{bot['id']}/webhook_logs", params={"order": "id"}, timeout=5).json()
+    assert [(e["id"], e["webhookUrl"]) for e in logs["results"]] == [
+        (before["id"], "https://old.example.com/hook"), (after["id"], "https://new.example.net:8443/hook")]
+    assert requests.delete(f"{control}/bots/{bot['id']}", timeout=5).json() == {"deleted": bot["id"]}
+    assert desk_session.get(f"{emulator.url}/bots", timeout=5).json()["results"] == []
+    assert desk_session.get(f"{emulator.url}/bots/{bot['id']}", timeout=5).status_code == 404
+    assert desk_session.get(f"{emulator.url}/bots/{bot['id']}/webhook_logs", timeout=5).status_code == 404
