@@ -362,8 +362,8 @@ def test_a_hand_over_stops_at_a_cycle_boundary_saves_in_the_term_then_gives_the_
         events.append(f"saved while {holder} holds it")
 
     leadership.start(stop)
-    terms = threading.Thread(target=leadership.run_terms,
-                             args=(stop, lambda: events.append("start"), lambda: events.append("cycle"), 0.01, end_term))
+    terms = threading.Thread(target=leadership.run_terms, args=(
+        stop, lambda: events.append("start"), lambda: events.append("cycle"), 0.01, end_term))
     terms.start()
     try:
         wait_until(lambda: events.count("cycle") > 2, WAIT_S, "cycles", poll_s=0.01)
