@@ -129,3 +129,16 @@ def test_only_attempts_under_way_count_towards_the_share_not_attempts_that_faile
     # Those attempts failed (another replica wrote first): a still leads none, and may try again.
     with a.spread.claim("us1") as again:
         assert again
+
+
+def test_a_replica_stopping_gracefully_has_its_apps_taken_at_once_not_after_a_lease_duration(kube_client):
+    clock = Clock()
+    a, b = Replica(kube_client, "a", clock), Replica(kube_client, "b", clock)
+    for _ in range(4):
+        step_all([a, b], clock)
+    for elector in b.electors.values():  # SIGTERM: every Leadership.stop releases, the last leaves the members
+        elector.release()
+    b.spread.members.leave()
+    step_all([a], clock)
+    step_all([a], clock)
+    assert a.led() == set(APPS)  # two retry periods, not a lease duration (15 s)
