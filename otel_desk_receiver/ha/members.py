@@ -136,6 +136,11 @@ class Members:
             log.info("lease %s/%s: members renewed again", self.namespace, self.name)
 
 
+def listed(lease: dict | None) -> dict[str, str]:
+    """The members a members Lease lists (identity -> the time of its last renewal), live or not."""
+    return _entries(lease)
+
+
 def _entries(lease: dict | None) -> dict[str, str]:
     text = (((lease or {}).get("metadata") or {}).get("annotations") or {}).get(MEMBERS_ANNOTATION, "")
     try:

@@ -18,7 +18,7 @@ from otel_desk_receiver.kube.access import check_write_access
 from otel_desk_receiver.kube.client import DEFAULT_TIMEOUT_S, KubeClient
 from otel_desk_receiver.ha.elector import ElectionConfig, LeaderElector
 from otel_desk_receiver.ha.leadership import Leadership, RoleSink
-from otel_desk_receiver.ha.members import Members, members_lease_name
+from otel_desk_receiver.ha.members import Members, listed, members_lease_name
 from otel_desk_receiver.ha.spread import Spread
 from otel_desk_receiver.kube.object_names import per_app_name
 from otel_desk_receiver.redaction import without_user_info
@@ -195,7 +195,7 @@ def describe(settings: Settings, desk: Mapping[str, DeskIdentity | None] | DeskI
             lease = check_write_access(parts.client, "leases", parts.namespace, members.name,
                                        {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                                         "metadata": {"name": members.name, "namespace": parts.namespace}})
-            words.append(f"{name}: none yet" if lease is None else f"{name}: the replicas' members")
+            words.append(f"{name}: none yet" if lease is None else f"{name}: {len(listed(lease))} replica(s) listed")
     except KubeError as error:
         return False, str(error)
     except StateError as error:

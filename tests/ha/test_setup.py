@@ -152,3 +152,8 @@ def test_check_describes_each_apps_configmap_and_lease(kube_api, kubeconfig):
                 in line)
         assert f"lease {NAMESPACE}/{per_app_name('otel-desk-receiver-leader', label)}: none yet" in line
     assert f"lease {NAMESPACE}/otel-desk-receiver-leader.members: none yet" in line
+    parts = ha_setup.build(settings, env={"KUBECONFIG": str(kubeconfig)})
+    parts.spread.members.beat()
+    parts.client.close()
+    ok, line = ha_setup.describe(settings, None, {"KUBECONFIG": str(kubeconfig)})
+    assert ok and line.endswith(f"lease {NAMESPACE}/otel-desk-receiver-leader.members: 1 replica(s) listed"), line
