@@ -145,10 +145,39 @@ LEADER_CHANGES = MetricSpec(
     (ATTR_LEADER_CHANGE,),
 )
 
+# The bot inventory (runtime/inventory.py, runtime/bot_changes.py): each bot listing as a gauge per bot, and each
+# change between two listings as a log record of its own event (docs/bot-inventory.md).
+ATTR_BOT_STATUS = "sendbird.desk.bot.status"  # as Desk gives it: ACTIVE, INACTIVE, PAUSED, PENDING or any other
+ATTR_BOT_TYPE = "sendbird.desk.bot.type"  # CUSTOM (only CUSTOM bots are watched)
+ATTR_BOT_TIMEOUT = "sendbird.desk.bot.timeout_seconds"  # Desk's timeoutSeconds (60 when absent)
+ATTR_BOT_WEBHOOK_HOST = "sendbird.desk.bot.webhook_host"  # hostname[:port] of webhookUrl: never its path, query, user info
+ATTR_BOT_CHANGE = "sendbird.desk.bot.change.kind"  # one of BOT_CHANGES
+ATTR_BOT_CHANGE_FROM = "sendbird.desk.bot.change.from"  # the value before (status, webhook host, timeout)
+ATTR_BOT_CHANGE_TO = "sendbird.desk.bot.change.to"  # the value after
+BOT_CHANGE_EVENT_NAME = "sendbird.desk.bot.change"
+BOT_ADDED = "added"
+BOT_REMOVED = "removed"
+BOT_STATUS_CHANGED = "status_changed"
+BOT_WEBHOOK_HOST_CHANGED = "webhook_host_changed"
+BOT_TIMEOUT_CHANGED = "timeout_changed"
+BOT_UNREAD_ERROR_SET = "unread_error_set"
+BOT_UNREAD_ERROR_CLEARED = "unread_error_cleared"
+BOT_CHANGES = (BOT_ADDED, BOT_REMOVED, BOT_STATUS_CHANGED, BOT_WEBHOOK_HOST_CHANGED, BOT_TIMEOUT_CHANGED,
+               BOT_UNREAD_ERROR_SET, BOT_UNREAD_ERROR_CLEARED)
+BOT_STATE = MetricSpec(
+    "sendbird.desk.bot.state", "gauge", "1",
+    "1 for each bot of the last bot listing, its state as attributes; a removed bot has no point",
+    (ATTR_APP_ID, ATTR_BOT_ID, ATTR_BOT_NAME, ATTR_BOT_STATUS, ATTR_BOT_TYPE, ATTR_BOT_TIMEOUT, ATTR_BOT_WEBHOOK_HOST),
+)
+BOT_CHANGE_ATTRIBUTES: tuple[str, ...] = (
+    ATTR_APP_ID, ATTR_LOG_RECORD_UID, ATTR_BOT_ID, ATTR_BOT_NAME, ATTR_BOT_CHANGE, ATTR_BOT_CHANGE_FROM,
+    ATTR_BOT_CHANGE_TO, ATTR_BOT_STATUS, ATTR_BOT_TYPE, ATTR_BOT_TIMEOUT, ATTR_BOT_WEBHOOK_HOST,
+)
+
 METRICS: tuple[MetricSpec, ...] = (
     WEBHOOK_LOGS, WEBHOOK_LOGS_PENDING, UNREAD_ERROR, HTTP_CLIENT_DURATION,
     LAG, POLL_DURATION, EXPORT_FAILURES, ENTRIES_REJECTED, READ_FAILURES, LAST_READ, SWEEP_DURATION,
-    LEADER, LEADER_CHANGES,
+    LEADER, LEADER_CHANGES, BOT_STATE,
 )
 
 LOG_ATTRIBUTES: tuple[str, ...] = (

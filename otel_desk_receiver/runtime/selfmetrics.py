@@ -27,6 +27,8 @@ class BotGauges:
 
 
 GaugeSource = Callable[[], Iterable[BotGauges]]
+# (value, attributes) of each point of one app's gauge; the app's attribute is added by AppTelemetry.observe.
+PointSource = Callable[[], Iterable[tuple[float, dict]]]
 
 
 class SelfTelemetry:
@@ -46,6 +48,7 @@ class SelfTelemetry:
         self._gauge_sources: dict[str, GaugeSource] = {}
         self._gauges_lock = threading.Lock()
         self._gauges_created = False
+        self._point_sources: dict[str, dict[str, PointSource]] = {}  # gauge name -> app -> its points
 
     def for_app(self, app: str) -> "AppTelemetry":
         """The view one app's parts (Desk client, pipeline, poller) report through: its points say ``app``."""
@@ -70,6 +73,21 @@ class SelfTelemetry:
         ):
             self._meter.create_observable_gauge(spec.name, [self._observer(read)], unit=spec.unit,
                                                 description=spec.description)
+
+    def observe_points(self, spec: names.MetricSpec, app: str, points: PointSource) -> None:
+        """``app``'s points of the gauge ``spec``, observed from ``points()`` (each attributes dict led by the
+        app) on the meter's thread from now on; one instrument per process, one source per app and gauge."""
+        with self._gauges_lock:
+            sources = self._point_sources.get(spec.name)
+            self._point_sources[spec.name] = {**(sources or {}), app: points}
+            if sources is not None:
+                return
+
+        def observe(_options: CallbackOptions) -> Iterable[Observation]:
+            for source in self._point_sources[spec.name].values():
+                for value, attributes in source():
+                    yield Observation(value, attributes)
+        self._meter.create_observable_gauge(spec.name, [observe], unit=spec.unit, description=spec.description)
 
     def _observer(self, read: Callable[[BotGauges], float | None]):
         def observe(_options: CallbackOptions) -> Iterable[Observation]:
@@ -114,6 +132,11 @@ class AppTelemetry:
 
     def observe_bot_gauges(self, gauges: GaugeSource) -> None:
         self._telemetry.observe_bot_gauges(self.app, gauges)
+
+    def observe(self, spec: names.MetricSpec, points: PointSource) -> None:
+        """The gauge ``spec``'s points of this app from ``points()``, each labelled with the app first."""
+        self._telemetry.observe_points(spec, self.app, lambda: (
+            (value, {names.ATTR_APP_ID: self.app, **attributes}) for value, attributes in points()))
 
 
 def bot_attributes(app: str, bot_id: int, bot_name: str) -> dict[str, int | str]:

@@ -1,5 +1,7 @@
 """WatchedBots: the bots the poller watches now, published for the parts that report on them from other threads."""
 
+from collections.abc import Callable
+
 from otel_desk_receiver.desk.models import Bot
 
 
@@ -12,9 +14,17 @@ class WatchedBots:
 
     def __init__(self) -> None:
         self._bots: tuple[Bot, ...] = ()
+        self._observers: list[Callable[[tuple[Bot, ...]], None]] = []
 
     def publish(self, bots: list[Bot]) -> None:
         self._bots = tuple(bots)
+        for observer in list(self._observers):
+            observer(self._bots)
+
+    def subscribe(self, observer: Callable[[tuple[Bot, ...]], None]) -> None:
+        """Call ``observer(bots)`` with each list published from now on, on the publishing (poller's) thread
+        (the bot inventory, runtime/bot_changes.py)."""
+        self._observers.append(observer)
 
     def bots(self) -> list[Bot]:
         return list(self._bots)

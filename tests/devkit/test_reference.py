@@ -46,3 +46,16 @@ def test_readme_commands_exist():
 
     documented = set(re.findall(r"^\| `([a-z]+)(?: --once)?` \|", README.read_text(), re.M))
     assert documented == set(COMMANDS)
+
+
+def test_the_bot_change_record_table_in_docs_is_what_names_says():
+    from otel_desk_receiver.devkit.reference import BOT_CHANGES_MARK, GENERATED_IN
+
+    text = (REPO / "docs" / "bot-inventory.md").read_text()
+    assert render(text, GENERATED_IN["bot-inventory.md"]) == text, \
+        "docs/bot-inventory.md drifted: run python -m otel_desk_receiver.devkit.reference docs/bot-inventory.md"
+    section = section_pattern(BOT_CHANGES_MARK).search(text).group(2)
+    for attribute in names.BOT_CHANGE_ATTRIBUTES:
+        assert f"`{attribute}`" in section
+    for kind in names.BOT_CHANGES:
+        assert f"`{kind}`" in section

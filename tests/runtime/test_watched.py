@@ -18,3 +18,13 @@ def test_readers_see_the_last_list_published_and_none_before_the_first():
     assert watched.ids_and_names() == [(1, "one"), (2, "two")]
     watched.publish([bot(2, "two")])
     assert [b.id for b in watched.bots()] == [2]
+
+
+def test_each_observer_sees_each_list_published_after_it_subscribed():
+    watched = WatchedBots()
+    watched.publish([bot(1, "one")])
+    seen: list[list[int]] = []
+    watched.subscribe(lambda bots: seen.append([b.id for b in bots]))
+    watched.publish([bot(1, "one"), bot(2, "two")])
+    watched.publish([])
+    assert seen == [[1, 2], []]
