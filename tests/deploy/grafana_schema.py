@@ -22,6 +22,11 @@ UNTYPED_FIELDS: dict[tuple[str, ...], str] = {
                    "after import, where it is gone",
     ("templating", "list", "*", "definition"): "the query's display text, written by Grafana's variable "
                                                "editor and absent from the schema (docs/testing.md#tool-pitfalls)",
+    ("annotations", "list", "*", "target", "expr"): "a data source annotation's query is that data source's own "
+                                                    "(Loki's expr); the schema types only the fields every query has",
+    ("annotations", "list", "*", "titleFormat"): "Loki's annotation options (the title template, the labels made "
+                                                 "tags), written by its annotation editor and absent from the schema",
+    ("annotations", "list", "*", "tagKeys"): "as titleFormat",
 }
 
 # panel type -> (the module of its plugin's types in @grafana/schema, whether it has a custom FieldConfig)

@@ -38,8 +38,9 @@ def prometheus_labels() -> set[str]:
 
 
 def log_labels() -> set[str]:
-    """Loki's names for the log record attributes (dots become underscores), plus what Loki adds."""
-    return {names.prometheus_label(a) for a in names.LOG_ATTRIBUTES} | {
+    """Loki's names for the log record attributes, the entries' and the bot changes' (dots become underscores), plus
+    what Loki adds."""
+    return {names.prometheus_label(a) for a in names.LOG_ATTRIBUTES + names.BOT_CHANGE_ATTRIBUTES} | {
         "service_name", "severity_text", "detected_level", "event_name",
     }
 

@@ -109,8 +109,8 @@ def dashboard_queries():
     for widget in DASHBOARD["widgets"]:
         definition = widget["definition"]
         for request in definition.get("requests", []):
-            for query in request["queries"]:
-                yield definition["title"], query["query"]
+            for query in request["queries"]:  # a metrics query, or a logs query's search (the bot change overlay)
+                yield definition["title"], query["query"] if "query" in query else query["search"]["query"]
 
 
 PER_APP_METRICS = {spec.name for spec in names.METRICS if names.ATTR_APP_ID in spec.attributes}
