@@ -165,7 +165,7 @@ BOT_UNREAD_ERROR_CLEARED = "unread_error_cleared"
 BOT_CHANGES = (BOT_ADDED, BOT_REMOVED, BOT_STATUS_CHANGED, BOT_WEBHOOK_HOST_CHANGED, BOT_TIMEOUT_CHANGED,
                BOT_UNREAD_ERROR_SET, BOT_UNREAD_ERROR_CLEARED)
 BOT_STATE = MetricSpec(
-    "sendbird.desk.bot.state", "gauge", "1",
+    "sendbird.desk.bot.state", "gauge", "{bot}",  # not "1": translators would add _ratio to its name
     "1 for each bot of the last bot listing, its state as attributes; a removed bot has no point",
     (ATTR_APP_ID, ATTR_BOT_ID, ATTR_BOT_NAME, ATTR_BOT_STATUS, ATTR_BOT_TYPE, ATTR_BOT_TIMEOUT, ATTR_BOT_WEBHOOK_HOST),
 )
