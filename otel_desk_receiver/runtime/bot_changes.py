@@ -107,7 +107,11 @@ class BotInventory:
             self._kept.extend(change_record(self.app, change, seen_ns) for change in changes)
             self._drop_oldest()
             if self._kept:
-                self._send()
+                try:
+                    self._send()
+                except Exception:  # noqa: BLE001 - telemetry about the listing must never stop the polling
+                    log.exception("sending %d bot change record(s) failed: kept, sent again with the next bot "
+                                  "listing", len(self._kept))
 
     def points(self) -> Iterable[tuple[int, dict]]:
         """The gauge's points: 1 for each bot of the last listing, with its id, name and state."""

@@ -169,3 +169,20 @@ def test_a_webhook_url_with_secrets_never_reaches_the_endpoint(otlp_env, reader)
     for secret in SECRETS:
         assert secret.encode() not in sent, secret
     assert not any(secret in str(point) for point in gauge(reader) for secret in SECRETS)
+
+
+class BrokenExporter:
+    """An exporter with a bug: deliver raises."""
+
+    def deliver(self, records):
+        raise RuntimeError("a bug in the export path")
+
+
+def test_a_failing_export_path_never_stops_the_listing_and_keeps_the_records(reader, caplog):
+    telemetry = SelfTelemetry(MeterProvider(metric_readers=[reader]).get_meter("test")).for_app("app-eu")
+    inventory = BotInventory(telemetry, BrokenExporter(), clock_ns=Clock())
+    inventory.listed([bot(7)])
+    with caplog.at_level(logging.ERROR):
+        inventory.listed([bot(7, status="PAUSED")])  # does not raise into the poller
+    assert inventory.kept == 1 and "sending 1 bot change record(s) failed" in caplog.text
+    assert [p[names.ATTR_BOT_STATUS] for p in gauge(reader)] == ["PAUSED"]
