@@ -1,6 +1,6 @@
 """The incidents of the alert test, one per shipped alert rule, each scripted through the Desk emulator's
-control surface, the OTLP sink or the receiver process, and each on a pipeline of its own (the rules'
-receiver-wide alerts sum over everything one Prometheus scrapes). Durations here (``detect_s``) are in the
+control surface, the OTLP sink or the receiver process, and each on a pipeline of its own (its own Prometheus:
+no incident's alert can come from another's). Two receivers in one Prometheus: tests/e2e/test_alerts_two_receivers.py. Durations here (``detect_s``) are in the
 shipped rules' time; a scaled pipeline scales them with its rules."""
 
 from tests.e2e.alert_scenario import BOT_LIST_INTERVAL_S, Expected, Incident, Pipeline
@@ -75,20 +75,20 @@ INCIDENTS = (
              prepare=_answers_404("never"), warm_up=("steady", "gone"), start=_answers_404("gone"),
              stop=_clear_faults, detect_s=300),
     # Reads fail; the rule waits until no bot was read for 2 minutes.
-    Incident("desk-down", STEADY, (Expected("DeskApiUnreachable"),),
+    Incident("desk-down", STEADY, (Expected("DeskApiUnreachable", receiver=True),),
              start=lambda p: p.control.call("POST", "/faults", {"drop_next": {"n": 1_000_000}}), stop=_clear_faults,
              detect_s=120),
-    Incident("rate-limited", STEADY, (Expected("DeskApiRateLimited"),),
+    Incident("rate-limited", STEADY, (Expected("DeskApiRateLimited", receiver=True),),
              start=lambda p: p.control.call("POST", "/faults", {"fail_next": {"n": 1_000_000, "status": 429,
                                                                               "retry_after": 2}}),
              stop=_clear_faults),
     # An entry settled by age on a quiet bot is delivered when its lag can be large: DeskReceiverLagging may
     # then be pending for under 5 minutes (deliveries in the last 5), never firing (its `for:` is 15).
-    Incident("otlp-down", STEADY, (Expected("DeskReceiverExportFailing", signal="logs"),
-                                   Expected("DeskReceiverExportFailing", signal="metrics")),
+    Incident("otlp-down", STEADY, (Expected("DeskReceiverExportFailing", signal="logs", receiver=True),
+                                   Expected("DeskReceiverExportFailing", signal="metrics", receiver=True)),
              start=_otlp_down, stop=_otlp_up, allowed=frozenset({"DeskReceiverLagging"})),
     # kill -9; the incident ends when it is started again.
-    Incident("receiver-down", STEADY, (Expected("DeskReceiverDown"),),
+    Incident("receiver-down", STEADY, (Expected("DeskReceiverDown", receiver=True),),
              start=lambda p: p.receiver.kill(), stop=lambda p: p.start_receiver()),
     # Bots watched, nothing to deliver from the start; it ends with the bot's first entries.
     Incident("nothing-delivered", {"quiet": {}}, (Expected("DeskReceiverNotExporting"),), warm_up=(),

@@ -19,6 +19,7 @@ import yaml
 from tests.harness.process import ServerProcess, start_on_free_port
 
 START_DEADLINE_S = 20.0
+SCRAPE_JOB = "otel-desk-receiver"  # the job Prometheus scrapes the receivers as: their `job` label
 IGNORED_LABELS = {"alertname", "severity", "incident"}
 
 
@@ -72,7 +73,7 @@ def start_prometheus(run_dir: Path, targets: list[str], alertmanager: ServerProc
                    "external_labels": {"incident": incident}},
         "rule_files": [str(rule_file)],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager.url.removeprefix("http://")]}]}]},
-        "scrape_configs": [{"job_name": "otel-desk-receiver", "static_configs": [{"targets": list(targets)}]}],
+        "scrape_configs": [{"job_name": SCRAPE_JOB, "static_configs": [{"targets": list(targets)}]}],
     }
     directory = run_dir / "prometheus"
     directory.mkdir()

@@ -14,7 +14,7 @@ import requests
 import yaml
 
 from otel_desk_receiver.devkit.sink.server import OtlpSink
-from tests.e2e.alert_pipeline import AlertWatcher, PrometheusApi, WebhookSink, start_prometheus
+from tests.e2e.alert_pipeline import SCRAPE_JOB, AlertWatcher, PrometheusApi, WebhookSink, start_prometheus
 from tests.e2e.scaled_rules import FACTOR, RULE_FILE, duration_s, format_duration, rules_by_alert, write_scaled_rules
 from tests.harness.ports import free_port
 from tests.harness.wait import wait_until
@@ -59,12 +59,14 @@ def _nothing(_pipeline: Pipeline) -> None:
 
 @dataclass(frozen=True)
 class Expected:
-    """An alert meant for an incident: its name, and the bot (by name) or signal it is about. ``from_start``:
+    """An alert meant for an incident: its name, and the bot (by name) or signal it is about; ``receiver``: it
+    names the pipeline's receiver (job and instance: the receiver-wide alerts are per receiver). ``from_start``:
     its condition is there from the pipeline's start (set up by the incident's ``prepare``)."""
 
     alertname: str
     bot: str | None = None
     signal: str | None = None
+    receiver: bool = False
     from_start: bool = False
 
 
@@ -157,6 +159,8 @@ class Pipeline:
             labels["sendbird_desk_bot_id"] = str(self.bots[expected.bot])
         if expected.signal is not None:
             labels["otel_desk_receiver_signal"] = expected.signal
+        if expected.receiver:
+            labels.update(job=SCRAPE_JOB, instance=f"127.0.0.1:{self.env['OTEL_EXPORTER_PROMETHEUS_PORT']}")
         return labels
 
     def timing(self, what: str, since_s: float) -> None:

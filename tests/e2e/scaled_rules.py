@@ -42,7 +42,7 @@ DATA_CONSTANTS: dict[str, dict[str, str]] = {
     "DeskReceiverLagging": {"900": "the age of the newest entry read: Desk's data, not scaled",
                             "0": "no deliveries"},
     "DeskReceiverNotExporting": {"0": "no deliveries, no bots"},
-    "DeskReceiverDown": {"0": "no cycles"},
+    "DeskReceiverDown": {"0": "no cycles, a target's up, a standby's leader gauge"},
     "DeskReceiverExportFailing": {"0": "no failures"},
 }
 

@@ -20,7 +20,9 @@ import pytest
 import yaml
 
 from otel_desk_receiver.devkit.sink.server import OtlpSink
-from tests.e2e.alert_pipeline import AlertWatcher, PrometheusApi, WebhookSink, start_alertmanager, start_prometheus
+from tests.e2e.alert_pipeline import (
+    SCRAPE_JOB, AlertWatcher, PrometheusApi, WebhookSink, start_alertmanager, start_prometheus,
+)
 from tests.e2e.alert_scenario import BOT_LIST_INTERVAL_S, WARM_UP, Control, first_matching, matches
 from tests.e2e.scaled_rules import FACTOR, duration_s, format_duration, rules_by_alert, write_scaled_rules
 from tests.harness.fixtures.otlp import TEST_TIMEOUT_MS
@@ -31,7 +33,6 @@ from tests.harness.wait import wait_until
 pytestmark = pytest.mark.alert_pipeline
 
 INCIDENT = "two-receivers"
-JOB = "otel-desk-receiver"
 BOTS = ("faq", "orders")
 # Each wait: the scaled `for:` (30 s at most here) plus starting processes, scrapes and evaluations on a
 # loaded machine.
@@ -118,11 +119,11 @@ def test_two_receivers_with_the_same_bot_ids_alert_apart(tmp_path, make_desk_emu
 
         killed_s = time.time()
         b.kill()
-        down_b = {"job": JOB, "instance": b.instance}
+        down_b = {"job": SCRAPE_JOB, "instance": b.instance}
         alert = wait_firing(webhook, "DeskReceiverDown", down_b)
         for_s = duration_s(rules["DeskReceiverDown"]["for"])
         assert alert["received_s"] >= killed_s + for_s - 1, (killed_s, for_s, alert)
-        assert alert["annotations"]["summary"] == f"otel-desk-receiver is not polling ({JOB}, {b.instance})"
+        assert alert["annotations"]["summary"] == f"otel-desk-receiver is not polling ({SCRAPE_JOB}, {b.instance})"
         restarted_s = time.time()
         b.start_again()
         wait_resolved(webhook, "DeskReceiverDown", down_b, restarted_s)
