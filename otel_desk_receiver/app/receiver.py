@@ -1,22 +1,28 @@
-"""Receiver: the running receiver, assembled from Settings by build.py's steps in order, and its loop."""
+"""Receiver: the running receiver, assembled from Settings by build.py's and app_parts.py's steps in order, and
+its apps' loops."""
 
 import logging
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 
 from otel_desk_receiver.app import build
+from otel_desk_receiver.app.app_parts import build_app
+from otel_desk_receiver.app.app_run import AppRun
+from otel_desk_receiver.app.refusals import TokenRefusals
 from otel_desk_receiver.config import DATADOG_MAX_AGE_H, Settings
 from otel_desk_receiver.desk.limits import RETENTION_DAYS
 from otel_desk_receiver.desk.throttle import RetryPolicy
-from otel_desk_receiver.errors import ConfigError, StateError
-from otel_desk_receiver.otel_env import export_endpoint, sdk_disabled, timeout_unit_warnings
+from otel_desk_receiver.errors import ConfigError, DeskAuthError
+from otel_desk_receiver.otel_env import sdk_disabled, timeout_unit_warnings
 from otel_desk_receiver.otlp import headers_file, metric_export
-from otel_desk_receiver.otlp.endpoint_hints import with_hints
 from otel_desk_receiver.otlp.headers_file import HeadersFile
 from otel_desk_receiver.otlp.resource import build_resource
 from otel_desk_receiver.pipeline.read_window import MAX_START_AGE_DAYS
-from otel_desk_receiver.runtime.health import HealthServer, HealthState
+from otel_desk_receiver.runtime import app_log
+from otel_desk_receiver.runtime.apps_health import AppsHealth
+from otel_desk_receiver.runtime.health import HealthServer
 from otel_desk_receiver.runtime.poller import CycleResult
 from otel_desk_receiver.runtime.watched import WatchedBots
 
@@ -24,47 +30,81 @@ log = logging.getLogger(__name__)
 
 
 class Receiver:
-    """The running receiver. ``stop()`` (from any thread: run's signal watcher) ends the loop after the page
-    in flight."""
+    """The running receiver: the process-wide parts and one AppRun per Desk app (app_run.py), each app's loop
+    on its own thread when there are several. ``stop()`` (from any thread: run's signal watcher) ends every
+    loop after the page in flight. The attributes ``poller``, ``client``, ``cursors``, ``telemetry`` are the
+    first app's parts (the only app's, without an apps file)."""
 
     def __init__(self, settings: Settings, *, clock_ns: Callable[[], int] = time.time_ns,
                  monotonic: Callable[[], float] = time.monotonic, retry: RetryPolicy | None = None,
                  sleep: Callable[[float], object] | None = None):
-        """Each part from the settings and the parts above it (build.py), none from a part built later."""
+        """Each part from the settings and the parts above it (build.py, app_parts.py), none from a part built
+        later."""
         self.settings = settings
         self.stop_event = threading.Event()
         disabled = sdk_disabled()
+        apps = settings.desk_apps
         self._kube = build.build_kubernetes(settings)
         self._state = build.build_state(settings, self._kube, persist=not disabled, monotonic=monotonic)
-        self.cursors, self.cursors_backend = self._state.cursors, self._state.backend
         headers_file.use(HeadersFile(settings.otlp_headers_file) if settings.otlp_headers_file else None)
         for line in timeout_unit_warnings():
             log.warning("%s", line)
         if disabled:  # nothing is exported, so the saved state must not move (commits in memory only)
             log.warning("OTEL_SDK_DISABLED=true: nothing is exported and the state file is not advanced")
-        label = build.app_label(settings)
-        resource = build_resource([label], build.receiver_instance_key(settings, self._state.backend))
-        watched = WatchedBots()
-        self._metrics = build.build_metrics(settings, resource, self.cursors, watched, disabled=disabled)
-        self.telemetry = build.build_telemetry(self._metrics).for_app(label)  # the app's parts report through it
-        self.counters = build.build_counters(settings, resource, self._state, watched, self._metrics, self.telemetry,
-                                             clock_ns=clock_ns)
-        self.health = HealthState(settings.poll_interval, clock_ns=clock_ns)
-        self.leadership = build.build_leadership(self._kube, self.health, self._metrics.meter)
-        self._should_stop = build.stop_condition(self.stop_event, self.leadership)
-        self.desk_clock = build.build_desk_clock(settings, clock_ns)
-        self.client = build.build_desk_client(settings, self.stop_event, self.desk_clock, self.health, self.telemetry,
-                                              monotonic=monotonic, retry=retry, sleep=sleep)
-        self._entry_exporter = build.build_entry_exporter(resource, disabled=disabled,
-                                                          max_age_s=settings.export_max_age, clock_ns=clock_ns)
-        pipeline = build.build_pipeline(settings, self.client, self._entry_exporter, self.cursors,
-                                        build.CycleTelemetry(self.telemetry, self.counters), self.desk_clock,
-                                        self._should_stop, clock_ns=clock_ns)
-        self.poller = build.build_poller(settings, self.client, self.cursors, pipeline, self.telemetry, self.health,
-                                         watched, self._metrics.meter, self.desk_clock, self._should_stop,
-                                         clock_ns=clock_ns, monotonic=monotonic)
+        resource = build_resource([app.label for app in apps], build.receiver_instance_key(settings, self._state))
+        watched = {app.label: WatchedBots() for app in apps}
+        sources = build.counter_sources(self._state, watched)
+        self._metrics = build.build_metrics(settings, resource, sources, disabled=disabled)
+        telemetry = build.build_telemetry(self._metrics)
+        self.counters = build.build_counters(resource, sources, self._metrics, telemetry, clock_ns=clock_ns)
+        self.refusals = TokenRefusals(app.label for app in apps)
+        if settings.per_app_names:
+            app_log.install()  # every line about an app names it
+        self.apps = [AppRun(build_app(
+            settings, app, cursors=self._state.stores[app.label], watched=watched[app.label],
+            meter=self._metrics.meter, telemetry=telemetry.for_app(app.label), counters=self.counters,
+            resource=resource, stop_event=self.stop_event,
+            leadership=build.leadership_step(self._kube, app.label, self._metrics.meter),
+            accepted=partial(self.refusals.accepted, app.label), disabled=disabled, clock_ns=clock_ns,
+            monotonic=monotonic, retry=retry, sleep=sleep), self.refusals, interval_s=settings.poll_interval,
+            named=settings.per_app_names, monotonic=monotonic) for app in apps]
+        # Without an apps file, the one app's health is the receiver's, as before issue 21.
+        self.health = AppsHealth({run.label: run.health for run in self.apps},
+                                 {run.label: run.poller.gauges for run in self.apps}) \
+            if settings.per_app_names else self.apps[0].health
         self._health_server: HealthServer | None = None
-        _warn_about_backfill(settings)
+        for run in self.apps:
+            with app_log.about(run.where):
+                _warn_about_backfill(settings, run.parts.app.backfill_s)
+
+    # The first app's parts (the only app's without an apps file): for single-app callers and tests.
+    @property
+    def poller(self):
+        return self.apps[0].parts.poller
+
+    @property
+    def client(self):
+        return self.apps[0].parts.client
+
+    @property
+    def cursors(self):
+        return self.apps[0].parts.cursors
+
+    @property
+    def telemetry(self):
+        return self.apps[0].parts.telemetry
+
+    @property
+    def desk_clock(self):
+        return self.apps[0].parts.desk_clock
+
+    @property
+    def leadership(self):
+        return self.apps[0].parts.leadership
+
+    @property
+    def cursors_backend(self):
+        return self._state.backend
 
     def start_health(self) -> None:
         address = self.settings.health_host_port
@@ -78,23 +118,24 @@ class Receiver:
                      self._health_server.port)
 
     def run_once(self) -> CycleResult:
-        self._entry_exporter.new_cycle()  # an endpoint found down last cycle is tried again
-        result = self.poller.run_cycle()
-        self._sweep_done()
-        log.info("cycle done: exported %d, %d bot(s) ok, %d failed", result.exported, result.bots_ok,
-                 result.bots_failed)
-        return result
+        """One catch-up cycle of every app (each on its own thread when there are several). An app whose token
+        Desk refuses has delivered nothing (the result says so); DeskAuthError when every app's is refused."""
+        results: dict[str, CycleResult] = {}
 
-    def _sweep_done(self) -> None:
-        """After every bot had a turn: say once if the OTLP endpoint was down, then try it again."""
-        down, waiting = self._entry_exporter.down, self._entry_exporter.waiting
-        if down is not None:
-            # One line per cycle, whatever the number of bots: the first failed export stopped the others.
-            log.warning("OTLP logs endpoint %s did not accept the log records (%s): %d bot(s) waiting with %d "
-                        "settled entr%s; nothing is lost, retrying next cycle", export_endpoint("logs"),
-                        with_hints(down.reason, "logs"),
-                        waiting.deliveries, waiting.records, "y" if waiting.records == 1 else "ies")
-        self._entry_exporter.new_cycle()
+        def once(run: AppRun, _stop: Callable[[], bool]) -> None:
+            try:
+                results[run.label] = run.run_once()
+            except DeskAuthError as error:
+                if len(self.apps) == 1:
+                    raise
+                run.refused(error)
+                with app_log.about(run.where):
+                    log.error("%s", error)
+                results[run.label] = CycleResult(delivered=False, bots_failed=len(run.poller.bots) or 1)
+        self._each_app(once, self.stop_event.is_set)
+        if len(self.apps) > 1 and self.refusals.all_refused():
+            raise self.refusals.error()
+        return _added(results.values())
 
     def flush_counters(self) -> bool:
         """Export the counters now; True if the metrics endpoint accepted them (or nothing is exported)."""
@@ -103,21 +144,39 @@ class Receiver:
     def run_forever(self) -> None:
         if self.counters is not None:
             self.counters.start()
-        if self.leadership is not None:  # issue 13: cycles run only inside a term, standby otherwise
-            self.leadership.start(self.stop_event)
-            self.leadership.run_terms(self.stop_event, self.cursors.reload, self._poll_until_stopped,
-                                      self.settings.poll_interval)
-            return
-        self._poll_until_stopped()
-
-    def _poll_until_stopped(self) -> None:
-        """The scheduler's loop until a stop (a signal, or the end of a leadership term)."""
-        self.poll_until(self._should_stop, self.stop_event.wait)
+        self._each_app(AppRun.run_forever, self.stop_event.is_set)
 
     def poll_until(self, stop: Callable[[], bool], wait: Callable[[float], object]) -> None:
-        """The poll loop (Poller.run_until) with the receiver's once-an-interval OTLP retry; tests drive it
-        on a virtual clock through ``wait``."""
-        self.poller.run_until(stop, wait, on_sweep=self._sweep_done)
+        """Every app's poll loop (AppRun.poll_until) until ``stop``; tests drive it on a virtual clock through
+        ``wait``, which several apps call from their own threads."""
+        self._each_app(partial(_poll_until, wait=wait), stop)
+
+    def _each_app(self, loop: Callable[[AppRun, Callable[[], bool]], None], stop: Callable[[], bool]) -> None:
+        """``loop(app, stop)`` for every app: on the caller's thread with one app; with several, each on its own
+        thread, so that one app's waits, retries and hanging reads never hold another's. What a loop raises
+        (every app's token refused, a state that cannot be saved) stops every loop (after its page in flight)
+        and is raised here."""
+        if len(self.apps) == 1:
+            loop(self.apps[0], stop)
+            return
+        failed: list[BaseException] = []
+        halted = threading.Event()
+
+        def run(app: AppRun) -> None:
+            try:
+                loop(app, lambda: halted.is_set() or stop())
+            except BaseException as error:  # noqa: BLE001 - raised on the caller's thread below
+                failed.append(error)
+                halted.set()
+                self.stop_event.set()  # wakes the loops waiting between sweeps
+        threads = [threading.Thread(target=run, args=(app,), name=f"app-{app.label}", daemon=True)
+                   for app in self.apps]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failed:
+            raise failed[0]
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -125,44 +184,49 @@ class Receiver:
     @property
     def state_location(self) -> str:
         """Where the state is saved, for messages: the file, or the ConfigMap (issue 13)."""
-        return str(self.cursors_backend.path)
+        return str(self._state.lock.path if self._state.lock is not None else self._state.backend.path)
 
     def lead_for_once(self) -> bool:
-        """``run --once`` with leader election: campaign for up to one lease duration; True once leading
-        (the state of this term loaded), False when another receiver holds the Lease (issue 13)."""
-        if self.leadership is None:
-            return True
-        self.leadership.start(self.stop_event)
-        config = self.leadership.elector.config
-        if not self.leadership.elector.leading_event.wait(config.lease_duration_s + 2 * config.retry_period_s):
-            log.error("run --once: %s holds the lease %s: it polls, so this run does nothing",
-                      self.leadership.elector.holder() or "another receiver", self.leadership.elector.name)
-            return False
-        self.cursors.reload()
+        """``run --once`` with leader election: campaign for each app's Lease for up to one lease duration; True
+        once leading every app (the state of this term loaded), False when another receiver holds one of them
+        (issue 13): it polls, so this run does nothing."""
+        elected = [run for run in self.apps if run.parts.leadership is not None]
+        for run in elected:
+            run.parts.leadership.start(self.stop_event)
+        for run in elected:
+            elector = run.parts.leadership.elector
+            config = elector.config
+            if not elector.leading_event.wait(config.lease_duration_s + 2 * config.retry_period_s):
+                log.error("run --once: %s holds the lease %s: it polls, so this run does nothing",
+                          elector.holder() or "another receiver", elector.name)
+                return False
+            run.parts.cursors.reload()
         return True
 
     def close(self, flush_timeout_s: float | None = None, *, flush_counters: bool = True) -> None:
-        """Flush the counters and the other metrics once, close connections, stop serving health. With
-        ``flush_timeout_s`` (a shutdown deadline), flushes still retrying towards a dead endpoint are cut
-        short so that the whole close ends within it."""
+        """Save every app's state, flush the counters and the other metrics once, close connections, stop
+        serving health. With ``flush_timeout_s`` (a shutdown deadline), flushes still retrying towards a dead
+        endpoint are cut short so that the whole close ends within it."""
         deadline = None if flush_timeout_s is None else time.monotonic() + flush_timeout_s
         self.health.stop()
-        self._save_state()
+        for run in self.apps:
+            run.save_state()
         if self.counters is not None:
             self.counters.stop()
             if flush_counters:
                 _bounded(self.counters.export_now, deadline, self.counters.shutdown, "the final counters")
-        if self.leadership is not None:
-            self.stop_event.set()  # ends the election loop (run --once never set it)
-            self.leadership.stop()  # release the Lease: a standby takes over at its next retry
+        for run in self.apps:
+            if run.parts.leadership is not None:
+                self.stop_event.set()  # ends the election loop (run --once never set it)
+                run.parts.leadership.stop()  # release the Lease: a standby takes over at its next retry
         metrics = self._metrics
         if metrics.provider is not None:
             _bounded(lambda: metric_export.shutdown_meter_provider(metrics.provider), deadline,
                      metrics.exporter.shutdown, "the final metrics")
         if self.counters is not None:
             self.counters.shutdown()
-        self._entry_exporter.shutdown()
-        self.client.close()
+        for run in self.apps:
+            run.close()
         if self._kube is not None:
             self._kube.client.close()
         if self._health_server is not None:
@@ -170,18 +234,26 @@ class Receiver:
         metrics.close()
         self._state.close()
 
-    def _save_state(self) -> None:
-        """What was delivered and not saved yet (saves are coalesced, state/store.py) is saved before exit;
-        if it cannot be (no longer leading, disk full), the next receiver sends that batch again."""
-        try:
-            self.cursors.save()
-        except StateError as error:
-            log.warning("the last deliveries could not be saved (%s): at most one batch per bot is sent again",
-                        error)
-
     def abort_export(self) -> None:
-        """Cut the in-flight export's retries short (shutdown deadline); its batch is not committed."""
-        self._entry_exporter.shutdown()
+        """Cut every in-flight export's retries short (shutdown deadline); their batches are not committed."""
+        for run in self.apps:
+            run.abort_export()
+
+
+def _poll_until(run: AppRun, stop: Callable[[], bool], *, wait: Callable[[float], object]) -> None:
+    run.poll_until(stop, wait)
+
+
+def _added(results) -> CycleResult:
+    """The apps' cycles as one: delivered only if every app's was."""
+    total = CycleResult()
+    for result in results:
+        total.delivered &= result.delivered
+        total.bots_ok += result.bots_ok
+        total.bots_failed += result.bots_failed
+        total.exported += result.exported
+        total.export_failed |= result.export_failed
+    return total
 
 
 def _bounded(flush: Callable[[], object], deadline: float | None, interrupt: Callable[[], None], what: str) -> None:
@@ -195,9 +267,9 @@ def _bounded(flush: Callable[[], object], deadline: float | None, interrupt: Cal
         interrupt()  # cuts the exporter's retries; the thread is a daemon and cannot outlive the process
 
 
-def _warn_about_backfill(settings: Settings) -> None:
-    hours = settings.backfill_s / 3600
-    if settings.export_max_age and settings.backfill_s > settings.export_max_age:
+def _warn_about_backfill(settings: Settings, backfill_s: float) -> None:
+    hours = backfill_s / 3600
+    if settings.export_max_age and backfill_s > settings.export_max_age:
         log.info("the backfill (DESK_BACKFILL / DESK_BACKFILL_DAYS) reaches %g hours back, past DESK_EXPORT_MAX_AGE "
                  "(%s): older entries are counted as rejected (otlp_too_old) without being sent", hours,
                  settings.as_given("export_max_age"))

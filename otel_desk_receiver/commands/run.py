@@ -65,7 +65,9 @@ def main(args) -> int:
                 log.error("run --once: the OTLP metrics endpoint did not accept the counters; the totals are "
                           "kept in the state and sent by the next run")
             return EXIT_OK if result.delivered and counted else EXIT_FAILURE
-        log.info("polling every %s; Desk at %s", settings.as_given("poll_interval"), settings.base_url)
+        for app in settings.desk_apps:  # with an apps file, each app on its own line, named
+            log.info("%spolling every %s; Desk at %s", f"{app.where}: " if settings.per_app_names else "",
+                     settings.as_given("poll_interval"), app.base_url)
         receiver.run_forever()
         log.info("stopped; state saved to %s", receiver.state_location)
         return EXIT_OK

@@ -51,10 +51,23 @@ class HealthState:
         self._leader: str | None = None
         self._role_seen_ns: int | None = None
         self._role_problem: str | None = None  # why it cannot campaign (the API refuses it): not ready
+        self._listing_error: str | None = None  # why the last bot listing failed (Desk down, token refused)
 
     def set_bots(self, bot_ids: list[int]) -> None:
         with self._lock:
             self._bots = {bot_id: self._bots.get(bot_id, BotHealth()) for bot_id in bot_ids}
+
+    def listing_done(self, error: str | None) -> None:
+        """The bot list was read (``error`` None), or could not be: /readyz says why."""
+        with self._lock:
+            self._listing_error = error
+
+    def failing(self) -> list[tuple[int | None, str]]:
+        """What fails now, as (bot id, or None for the bot listing, error)."""
+        with self._lock:
+            listing = [(None, self._listing_error)] if self._listing_error else []
+            return listing + [(bot_id, health.last_error) for bot_id, health in sorted(self._bots.items())
+                              if health.last_error]
 
     def record(self, bot_id: int, health: BotHealth) -> None:
         with self._lock:
@@ -122,6 +135,10 @@ class HealthState:
             return (self._export_ok and last is not None
                     and self._clock_ns() - last <= READY_INTERVALS * self._interval_ns)
 
+    def status(self, gauges: Iterable[BotGauges]) -> dict:
+        """The status page's document (runtime/status_page.py)."""
+        return status_document(self.facts(), gauges)
+
     def facts(self) -> StatusFacts:
         """The loop's state for the status page and the demo, at one instant."""
         alive, ready = self.alive(), self.ready()
@@ -136,6 +153,8 @@ class HealthState:
             bots = {str(k): _bot_json(v) for k, v in sorted(self._bots.items())}
             snapshot = {"last_cycle": _iso(self._last_cycle_ns), "last_success": _iso(self._last_success_ns),
                         "bots": bots}
+            if self._listing_error:
+                snapshot["listing_error"] = self._listing_error
             if self._role is not None:
                 snapshot |= {"role": self._role, "leader": self._leader}
                 if self._role_problem:
@@ -155,9 +174,10 @@ def _iso(ns: int | None) -> str | None:
 
 class HealthServer:
     """GET /healthz (200 while the loop is alive) and GET /readyz (200 once ready), both JSON; GET / the status
-    page (runtime/status_page.py), with the per-bot ``gauges`` the poller exports (pending, lag)."""
+    page (runtime/status_page.py), with the per-bot ``gauges`` the poller exports (pending, lag). ``state``: one
+    app's HealthState, or several apps' (runtime/apps_health.py, which holds each app's gauges)."""
 
-    def __init__(self, state: HealthState, host: str, port: int,
+    def __init__(self, state, host: str, port: int,
                  gauges: Callable[[], Iterable[BotGauges]] = tuple):
         handler = type("Handler", (_Handler,), {"health": state, "gauges": staticmethod(gauges)})
         self._server = ThreadingHTTPServer((host, port), handler)
@@ -178,7 +198,7 @@ class HealthServer:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    health: HealthState
+    health: "HealthState"
     gauges: Callable[[], Iterable[BotGauges]]
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
@@ -195,7 +215,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200 if ok else 503, {"status": "ok" if ok else "unavailable", **self.health.snapshot()})
 
     def _status_page(self, query: str) -> None:
-        document = status_document(self.health.facts(), self.gauges())
+        document = self.health.status(self.gauges())
         if wants_json(query, self.headers.get("Accept")):
             self._send(200, document)
         else:

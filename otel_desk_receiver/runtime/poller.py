@@ -108,6 +108,7 @@ class Poller:
         self._watched.publish(bots)
         self._bots_listed_at = self._monotonic()
         self._health.set_bots([b.id for b in bots])
+        self._health.listing_done(None)
         self._turn_log.forget({b.id for b in bots})
 
     def _listed_bots(self, bot_ids: list[int]) -> list[Bot]:
@@ -275,6 +276,7 @@ class Poller:
         except DeskError as error:
             if self._bot_ids is None:  # DESK_BOT_IDS bots were recorded one by one in _listed_bots
                 self._read_health.failed(None, error)
+            self._health.listing_done(str(error))
             if isinstance(error, DeskAuthError):
                 raise
             self._listing_retry_after_s = getattr(error, "retry_after_s", None)

@@ -76,6 +76,18 @@ def status_document(facts: StatusFacts, gauges: Iterable[BotGauges]) -> dict:
     }
 
 
+def apps_document(facts: StatusFacts, parts: Iterable[tuple[str, StatusFacts, Iterable[BotGauges]]]) -> dict:
+    """Several apps' page: the receiver's facts, each app's (ready, role), and every bot's row naming its app."""
+    document = status_document(facts, ())
+    apps, bots = [], []
+    for label, part, gauges in parts:
+        own = status_document(part, gauges)
+        apps.append({"app": label, **{key: own[key] for key in ("alive", "ready", "role", "leader", "role_problem",
+                                                                 "bot_turns", "records_exported")}})
+        bots += [{"app": label, **bot} for bot in own["bots"]]
+    return document | {"apps": apps, "bots": bots}
+
+
 def render_html(document: dict) -> str:
     """The page a person reads; refreshes itself every 10 s."""
     e = html.escape
@@ -89,18 +101,25 @@ def render_html(document: dict) -> str:
         facts.insert(4, ("Leader", document["leader"]))
     if document["role_problem"]:
         facts.insert(4, ("Problem", document["role_problem"]))
+    apps = "apps" in document  # several Desk apps: each bot's row names its app
     rows = "".join(
-        f"<tr><td>{bot['id']}</td><td>{e(bot['name'] or '-')}</td><td>{e(bot['last_read'] or 'never')}</td>"
+        "<tr>" + (f"<td>{e(bot['app'])}</td>" if apps else "") +
+        f"<td>{bot['id']}</td><td>{e(bot['name'] or '-')}</td><td>{e(bot['last_read'] or 'never')}</td>"
         f"<td>{'-' if bot['lag_s'] is None else _duration(bot['lag_s'])}</td>"
         f"<td>{'-' if bot['pending'] is None else bot['pending']}</td><td>{e(bot['last_error'] or '-')}</td></tr>"
-        for bot in document["bots"]) or '<tr><td colspan="6">no bots listed yet</td></tr>'
+        for bot in document["bots"]) or f'<tr><td colspan="{6 + apps}">no bots listed yet</td></tr>'
     listed = "".join(f"<tr><th>{e(name)}</th><td>{e(str(value))}</td></tr>" for name, value in facts)
+    if apps:
+        listed += "".join(f"<tr><th>App {e(app['app'])}</th><td>{'ready' if app['ready'] else 'not ready'}"
+                          f"{'' if app['alive'] else ', not live'}, {e(app['role'])}</td></tr>"
+                          for app in document["apps"])
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta http-equiv=\"refresh\" content=\"10\"><title>otel-desk-receiver status</title>"
             "<style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}"
             "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}</style></head><body>"
             f"<h1>otel-desk-receiver</h1><table id=\"receiver\">{listed}</table>"
-            "<h2>Bots</h2><table id=\"bots\"><thead><tr><th>Bot</th><th>Name</th><th>Last read (UTC)</th>"
+            f"<h2>Bots</h2><table id=\"bots\"><thead><tr>{'<th>App</th>' if apps else ''}<th>Bot</th><th>Name</th>"
+            "<th>Last read (UTC)</th>"
             f"<th>Lag</th><th>Pending</th><th>Last error</th></tr></thead><tbody>{rows}</tbody></table>"
             "<p>The same as JSON: <a href=\"/?format=json\">/?format=json</a>; "
             "probes: <a href=\"/healthz\">/healthz</a>, <a href=\"/readyz\">/readyz</a></p></body></html>\n")

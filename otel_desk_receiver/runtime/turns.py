@@ -1,5 +1,6 @@
 """Bots' turns on a bounded pool of worker threads (DESK_CONCURRENCY), collected by the poll loop on its own thread."""
 
+import contextvars
 import queue
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,7 +29,9 @@ class Turns:
 
     def start(self, bot_id: int, turn: Callable[[], BotCycleResult]) -> None:
         self.running += 1
-        self._pool.submit(turn).add_done_callback(lambda ended: self._ended.put((bot_id, ended)))
+        # In the loop's context: a turn's lines name the app the loop's do (runtime/app_log.py).
+        future = self._pool.submit(contextvars.copy_context().run, turn)
+        future.add_done_callback(lambda ended: self._ended.put((bot_id, ended)))
 
     def wait(self, timeout_s: float) -> None:
         """Until a turn ends, or ``timeout_s`` of wall-clock time passed."""

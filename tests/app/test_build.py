@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from otel_desk_receiver.app import build
+from otel_desk_receiver.app import app_parts, build
 from otel_desk_receiver.config import Settings
 from otel_desk_receiver.desk.models import Bot
 from otel_desk_receiver.errors import StateError
@@ -69,8 +69,9 @@ def test_the_metrics_read_the_watched_bots_before_any_poller_exists(monkeypatch,
     monkeypatch.setenv("OTEL_EXPORTER_PROMETHEUS_PORT", str(port))
     state = build.build_state(settings(state_path), kube=None, persist=True, monotonic=time.monotonic)
     watched = WatchedBots()
-    metrics = build.build_metrics(settings(state_path), build_resource(None),
-                                  state.cursors, watched)
+    (label,) = state.stores
+    metrics = build.build_metrics(settings(state_path), build_resource([label], "key"),
+                                  build.counter_sources(state, {label: watched}))
     try:
         state.cursors.commit(7, BotCursor("2026-01-01", 0, None, 0, 0, counted={"SENT": 3}, counted_since_ns=1))
         state.cursors.save()
@@ -93,15 +94,15 @@ def test_the_desk_client_reports_each_request_to_parts_built_before_it(desk_emul
     emulator_settings = settings_for(desk_emulator, Path("unused.json"))
     now = [time.time_ns()]
     health = HealthState(30.0, clock_ns=lambda: now[0])
-    desk_clock = build.build_desk_clock(emulator_settings, time.time_ns)
+    desk_clock = app_parts.build_desk_clock(emulator_settings, time.time_ns)
     timed = []
 
     class Timing:
         def http_request(self, method, route, *rest):
             timed.append((method, route))
 
-    client = build.build_desk_client(emulator_settings, threading.Event(), desk_clock, health, Timing(),
-                                     monotonic=time.monotonic)
+    client = app_parts.build_desk_client(emulator_settings.desk_apps[0], threading.Event(), desk_clock, health,
+                                         Timing(), monotonic=time.monotonic)
     now[0] += 3600 * 1_000_000_000  # an hour without a beat: not alive
     assert not health.alive()
     try:
@@ -125,4 +126,4 @@ def test_the_pipeline_stops_on_a_signal_or_when_leadership_ends(stopped, leading
     stop_event = threading.Event()
     if stopped:
         stop_event.set()
-    assert build.stop_condition(stop_event, None if leading is None else Leadership())() is stops
+    assert app_parts.stop_condition(stop_event, None if leading is None else Leadership())() is stops

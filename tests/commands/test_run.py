@@ -204,3 +204,22 @@ def test_an_otel_variable_the_config_file_overrides_is_a_warning(desk_emulator, 
     assert done.returncode == 0, done.stdout + done.stderr
     assert (f"OTEL_EXPORTER_OTLP_ENDPOINT: set in the environment and at line 2 of {config}; the file's value is "
             "used") in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("once", [False, True], ids=["run", "run --once"])
+def test_every_app_refusing_its_token_exits_3_with_a_line_per_app(make_desk_emulator, otlp_sink, state_path,
+                                                                  tmp_path, once):
+    desks = {label: make_desk_emulator() for label in ("eu", "us", "ap")}
+    for desk in desks.values():
+        desk.add_bot(name="order-helper")
+    env = receiver_env(desks["eu"], otlp_sink.http_endpoint, "http/protobuf", state_path)
+    del env["DESK_API_URL"], env["DESK_API_TOKEN"]
+    config = tmp_path / "receiver.yaml"
+    config.write_text(json.dumps({"apps": [{"app_id": label, "api_url": desk.url, "api_token": f"wrong-{label}"}
+                                           for label, desk in desks.items()]}))
+    done = run_command(env, "run", "--config", str(config), *(["--once"] if once else []))
+    assert done.returncode == 3, done.stderr
+    tail = done.stderr.strip().splitlines()[-4:]
+    assert tail[0] == "error: Desk rejected the API token of every app:"
+    assert [line.split(":", 1)[0] for line in tail[1:]] == ["app eu", "app us", "app ap"]
+    assert not [line for line in tail if "wrong-" in line]  # no token quoted

@@ -1,0 +1,50 @@
+"""app/app_parts.py: one app's parts. Each app's Desk client paces its requests by its own max_rps: a slow app's
+budget never paces another's requests."""
+
+import threading
+import time
+from pathlib import Path
+
+from otel_desk_receiver.app import app_parts
+from otel_desk_receiver.runtime.health import HealthState
+from tests.harness.apps import apps_settings, app_of
+
+
+class Quiet:
+    def http_request(self, *args) -> None:
+        pass
+
+
+def test_each_apps_client_paces_by_its_own_budget(make_desk_emulator):
+    desks = [make_desk_emulator(), make_desk_emulator()]
+    settings = apps_settings([app_of(desks[0], app_id="slow", max_rps=2), app_of(desks[1], app_id="fast")],
+                             Path("unused.json"), max_rps=1000)
+    waits: dict[str, list[float]] = {"slow": [], "fast": []}
+    clients = {}
+    for app in settings.desk_apps:
+        clients[app.label] = app_parts.build_desk_client(
+            app, threading.Event(), app_parts.build_desk_clock(settings, time.time_ns), HealthState(30.0), Quiet(),
+            monotonic=time.monotonic, sleep=waits[app.label].append)
+    try:
+        for _ in range(4):  # the two apps' requests interleaved
+            for client in clients.values():
+                client.list_bots()
+    finally:
+        for client in clients.values():
+            client.close()
+    assert sum(waits["slow"]) >= 1.0  # about half a second between its requests
+    assert sum(waits["fast"]) < 0.05  # never held by the slow app's pace
+
+
+def test_an_accepted_answer_clears_the_apps_refusal(make_desk_emulator):
+    desk = make_desk_emulator()
+    settings = apps_settings([app_of(desk, app_id="eu")], Path("unused.json"))
+    accepted = []
+    client = app_parts.build_desk_client(settings.desk_apps[0], threading.Event(),
+                                         app_parts.build_desk_clock(settings, time.time_ns), HealthState(30.0),
+                                         Quiet(), monotonic=time.monotonic, accepted=lambda: accepted.append(1))
+    try:
+        client.list_bots()
+    finally:
+        client.close()
+    assert accepted == [1]
