@@ -138,11 +138,18 @@ def build_poller(settings: Settings, app: AppSettings, client: DeskClient, curso
     poller = Poller(client, cursors, pipeline, telemetry, health, bot_ids=app.bot_ids, clock_ns=clock_ns,
                     monotonic=monotonic, read_health=ReadHealth(meter, telemetry.app, clock_ns),
                     interval_s=settings.poll_interval, bot_list_interval_s=settings.bot_list_interval,
-                    budget=SweepBudget(meter, app.max_rps, settings.poll_interval),
+                    budget=SweepBudget(meter, app.max_rps, settings.poll_interval, rate_setting(settings, app)),
                     should_stop=should_stop, desk_clock_ns=desk_clock.now_ns, watched=watched,
                     concurrency=settings.concurrency, backlog_share=settings.backlog_share)
     telemetry.observe_bot_gauges(poller.gauges)
     return poller
+
+
+def rate_setting(settings: Settings, app: AppSettings) -> str:
+    """Where the app's max_rps is set, as `check` names it: DESK_MAX_RPS, or its item of the apps file."""
+    if not settings.per_app_names:
+        return "DESK_MAX_RPS"
+    return f"apps[{[other.label for other in settings.desk_apps].index(app.label)}].max_rps"
 
 
 def build_app(settings: Settings, app: AppSettings, *, cursors: CursorStore, watched: WatchedBots, meter: Meter,

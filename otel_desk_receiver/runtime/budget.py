@@ -37,8 +37,8 @@ def describe(bots: int, max_rps: float, interval_s: float, setting: str = "DESK_
 class SweepBudget:
     """Publishes the sweep time of the current bot list (gauge otel_desk_receiver.sweep.duration)."""
 
-    def __init__(self, meter: Meter, max_rps: float, interval_s: float):
-        self._max_rps, self._interval_s = max_rps, interval_s
+    def __init__(self, meter: Meter, max_rps: float, interval_s: float, setting: str = "DESK_MAX_RPS"):
+        self._max_rps, self._interval_s, self._setting = max_rps, interval_s, setting
         self._bots: int | None = None
         spec = names.SWEEP_DURATION
         meter.create_observable_gauge(spec.name, callbacks=[self._observe], unit=spec.unit,
@@ -46,7 +46,7 @@ class SweepBudget:
 
     def update(self, bots: int) -> bool:
         """Take the bot count; log when it changed. True when the budget meets the interval."""
-        fits, line = describe(bots, self._max_rps, self._interval_s)
+        fits, line = describe(bots, self._max_rps, self._interval_s, self._setting)
         if bots != self._bots:
             (log.info if fits else log.warning)("%s", line)
         self._bots = bots

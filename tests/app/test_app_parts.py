@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from otel_desk_receiver.app import app_parts
+from otel_desk_receiver.config import Settings
 from otel_desk_receiver.runtime.health import HealthState
 from tests.harness.apps import apps_settings, app_of
 
@@ -48,3 +49,13 @@ def test_an_accepted_answer_clears_the_apps_refusal(make_desk_emulator):
     finally:
         client.close()
     assert accepted == [1]
+
+
+def test_an_apps_budget_line_names_the_setting_it_came_from(make_desk_emulator, caplog):
+    desks = [make_desk_emulator(), make_desk_emulator()]
+    settings = apps_settings([app_of(desks[0], app_id="eu"), app_of(desks[1], app_id="us", max_rps=0.5)],
+                             Path("unused.json"))
+    assert [app_parts.rate_setting(settings, app) for app in settings.desk_apps] == ["apps[0].max_rps",
+                                                                                      "apps[1].max_rps"]
+    single = Settings(api_url=desks[0].url, api_token="t", state_path=Path("unused.json"))
+    assert app_parts.rate_setting(single, single.desk_apps[0]) == "DESK_MAX_RPS"

@@ -4,6 +4,7 @@ and the sweep time as a gauge."""
 import logging
 
 import pytest
+from opentelemetry.metrics import NoOpMeter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
@@ -51,3 +52,10 @@ def test_the_gauge_and_the_log_follow_the_bot_count(reader, caplog):
     assert [(r.levelname, r.getMessage().split(":")[0]) for r in caplog.records] == [
         ("INFO", "100 bot(s) at DESK_MAX_RPS=10"), ("WARNING", "1000 bot(s) at DESK_MAX_RPS=10")]  # once per count
     assert gauge(reader) == [100.0]
+
+
+def test_the_budget_line_names_the_apps_own_setting(caplog):
+    caplog.set_level("INFO")
+    budget = SweepBudget(NoOpMeter("test"), max_rps=0.5, interval_s=30, setting="apps[1].max_rps")
+    assert budget.update(60) is False
+    assert "60 bot(s) at apps[1].max_rps=0.5" in caplog.text and "raise apps[1].max_rps to 2" in caplog.text
