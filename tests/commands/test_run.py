@@ -223,3 +223,24 @@ def test_every_app_refusing_its_token_exits_3_with_a_line_per_app(make_desk_emul
     assert tail[0] == "error: Desk rejected the API token of every app:"
     assert [line.split(":", 1)[0] for line in tail[1:]] == ["app eu", "app us", "app ap"]
     assert not [line for line in tail if "wrong-" in line]  # no token quoted
+
+
+def test_sigterm_stops_every_app_and_saves_each_apps_state(make_desk_emulator, otlp_sink, state_path, tmp_path):
+    desks = {label: make_desk_emulator() for label in ("eu", "us")}
+    for desk in desks.values():
+        bot = desk.add_bot(name="order-helper")["id"]
+        desk.add_entries(bot, 3, ("RECEIVED",), start=desk.clock.now() - timedelta(minutes=30))
+    env = receiver_env(desks["eu"], otlp_sink.http_endpoint, "http/protobuf", state_path)
+    del env["DESK_API_URL"], env["DESK_API_TOKEN"]
+    config = tmp_path / "receiver.yaml"
+    config.write_text(json.dumps({"backfill": "1h", "apps": [
+        {"app_id": label, "api_url": desk.url, "api_token": desk.config.token} for label, desk in desks.items()]}))
+    receiver = ReceiverProcess.start(env, tmp_path, "--config", str(config))
+    try:
+        receiver.wait_for(lambda: otlp_sink.count() == 6, what="both apps' entries")
+    finally:
+        receiver.signal(signal.SIGTERM)
+        assert receiver.wait() == 0, receiver.output()
+    saved = json.loads(state_path.read_text())
+    assert sorted(saved["apps"]) == ["eu", "us"] and all(app["bots"] for app in saved["apps"].values()), saved
+    assert "app eu: polling every" in receiver.output() and "app us: polling every" in receiver.output()
