@@ -53,7 +53,7 @@ def measure_ceiling(total: int, bots: int, endpoint: str, protocol: str) -> Ceil
     saved = {name: os.environ.get(name) for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL")}
     os.environ.update({"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_EXPORTER_OTLP_PROTOCOL": protocol})
     try:
-        sink = log_export.EntryExporter(log_export.build_log_exporter(), build_resource("bench"))
+        sink = log_export.EntryExporter(log_export.build_log_exporter(), build_resource(["bench"], "test"))
     finally:
         for name, value in saved.items():
             if value is None:

@@ -2,6 +2,7 @@
 
 from collections import Counter
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -59,6 +60,7 @@ def test_record_fields_follow_the_contract(desk_emulator, sink, state_path):
     assert record.observed_time_unix_nano >= record.time_unix_nano
     assert record.body == "ERROR: bot 'shop' (%d) webhook to hooks.example.com" % bot["id"]
     assert record.attributes == {
+        names.ATTR_APP_ID: "app-9",
         names.ATTR_LOG_RECORD_UID: f"app-9:{bot['id']}:{entry['id']}",
         names.ATTR_BOT_ID: bot["id"],
         names.ATTR_BOT_NAME: "shop",
@@ -219,7 +221,8 @@ def test_malformed_entries_are_skipped_counted_and_do_not_stall(desk_emulator, s
     assert len(sink.log_records()) == 2
     rejected = sink.counter_totals(names.ENTRIES_REJECTED.name)
     assert sum(rejected.values()) == 1
-    assert dict(next(iter(rejected))) == {names.ATTR_BOT_ID: bot["id"], names.ATTR_ERROR_TYPE: "bad_created_at"}
+    assert dict(next(iter(rejected))) == {names.ATTR_APP_ID: urlsplit(desk_emulator.url).netloc,
+                                          names.ATTR_BOT_ID: bot["id"], names.ATTR_ERROR_TYPE: "bad_created_at"}
 
 
 @pytest.mark.parametrize("overrides, interval_s", [
@@ -260,7 +263,8 @@ def test_gauges_and_request_durations_are_exported(desk_emulator, sink, state_pa
         receiver.run_once()
     finally:
         receiver.close()  # flushes the metrics once
-    bot_attrs = {names.ATTR_BOT_ID: bot["id"], names.ATTR_BOT_NAME: "gauged"}
+    bot_attrs = {names.ATTR_APP_ID: urlsplit(desk_emulator.url).netloc, names.ATTR_BOT_ID: bot["id"],
+                 names.ATTR_BOT_NAME: "gauged"}
     latest = {p.name: p for p in sink.metric_points() if p.attributes == bot_attrs}
     assert latest[names.WEBHOOK_LOGS_PENDING.name].value == 1
     assert latest[names.UNREAD_ERROR.name].value == 1

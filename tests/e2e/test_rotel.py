@@ -25,7 +25,7 @@ def test_records_pass_through_rotel(otlp_sink, rotel, protocol, sink_protocol, m
                        collector.grpc_endpoint if protocol == "grpc" else collector.http_endpoint)
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "5000")
-    sink = EntryExporter(build_log_exporter(), build_resource("app"))
+    sink = EntryExporter(build_log_exporter(), build_resource(["app"], "test"))
     assert sink.export([entry(i) for i in range(3)])
     sink.shutdown()
 

@@ -20,4 +20,4 @@ def entry(i: int = 0) -> EntryRecord:
 
 def logs_request(n: int = 1):
     """An encoded OTLP logs request of entries 0 .. n-1, as otlp/sender.py takes it."""
-    return LogEncoder(build_resource(None), "test", "0").encode([entry(i) for i in range(n)])
+    return LogEncoder(build_resource([], "test"), "test", "0").encode([entry(i) for i in range(n)])

@@ -58,8 +58,8 @@ def http_status(url: str) -> int | None:
 
 def delivered_counter_total(sink, instance_id: str | None = None) -> int:
     """The settled count the metrics endpoint last got, over every bot and status: the latest point of each
-    series (cumulative) or the sum of the deltas. The counters carry the state's service.instance.id, one
-    for every process that wrote that state (otlp/resource.counters_resource); ``instance_id`` narrows to one."""
+    series (cumulative) or the sum of the deltas. Every signal of a receiver carries its service.instance.id,
+    derived from its apps and its state (otlp/resource.instance_key); ``instance_id`` narrows to one."""
     last = defaultdict(int)
     for point in sink.metric_points(names.WEBHOOK_LOGS.name):
         if instance_id is not None and point.resource.get("service.instance.id") != instance_id:

@@ -15,7 +15,7 @@ UID = names.ATTR_LOG_RECORD_UID
 
 
 def exporter(**options) -> EntryExporter:
-    return EntryExporter(build_log_exporter(), build_resource(None), **options)
+    return EntryExporter(build_log_exporter(), build_resource([], "test"), **options)
 
 
 def uids(records) -> list[str]:

@@ -9,6 +9,12 @@ import pytest
 
 from otel_desk_receiver import names
 from otel_desk_receiver.errors import StateError
+from otel_desk_receiver.otlp.counter_export import KNOWN_STATUSES, CounterExporter, CounterSource
+from otel_desk_receiver.otlp.metric_export import build_metric_exporter
+from otel_desk_receiver.otlp.resource import build_resource
+from otel_desk_receiver.pipeline.cursor import BotCursor
+from otel_desk_receiver.state.file_backend import StateFile
+from otel_desk_receiver.state.store import CursorStore
 from tests.harness.receiver import by_bot_and_status, counter_by_bot_and_status, days_ago, make_receiver, run_once
 from tests.harness.saved_state import app_section
 
@@ -124,5 +130,44 @@ def test_the_counters_keep_one_instance_id_across_restarts(desk_emulator, otlp_s
         assert run_once(desk_emulator, state_path, backfill_days=2).delivered
     counter_instances = {p.resource["service.instance.id"] for p in otlp_sink.metric_points(names.WEBHOOK_LOGS.name)}
     process_instances = {r.resource["service.instance.id"] for r in otlp_sink.log_records()}
-    assert len(counter_instances) == 1  # the state's series, whichever process sends it
-    assert counter_instances.isdisjoint(process_instances)  # derived from the state, not the process
+    assert len(counter_instances) == 1  # one series: the id is derived from the state, not drawn per process
+    assert process_instances == counter_instances  # and the logs (and gauges) of the process carry the same one
+
+
+def two_apps(tmp_path, bot_id: int) -> list[CounterSource]:
+    """Two apps' states, each with the same bot id and its own totals."""
+    sources = []
+    for app, counted in (("app-eu", {"RECEIVED": 3}), ("app-us", {"ERROR": 2})):
+        state = StateFile(tmp_path / f"{app}.json")
+        state.commit({bot_id: BotCursor("2026-11-24", 0, None, 0, 0, counted=counted, counted_since_ns=1)})
+        sources.append(CounterSource(app, CursorStore(state), lambda: [(bot_id, "same-name")]))
+    return sources
+
+
+@pytest.mark.parametrize("delta", [False, True], ids=["cumulative", "delta"])
+def test_one_exporter_serves_every_app_each_series_labelled_with_its_app(otlp_sink, otlp_env, tmp_path, delta):
+    otlp_env(otlp_sink, "http/protobuf")
+    sources = two_apps(tmp_path, 7)
+    counters = CounterExporter(build_metric_exporter(), build_resource(["app-eu", "app-us"], "k"), sources,
+                               delta=delta, interval_s=60)
+    try:
+        counters.bot_discovered("app-us", 7)
+        assert counters.export_now().accepted
+    finally:
+        counters.shutdown()
+    points = otlp_sink.metric_points(names.WEBHOOK_LOGS.name)
+    nonzero = {(p.attributes[names.ATTR_APP_ID], p.attributes[names.ATTR_WEBHOOK_LOG_STATUS]): p.value
+               for p in points if p.value}
+    assert nonzero == {("app-eu", "RECEIVED"): 3, ("app-us", "ERROR"): 2}
+    zeros = [p for p in points if p.attributes[names.ATTR_APP_ID] == "app-us" and p.value == 0]
+    assert len(zeros) >= len(KNOWN_STATUSES)  # the discovered bot's zeros went out first, for its app only
+    assert {p.resource.get(names.ATTR_APP_ID) for p in points} == {None}  # two apps: on the points only
+    if delta:  # each app's state remembers what the endpoint acknowledged of it
+        assert [source.cursors.get(7).acked for source in sources] == [{"RECEIVED": 3}, {"ERROR": 2}]
+
+
+def test_two_sources_of_one_app_are_refused(tmp_path):
+    sources = two_apps(tmp_path, 7)
+    with pytest.raises(ValueError, match="app 'app-eu' has a counter source already"):
+        CounterExporter(build_metric_exporter(), build_resource([], "k"), [sources[0], sources[0]], delta=False,
+                        interval_s=60)

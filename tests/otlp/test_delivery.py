@@ -27,7 +27,7 @@ def test_a_page_refused_whole_costs_a_few_requests_not_one_per_record(otlp_sink,
     # A Loki-like endpoint refusing (400) any request holding a record older than its limit: every record is.
     otlp_env(otlp_sink, protocol)
     otlp_sink.reject_records(lambda r: True, "entry too far behind", http_status=400)
-    delivery = EntryExporter(build_log_exporter(), build_resource(None)).deliver([entry(i) for i in range(500)])
+    delivery = EntryExporter(build_log_exporter(), build_resource([], "test")).deliver([entry(i) for i in range(500)])
     assert delivery.failure is None and delivery.accepted == []
     assert len(delivery.rejected) == 500 and {r.reason for r in delivery.rejected} == {REASON_REFUSED}
     assert delivery.requests <= 4 * math.ceil(math.log2(500)) + 1  # was 999: halves down to every record
@@ -43,7 +43,7 @@ def test_only_the_refused_records_are_skipped_in_o_k_log_n_requests(otlp_sink, o
     otlp_env(otlp_sink, "http/protobuf")
     refused = {f"app:7:{i}" for i in bad}
     otlp_sink.reject_records(lambda r: r.attributes[UID] in refused, "entry too far behind", http_status=400)
-    delivery = EntryExporter(build_log_exporter(), build_resource(None)).deliver([entry(i) for i in range(500)])
+    delivery = EntryExporter(build_log_exporter(), build_resource([], "test")).deliver([entry(i) for i in range(500)])
     assert delivery.failure is None
     assert uid_set(r.record for r in delivery.rejected) == refused
     assert uid_set(delivery.accepted) == {f"app:7:{i}" for i in range(500)} - refused
@@ -55,7 +55,7 @@ def test_only_the_refused_records_are_skipped_in_o_k_log_n_requests(otlp_sink, o
 def test_records_older_than_the_backends_age_limit_are_rejected_without_being_sent(otlp_sink, otlp_env):
     otlp_env(otlp_sink, "http/protobuf")
     now_ns = entry(0).timestamp_ns + 18 * 3600 * 10**9 + 5  # entries 0 to 4 are older than 18 h, 5 is 18 h old
-    exporter = EntryExporter(build_log_exporter(), build_resource(None), max_age_s=18 * 3600, clock_ns=lambda: now_ns)
+    exporter = EntryExporter(build_log_exporter(), build_resource([], "test"), max_age_s=18 * 3600, clock_ns=lambda: now_ns)
     delivery = exporter.deliver([entry(i) for i in range(10)])
     assert uid_set(r.record for r in delivery.rejected) == {f"app:7:{i}" for i in range(5)}
     assert {r.reason for r in delivery.rejected} == {REASON_TOO_OLD} and "18h" in delivery.rejected[0].detail

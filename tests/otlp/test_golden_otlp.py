@@ -13,7 +13,7 @@ from otel_desk_receiver.pipeline.cursor import BotCursor
 from otel_desk_receiver.state.store import CursorStore
 from otel_desk_receiver.state.file_backend import StateFile
 from otel_desk_receiver.devkit.sink.server import OtlpSink
-from otel_desk_receiver.otlp.counter_export import CounterExporter
+from otel_desk_receiver.otlp.counter_export import CounterExporter, CounterSource
 from otel_desk_receiver.otlp.log_export import EntryExporter, build_log_exporter
 from otel_desk_receiver.otlp.metric_export import build_metric_exporter
 from otel_desk_receiver.otlp.resource import build_resource
@@ -47,7 +47,7 @@ def received(protocol: str, tmp_path, monkeypatch) -> dict:
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint_for(sink, protocol))
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
         bot, records, now_ns = sample_records()
-        resource = build_resource("app-1")
+        resource = build_resource(["app-1"], "test")
         delivery = EntryExporter(build_log_exporter(), resource).deliver(records)
         assert delivery.failure is None and delivery.rejected == []
         # The counters of what the endpoint accepted, as the pipeline commits them with the cursor.
@@ -55,8 +55,9 @@ def received(protocol: str, tmp_path, monkeypatch) -> dict:
         state = StateFile(tmp_path / f"state-{protocol.replace('/', '-')}.json")
         state.commit({bot.id: BotCursor(window_start="2026-11-24", offset=6, anchor_id=9006, last_id=9006,
                                         since_ns=0, counted=dict(counted), counted_since_ns=SINCE_NS)})
-        counters = CounterExporter(build_metric_exporter(), resource, CursorStore(state), lambda: [(bot.id, bot.name)],
-                                   delta=False, interval_s=60, clock_ns=lambda: now_ns)
+        source = CounterSource("app-1", CursorStore(state), lambda: [(bot.id, bot.name)])
+        counters = CounterExporter(build_metric_exporter(), resource, [source], delta=False, interval_s=60,
+                                   clock_ns=lambda: now_ns)
         assert counters.export_now().accepted
         counters.shutdown()
         return {"logs": [without_volatile(MessageToDict(r)) for r in sink.raw["logs"]],

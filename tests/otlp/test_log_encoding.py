@@ -9,7 +9,7 @@ from tests.harness.entries import entry
 
 
 def test_one_resource_one_scope_every_field():
-    encoder = LogEncoder(build_resource("app-9"), "scope-name", "1.2.3")
+    encoder = LogEncoder(build_resource(["app-9"], "test"), "scope-name", "1.2.3")
     request = ExportLogsServiceRequest.FromString(encoder.encode([entry(1), entry(2)]).SerializeToString())
     (resource_logs,) = request.resource_logs
     resource = {kv.key: kv.value.string_value for kv in resource_logs.resource.attributes}
@@ -27,7 +27,7 @@ def test_one_resource_one_scope_every_field():
 
 
 def test_no_record_is_an_empty_request():
-    assert LogEncoder(build_resource(None), "s", "v").encode([]).SerializeToString() == b""
+    assert LogEncoder(build_resource([], "test"), "s", "v").encode([]).SerializeToString() == b""
 
 
 def test_value_types_as_otlp_any_value():

@@ -56,7 +56,7 @@ def test_grpc_takes_what_the_spec_allows(otlp_sink, otlp_env, compression):
     # The bare SDK gRPC exporter raises on "none" and on an empty timeout, and goes TLS on INSECURE=false.
     otlp_env(otlp_sink, "grpc", OTEL_EXPORTER_OTLP_COMPRESSION=compression, OTEL_EXPORTER_OTLP_INSECURE="false",
              OTEL_EXPORTER_OTLP_LOGS_TIMEOUT=None)
-    sink = EntryExporter(build_log_exporter(), build_resource(None))
+    sink = EntryExporter(build_log_exporter(), build_resource([], "test"))
     assert sink.export([entry()])
     sink.shutdown()
 
@@ -71,7 +71,7 @@ def test_grpc_empty_per_signal_timeout_is_a_config_error(monkeypatch):
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_every_entry_field_arrives(otlp_sink, otlp_env, protocol):
     otlp_env(otlp_sink, protocol)
-    sink = EntryExporter(build_log_exporter(), build_resource("app"))
+    sink = EntryExporter(build_log_exporter(), build_resource(["app"], "test"))
     assert sink.export([entry(1)])
     sink.shutdown()
     (record,) = otlp_sink.log_records()
@@ -90,7 +90,7 @@ def test_every_entry_field_arrives(otlp_sink, otlp_env, protocol):
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_batches_split_at_512(otlp_sink, otlp_env, protocol):
     otlp_env(otlp_sink, protocol)
-    sink = EntryExporter(build_log_exporter(), build_resource(None))
+    sink = EntryExporter(build_log_exporter(), build_resource([], "test"))
     assert sink.export([entry(i) for i in range(1300)])
     sink.shutdown()
     assert [request.items for request in otlp_sink.requests("logs")] == [512, 512, 276]
@@ -102,7 +102,7 @@ def test_batches_split_at_512(otlp_sink, otlp_env, protocol):
 def test_refused_export_is_false_and_counted_then_true_again(otlp_sink, otlp_env, protocol):
     otlp_env(otlp_sink, protocol)
     failures = []
-    sink = EntryExporter(build_log_exporter(), build_resource(None), on_failure=failures.append)
+    sink = EntryExporter(build_log_exporter(), build_resource([], "test"), on_failure=failures.append)
     otlp_sink.set_down(True)
     assert not sink.export([entry(i) for i in range(1300)])
     assert failures == [512]  # stopped at the first failed batch
@@ -123,13 +123,13 @@ def test_exporter_exception_is_a_failure():
             raise RuntimeError("http://user:password@collector")
 
     failures = []
-    assert not EntryExporter(Raising(), build_resource(None), on_failure=failures.append).export([entry()])
+    assert not EntryExporter(Raising(), build_resource([], "test"), on_failure=failures.append).export([entry()])
     assert failures == [1]
 
 
 def test_empty_export_sends_nothing(otlp_sink, otlp_env):
     otlp_env(otlp_sink, "http/protobuf")
-    assert EntryExporter(build_log_exporter(), build_resource(None)).export([])
+    assert EntryExporter(build_log_exporter(), build_resource([], "test")).export([])
     assert otlp_sink.requests() == []
 
 
@@ -137,7 +137,7 @@ def test_empty_export_sends_nothing(otlp_sink, otlp_env):
 def test_headers_arrive_and_never_reach_our_output(otlp_sink, otlp_env, protocol, caplog, capfd):
     otlp_env(otlp_sink, protocol, OTEL_EXPORTER_OTLP_HEADERS=f"authorization=Bearer {SECRET},x-tenant=t1")
     caplog.set_level(logging.DEBUG)
-    sink = EntryExporter(build_log_exporter(), build_resource(None))
+    sink = EntryExporter(build_log_exporter(), build_resource([], "test"))
     assert sink.export([entry()])
     otlp_sink.set_down(True)
     assert not sink.export([entry()])
@@ -152,7 +152,7 @@ def test_headers_arrive_and_never_reach_our_output(otlp_sink, otlp_env, protocol
 def test_sdk_disabled_sends_nothing(otlp_sink, otlp_env, monkeypatch):
     otlp_env(otlp_sink, "http/protobuf")
     monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
-    provider = build_meter_provider(build_resource(None), build_metric_exporter(), interval_ms=60_000)
+    provider = build_meter_provider(build_resource([], "test"), build_metric_exporter(), interval_ms=60_000)
     provider.get_meter("t").create_counter("c").add(1)
     shutdown_meter_provider(provider)
     build_log_exporter().close()
@@ -165,7 +165,7 @@ def test_probe_sends_an_empty_request_and_reports_refusal(otlp_sink, otlp_env, p
     from otel_desk_receiver.otlp.metric_export import probe_metrics
 
     otlp_env(otlp_sink, protocol)
-    sink = EntryExporter(build_log_exporter(), build_resource(None))
+    sink = EntryExporter(build_log_exporter(), build_resource([], "test"))
     assert sink.probe().accepted and probe_metrics(build_metric_exporter()).accepted
     otlp_sink.set_down(True)
     assert not sink.probe().accepted and not probe_metrics(build_metric_exporter()).accepted
@@ -176,7 +176,7 @@ def test_probe_sends_an_empty_request_and_reports_refusal(otlp_sink, otlp_env, p
 def test_a_timeout_below_a_second_is_said_in_milliseconds(otlp_sink, otlp_env):
     otlp_env(otlp_sink, "http/protobuf", OTEL_EXPORTER_OTLP_TIMEOUT="10")  # 10 ms, as the spec counts
     otlp_sink.drip_s = 0.05  # the answer takes far longer than that
-    exporter = EntryExporter(build_log_exporter(), build_resource(None))
+    exporter = EntryExporter(build_log_exporter(), build_resource([], "test"))
     try:
         delivery = exporter.deliver([entry()])
     finally:

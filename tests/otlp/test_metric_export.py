@@ -16,7 +16,7 @@ from tests.harness.fixtures.otlp import PROTOCOLS
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_counter_reaches_the_sink_once(otlp_sink, otlp_env, protocol):
     otlp_env(otlp_sink, protocol)
-    provider = build_meter_provider(build_resource(None), build_metric_exporter(), interval_ms=60_000)
+    provider = build_meter_provider(build_resource([], "test"), build_metric_exporter(), interval_ms=60_000)
     provider.get_meter("t").create_counter("sendbird.desk.bot.webhook_logs").add(1, {"status": "RECEIVED"})
     shutdown_meter_provider(provider)
     (point,) = otlp_sink.metric_points("sendbird.desk.bot.webhook_logs")
@@ -27,7 +27,7 @@ def test_counter_reaches_the_sink_once(otlp_sink, otlp_env, protocol):
 def test_flush_then_shutdown_would_export_twice(otlp_sink, otlp_env):
     """The measured pitfall that shutdown_meter_provider avoids (docs/testing.md#opentelemetry-sdk-pitfalls)."""
     otlp_env(otlp_sink, "http/protobuf")
-    provider = build_meter_provider(build_resource(None), build_metric_exporter(), interval_ms=60_000)
+    provider = build_meter_provider(build_resource([], "test"), build_metric_exporter(), interval_ms=60_000)
     provider.get_meter("t").create_counter("c").add(1)
     provider.force_flush()
     provider.shutdown()
@@ -37,7 +37,7 @@ def test_flush_then_shutdown_would_export_twice(otlp_sink, otlp_env):
 @pytest.mark.parametrize(("preference", "expected"), [("delta", "delta"), ("cumulative", "cumulative")])
 def test_temporality_from_the_environment(otlp_sink, otlp_env, preference, expected):
     otlp_env(otlp_sink, "grpc", OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=preference)
-    provider = build_meter_provider(build_resource(None), build_metric_exporter(), interval_ms=60_000)
+    provider = build_meter_provider(build_resource([], "test"), build_metric_exporter(), interval_ms=60_000)
     meter = provider.get_meter("t")
     meter.create_counter("c").add(2)
     meter.create_histogram("h").record(1.0)
@@ -47,7 +47,7 @@ def test_temporality_from_the_environment(otlp_sink, otlp_env, preference, expec
 
 def test_histogram_buckets_fit_seconds(otlp_sink, otlp_env):
     otlp_env(otlp_sink, "http/protobuf")
-    provider = build_meter_provider(build_resource(None), build_metric_exporter(), interval_ms=60_000)
+    provider = build_meter_provider(build_resource([], "test"), build_metric_exporter(), interval_ms=60_000)
     provider.get_meter("t").create_histogram("http.client.request.duration", unit="s").record(0.3)
     shutdown_meter_provider(provider)
     (point,) = otlp_sink.metric_points("http.client.request.duration")
@@ -59,7 +59,7 @@ def test_failed_metric_export_calls_on_failure(otlp_sink, otlp_env, protocol):
     otlp_env(otlp_sink, protocol)
     failures = []
     exporter = build_metric_exporter(on_failure=lambda: failures.append(1))
-    provider = build_meter_provider(build_resource(None), exporter, interval_ms=60_000)
+    provider = build_meter_provider(build_resource([], "test"), exporter, interval_ms=60_000)
     provider.get_meter("t").create_counter("c").add(1)
     otlp_sink.set_down(True)
     shutdown_meter_provider(provider)

@@ -194,3 +194,28 @@ def test_run_exits_2_naming_the_variables_when_the_port_is_taken(check_env):
     assert done.returncode == 2, done.stdout + done.stderr
     assert "OTEL_EXPORTER_PROMETHEUS_HOST/OTEL_EXPORTER_PROMETHEUS_PORT: cannot listen on 127.0.0.1:" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_one_endpoint_serves_every_apps_committed_totals_each_series_labelled_with_its_app(tmp_path):
+    from otel_desk_receiver.otlp.counter_export import KNOWN_STATUSES, CounterSource
+    from otel_desk_receiver.otlp.prometheus_endpoint import PrometheusEndpoint, committed_totals
+    from otel_desk_receiver.pipeline.cursor import BotCursor
+    from otel_desk_receiver.state.file_backend import StateFile
+    from otel_desk_receiver.state.store import CursorStore
+
+    sources = []
+    for app, counted in (("app-eu", {"RECEIVED": 3}), ("app-us", {"RECEIVED": 5})):
+        state = StateFile(tmp_path / f"{app}.json")
+        state.commit({7: BotCursor("2026-11-24", 0, None, 0, 0, counted=counted, counted_since_ns=1)})
+        sources.append(CounterSource(app, CursorStore(state), lambda: [(7, "same-name")]))
+    endpoint = PrometheusEndpoint("127.0.0.1", 0, totals=committed_totals(sources)).start()
+    try:
+        samples = scrape(endpoint.port)
+    finally:
+        endpoint.stop()
+    received = {s.labels["sendbird_app_id"]: s.value for s in samples
+                if s.name == "sendbird_desk_bot_webhook_logs_total" and s.labels["sendbird_desk_webhook_log_status"]
+                == "RECEIVED"}
+    assert received == {"app-eu": 3, "app-us": 5}
+    series = [s for s in samples if s.name == "sendbird_desk_bot_webhook_logs_total"]
+    assert len(series) == 2 * len(KNOWN_STATUSES)  # every known status of each app's bot 7, none merged

@@ -1,53 +1,62 @@
 """Our OpenTelemetry resource: service name, version and instance, the Desk app; OTEL_* variables win over ours;
-the counters' instance id follows the state, so a restart carries on the same series."""
+one service.instance.id per receiver, derived from its apps and its state, so a restart carries on the same series."""
 
+import socket
 import uuid
 
 import pytest
 
 from otel_desk_receiver import __version__, names
-from otel_desk_receiver.otlp.resource import build_resource, counters_resource
+from otel_desk_receiver.otlp.resource import build_resource, instance_id, instance_key
+
+KEY = instance_key(["app-9"], "/var/lib/otel-desk-receiver/state.json")
 
 RESOURCE_CASES = [
-    ("defaults", {}, None, {"service.name": "otel-desk-receiver", "service.version": __version__}),
-    ("app id known", {}, "app-9", {"sendbird.app_id": "app-9"}),
-    ("OTEL_SERVICE_NAME wins", {"OTEL_SERVICE_NAME": "desk-eu"}, None, {"service.name": "desk-eu"}),
+    ("defaults", {}, [], {"service.name": "otel-desk-receiver", "service.version": __version__}),
+    ("one app: on the resource too", {}, ["app-9"], {"sendbird.app_id": "app-9"}),
+    ("several apps: on their records and points only", {}, ["app-9", "app-1"], {"sendbird.app_id": None}),
+    ("OTEL_SERVICE_NAME wins", {"OTEL_SERVICE_NAME": "desk-eu"}, [], {"service.name": "desk-eu"}),
     ("OTEL_RESOURCE_ATTRIBUTES win",
      {"OTEL_RESOURCE_ATTRIBUTES": "service.name=a,service.version=9,sendbird.app_id=other,deployment.environment.name=prod"},
-     "app-9",
+     ["app-9"],
      {"service.name": "a", "service.version": "9", "sendbird.app_id": "other", "deployment.environment.name": "prod"}),
     ("OTEL_SERVICE_NAME over OTEL_RESOURCE_ATTRIBUTES",
-     {"OTEL_SERVICE_NAME": "b", "OTEL_RESOURCE_ATTRIBUTES": "service.name=a"}, None, {"service.name": "b"}),
+     {"OTEL_SERVICE_NAME": "b", "OTEL_RESOURCE_ATTRIBUTES": "service.name=a"}, [], {"service.name": "b"}),
+    ("a service.instance.id the user set is kept", {"OTEL_RESOURCE_ATTRIBUTES": "service.instance.id=pod-a"}, ["app-9"],
+     {"service.instance.id": "pod-a"}),
 ]
 
 
-@pytest.mark.parametrize(("env", "app_id", "expected"), [case[1:] for case in RESOURCE_CASES],
+@pytest.mark.parametrize(("env", "apps", "expected"), [case[1:] for case in RESOURCE_CASES],
                          ids=[case[0] for case in RESOURCE_CASES])
-def test_resource_precedence(monkeypatch, env, app_id, expected):
+def test_resource_precedence(monkeypatch, env, apps, expected):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    attributes = build_resource(app_id).attributes
+    attributes = build_resource(apps, KEY).attributes
     assert {name: attributes.get(name) for name in expected} == expected
-    uuid.UUID(attributes["service.instance.id"])
-    if app_id is None and "sendbird.app_id" not in expected:
-        assert "sendbird.app_id" not in attributes
+    if "service.instance.id" not in expected:
+        assert attributes["service.instance.id"] == instance_id(KEY)
+        uuid.UUID(attributes["service.instance.id"])
 
 
-def test_instance_id_is_one_per_process():
-    assert build_resource(None).attributes["service.instance.id"] == build_resource("x").attributes["service.instance.id"]
+def test_the_instance_id_is_the_same_for_the_same_key_and_only_for_it():
+    assert build_resource(["a"], KEY).attributes["service.instance.id"] == \
+        build_resource(["a"], KEY).attributes["service.instance.id"] == instance_id(KEY)
+    assert instance_id(KEY) != instance_id(instance_key(["app-9"], "/elsewhere/state.json"))
 
 
-def test_the_counters_instance_id_is_derived_from_the_state_it_is_saved_in():
-    resource = build_resource("app-1")
-    one, again = counters_resource(resource, "file:/var/lib/state.json"), counters_resource(resource, "file:/var/lib/state.json")
-    other = counters_resource(resource, "configmap:ns/state")
-    assert one.attributes["service.instance.id"] == again.attributes["service.instance.id"]
-    assert one.attributes["service.instance.id"] not in (other.attributes["service.instance.id"],
-                                                        resource.attributes["service.instance.id"])
-    assert one.attributes[names.ATTR_APP_ID] == "app-1"
+def test_the_instance_key_holds_the_sorted_apps_and_the_state_location():
+    assert instance_key(["b", "a"], "/s.json") == instance_key(["a", "b"], "/s.json")
+    keys = {instance_key(["a"], "/s.json"), instance_key(["a", "b"], "/s.json"), instance_key(["a"], "/t.json")}
+    assert len(keys) == 3
 
 
-def test_an_instance_id_the_user_set_is_kept_for_the_counters(monkeypatch):
-    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "service.instance.id=pod-a")
-    resource = build_resource(None)
-    assert counters_resource(resource, "file:/x").attributes["service.instance.id"] == "pod-a"
+def test_a_shared_state_adds_the_pod_name_so_that_replicas_are_instances_of_their_own():
+    state = "configmap monitoring/otel-desk-receiver-state"
+    pod_a = instance_key(["a"], state, shared_state=True, env={"POD_NAME": "receiver-0"})
+    pod_b = instance_key(["a"], state, shared_state=True, env={"POD_NAME": "receiver-1"})
+    assert pod_a != pod_b
+    assert pod_a == instance_key(["a"], state, shared_state=True, env={"POD_NAME": "receiver-0"})
+    assert instance_key(["a"], state, shared_state=True, env={}).endswith(f"|{socket.gethostname()}")
+    assert instance_key(["a"], state) == instance_key(["a"], state, env={"POD_NAME": "receiver-0"})
+    assert names.ATTR_APP_ID == "sendbird.app_id"

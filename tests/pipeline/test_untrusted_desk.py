@@ -5,6 +5,7 @@ hold the trailing window open; a clock ahead of Desk's does not settle SENT entr
 import logging
 import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -42,7 +43,7 @@ def test_a_page_nested_too_deep_is_that_bots_unusable_answer_and_the_others_go_o
     assert entry_ids(otlp_sink) == [emulator.entries(fine["id"])[0]["id"]]
     failures = {frozenset(dict(key).items()): value
                 for key, value in otlp_sink.counter_totals(names.READ_FAILURES.name).items() if value}
-    assert failures == {frozenset({names.ATTR_BOT_ID: deep["id"],
+    assert failures == {frozenset({names.ATTR_APP_ID: urlsplit(emulator.url).netloc, names.ATTR_BOT_ID: deep["id"],
                                    names.ATTR_ERROR_TYPE: names.READ_ERROR_BAD_RESPONSE}.items()): 1}
     said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert any(f"bot {deep['id']}" in line and "not valid JSON" in line for line in said), said

@@ -35,16 +35,22 @@ def points(reader):
 
 def test_every_error_type_exists_at_zero_from_discovery_and_counts_from_there():
     reader = InMemoryMetricReader()
-    health = ReadHealth(MeterProvider(metric_readers=[reader]).get_meter("t"), clock_ns=lambda: 1_700_000_000 * 10**9)
+    meter = MeterProvider(metric_readers=[reader]).get_meter("t")
+    health = ReadHealth(meter, "app-eu", clock_ns=lambda: 1_700_000_000 * 10**9)
+    other_app = ReadHealth(meter, "app-us", clock_ns=lambda: 1_700_000_000 * 10**9)  # the same bot ids, other app
     health.discovered([7])
     health.failed(7, DeskResponseError("gone", 404))
     health.succeeded(8, "other")
+    other_app.succeeded(8, "other")
     seen = points(reader)
     failures = {key: value for key, value in seen.items() if key[0] == names.READ_FAILURES.name}
-    assert len(failures) == 3 * len(names.READ_ERROR_TYPES)  # the listing, bot 7, bot 8
+    assert len(failures) == 5 * len(names.READ_ERROR_TYPES)  # each app's listing and bot 8, app-eu's bot 7
     assert {value for value in failures.values()} == {0, 1}
-    assert failures[(names.READ_FAILURES.name, ((names.ATTR_ERROR_TYPE, "not_found"), (names.ATTR_BOT_ID, 7)))] == 1
-    assert seen[(names.LAST_READ.name, ((names.ATTR_BOT_ID, 8), (names.ATTR_BOT_NAME, "other")))] == 1_700_000_000
+    assert failures[(names.READ_FAILURES.name, ((names.ATTR_ERROR_TYPE, "not_found"), (names.ATTR_APP_ID, "app-eu"),
+                                                (names.ATTR_BOT_ID, 7)))] == 1
+    for app in ("app-eu", "app-us"):
+        assert seen[(names.LAST_READ.name, ((names.ATTR_APP_ID, app), (names.ATTR_BOT_ID, 8),
+                                            (names.ATTR_BOT_NAME, "other")))] == 1_700_000_000
 
 
 def scrape_failures(emulator, state_path, monkeypatch, **settings) -> dict:

@@ -32,7 +32,7 @@ def entry(i: int = 0, **attributes) -> EntryRecord:
 
 
 def log_sink() -> EntryExporter:
-    return EntryExporter(build_log_exporter(), build_resource("app-1"))
+    return EntryExporter(build_log_exporter(), build_resource(["app-1"], "test"))
 
 
 
@@ -62,7 +62,7 @@ def test_log_records_arrive_decoded(otlp_sink, otlp_env, protocol, compression):
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_metric_points_arrive_decoded(otlp_sink, otlp_env, protocol):
     otlp_env(otlp_sink, protocol)
-    provider = build_meter_provider(build_resource(None), build_metric_exporter(), interval_ms=60_000)
+    provider = build_meter_provider(build_resource([], "test"), build_metric_exporter(), interval_ms=60_000)
     meter = provider.get_meter("test")
     meter.create_counter("c", unit="{x}").add(3, {"bot": 7})
     meter.create_histogram("h", unit="s").record(0.2)
