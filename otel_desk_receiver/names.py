@@ -127,9 +127,9 @@ READ_ERROR_TYPES = (READ_ERROR_AUTH, READ_ERROR_NOT_FOUND, READ_ERROR_RATE_LIMIT
 
 SWEEP_DURATION = MetricSpec(
     "otel_desk_receiver.sweep.duration", "gauge", "s",
-    "The shortest time one poll of every watched bot takes under DESK_MAX_RPS (more than the poll interval: "
-    "the budget cannot meet it)",
-    (),
+    "The shortest time one poll of every watched bot of the app takes under its DESK_MAX_RPS (more than the poll "
+    "interval: the budget cannot meet it)",
+    (ATTR_APP_ID,),
 )
 
 # Leader election (ha/leadership.py)

@@ -138,7 +138,8 @@ def build_poller(settings: Settings, app: AppSettings, client: DeskClient, curso
     poller = Poller(client, cursors, pipeline, telemetry, health, bot_ids=app.bot_ids, clock_ns=clock_ns,
                     monotonic=monotonic, read_health=ReadHealth(meter, telemetry.app, clock_ns),
                     interval_s=settings.poll_interval, bot_list_interval_s=settings.bot_list_interval,
-                    budget=SweepBudget(meter, app.max_rps, settings.poll_interval, rate_setting(settings, app)),
+                    budget=SweepBudget(meter, app.max_rps, settings.poll_interval, rate_setting(settings, app),
+                                       app=app.label),
                     should_stop=should_stop, desk_clock_ns=desk_clock.now_ns, watched=watched,
                     concurrency=settings.concurrency, backlog_share=settings.backlog_share)
     telemetry.observe_bot_gauges(poller.gauges)

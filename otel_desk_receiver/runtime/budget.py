@@ -8,6 +8,8 @@ entries wait longer than the interval and idle bots are polled less often (sched
 
 import logging
 import math
+import threading
+import weakref
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
@@ -35,14 +37,14 @@ def describe(bots: int, max_rps: float, interval_s: float, setting: str = "DESK_
 
 
 class SweepBudget:
-    """Publishes the sweep time of the current bot list (gauge otel_desk_receiver.sweep.duration)."""
+    """Publishes the sweep time of one app's current bot list (gauge otel_desk_receiver.sweep.duration, a point
+    per app: sendbird.app_id ``app``)."""
 
-    def __init__(self, meter: Meter, max_rps: float, interval_s: float, setting: str = "DESK_MAX_RPS"):
-        self._max_rps, self._interval_s, self._setting = max_rps, interval_s, setting
+    def __init__(self, meter: Meter, max_rps: float, interval_s: float, setting: str = "DESK_MAX_RPS",
+                 app: str = ""):
+        self._max_rps, self._interval_s, self._setting, self.app = max_rps, interval_s, setting, app
         self._bots: int | None = None
-        spec = names.SWEEP_DURATION
-        meter.create_observable_gauge(spec.name, callbacks=[self._observe], unit=spec.unit,
-                                      description=spec.description)
+        _SweepGauge.of(meter).add(self)
 
     def update(self, bots: int) -> bool:
         """Take the bot count; log when it changed. True when the budget meets the interval."""
@@ -52,7 +54,34 @@ class SweepBudget:
         self._bots = bots
         return fits
 
+    def sweep_s(self) -> float | None:
+        """The sweep time of the last bot count; None before the first listing."""
+        return None if self._bots is None else sweep_s(self._bots, self._max_rps)
+
+
+class _SweepGauge:
+    """The sweep gauge, made once per meter whatever the number of apps (an observable gauge made twice under
+    one name keeps only the first one's callback): a point per app's budget."""
+
+    _by_meter: "weakref.WeakKeyDictionary[Meter, _SweepGauge]" = weakref.WeakKeyDictionary()
+    _made = threading.Lock()
+
+    def __init__(self, meter: Meter):
+        self._budgets: list[SweepBudget] = []
+        spec = names.SWEEP_DURATION
+        meter.create_observable_gauge(spec.name, callbacks=[self._observe], unit=spec.unit,
+                                      description=spec.description)
+
+    @classmethod
+    def of(cls, meter: Meter) -> "_SweepGauge":
+        with cls._made:
+            if meter not in cls._by_meter:
+                cls._by_meter[meter] = cls(meter)
+            return cls._by_meter[meter]
+
+    def add(self, budget: SweepBudget) -> None:
+        self._budgets = [*self._budgets, budget]
+
     def _observe(self, _options: CallbackOptions):
-        if self._bots is None:
-            return []
-        return [Observation(sweep_s(self._bots, self._max_rps))]
+        return [Observation(seconds, {names.ATTR_APP_ID: budget.app} if budget.app else {})
+                for budget in self._budgets if (seconds := budget.sweep_s()) is not None]

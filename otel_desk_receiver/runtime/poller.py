@@ -146,6 +146,7 @@ class Poller:
         started = self._monotonic()
         result = CycleResult()
         listed = self._try_refresh_bots(result)
+        self._budget.update(len(self._bots))  # the budget line, and the sweep gauge's point, as run_until's
         if self._unreadable:  # asked for in DESK_BOT_IDS but not readable: this cycle did not read them
             result.bots_failed += len(self._unreadable)
             result.delivered = False

@@ -12,7 +12,8 @@ from tests.harness.receiver import days_ago, make_receiver, scrape
 
 # The per-app metrics, written out here (not read from names.py, which the first test holds to this list).
 PER_APP = {names.WEBHOOK_LOGS, names.WEBHOOK_LOGS_PENDING, names.UNREAD_ERROR, names.HTTP_CLIENT_DURATION,
-           names.LAG, names.POLL_DURATION, names.ENTRIES_REJECTED, names.READ_FAILURES, names.LAST_READ, names.BOT_STATE}
+           names.LAG, names.POLL_DURATION, names.ENTRIES_REJECTED, names.READ_FAILURES, names.LAST_READ, names.BOT_STATE,
+           names.SWEEP_DURATION}
 RECEIVER_WIDE = {names.EXPORT_FAILURES, names.LEADER, names.LEADER_CHANGES}
 
 

@@ -59,3 +59,22 @@ def test_the_budget_line_names_the_apps_own_setting(caplog):
     budget = SweepBudget(NoOpMeter("test"), max_rps=0.5, interval_s=30, setting="apps[1].max_rps")
     assert budget.update(60) is False
     assert "60 bot(s) at apps[1].max_rps=0.5" in caplog.text and "raise apps[1].max_rps to 2" in caplog.text
+
+
+def points(reader) -> dict[str, float]:
+    data = reader.get_metrics_data()
+    return {point.attributes.get(names.ATTR_APP_ID): point.value
+            for resource in (data.resource_metrics if data else []) for scope in resource.scope_metrics
+            for metric in scope.metrics if metric.name == names.SWEEP_DURATION.name
+            for point in metric.data.data_points}
+
+
+def test_each_apps_budget_is_its_own_point_on_one_gauge(reader):
+    """Several apps on one meter: an observable gauge made twice under one name keeps only the first one's
+    callback, so the second app's sweep went unseen; each app's budget is its own point, named by its app."""
+    meter = MeterProvider(metric_readers=[reader]).get_meter("test")
+    budgets = {"eu": SweepBudget(meter, max_rps=10.0, interval_s=30.0, app="eu"),
+               "us": SweepBudget(meter, max_rps=1.0, interval_s=30.0, app="us")}
+    budgets["eu"].update(100)
+    budgets["us"].update(100)
+    assert points(reader) == {"eu": 10.0, "us": 100.0}
