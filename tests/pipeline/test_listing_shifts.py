@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from otel_desk_receiver import names
-from tests.harness.receiver import entry_ids, make_receiver, uids
+from tests.harness.receiver import entry_ids, entry_records, make_receiver, uids
 
 FROZEN_AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -138,8 +138,11 @@ def test_a_bot_that_appears_while_running_is_read_from_the_listing_before(emulat
         receiver.run_once()
     finally:
         receiver.close()
-    got = Counter(r.attributes[names.ATTR_BOT_ID] for r in otlp_sink.log_records())
+    got = Counter(r.attributes[names.ATTR_BOT_ID] for r in entry_records(otlp_sink))
     assert got == {newcomer["id"]: len(early), first["id"]: 3}
+    # the re-listing that found it also says so, once (the bot inventory)
+    assert [(r.attributes[names.ATTR_BOT_ID], r.attributes[names.ATTR_BOT_CHANGE]) for r in otlp_sink.log_records()
+            if r.event_name == names.BOT_CHANGE_EVENT_NAME] == [(newcomer["id"], names.BOT_ADDED)]
 
 
 def test_window_moves_forward_as_days_pass_without_resending(emulator, otlp_sink, state_path):
