@@ -49,3 +49,12 @@ def test_a_name_too_long_is_cut_to_the_limit_and_keeps_a_hash(base_length, label
 def test_a_base_with_dots_stays_valid():
     name = per_app_name("receiver.desk", "eu.1")
     assert DNS_1123_SUBDOMAIN.match(name) and name.startswith("receiver.desk-eu-1-")
+
+
+def test_a_label_shaped_like_another_labels_hashed_name_gets_its_own_name():
+    # 'A' slugs to 'a' and takes a hash: 'state-a-<hash>'. A label that is exactly 'a-<hash>' (an app_id, or an
+    # API host) is its own slug: without a hash of its own, both apps would share one ConfigMap and one Lease.
+    hashed = per_app_name("state", "A")
+    lookalike = hashed[len("state-"):]
+    assert per_app_name("state", lookalike) != hashed
+    assert DNS_1123_SUBDOMAIN.match(per_app_name("state", lookalike))
