@@ -59,3 +59,22 @@ def test_an_apps_budget_line_names_the_setting_it_came_from(make_desk_emulator, 
                                                                                       "apps[1].max_rps"]
     single = Settings(api_url=desks[0].url, api_token="t", state_path=Path("unused.json"))
     assert app_parts.rate_setting(single, single.desk_apps[0]) == "DESK_MAX_RPS"
+
+
+def test_one_apps_retry_after_holds_its_own_requests_only(make_desk_emulator):
+    """Desk's short Retry-After holds every request of the client it answered (desk/throttle.py): that app's
+    client, never another app's."""
+    desks = {"limited": make_desk_emulator(), "other": make_desk_emulator()}
+    desks["limited"].faults.fail_next(1, status=429, retry_after=0.5)
+    settings = apps_settings([app_of(desk, app_id=label) for label, desk in desks.items()], Path("unused.json"))
+    waits: dict[str, list[float]] = {label: [] for label in desks}
+    clients = {app.label: app_parts.build_desk_client(
+        app, threading.Event(), app_parts.build_desk_clock(settings, time.time_ns), HealthState(30.0), Quiet(),
+        monotonic=time.monotonic, sleep=waits[app.label].append) for app in settings.desk_apps}
+    try:
+        for label in ("limited", "other", "other"):
+            clients[label].list_bots()
+    finally:
+        for client in clients.values():
+            client.close()
+    assert sum(waits["limited"]) > 0.4 and sum(waits["other"]) < 0.05, waits
