@@ -60,14 +60,16 @@ class Receiver:
         self.refusals = TokenRefusals(app.label for app in apps)
         if settings.per_app_names:
             app_log.install()  # every line about an app names it
-        self.apps = [AppRun(build_app(
-            settings, app, cursors=self._state.stores[app.label], watched=watched[app.label],
-            meter=self._metrics.meter, telemetry=telemetry.for_app(app.label), counters=self.counters,
-            resource=resource, stop_event=self.stop_event,
-            leadership=build.leadership_step(self._kube, app.label, self._metrics.meter),
-            accepted=partial(self.refusals.accepted, app.label), disabled=disabled, clock_ns=clock_ns,
-            monotonic=monotonic, retry=retry, sleep=sleep), self.refusals, interval_s=settings.poll_interval,
-            named=settings.per_app_names, monotonic=monotonic) for app in apps]
+        self.apps: list[AppRun] = []
+        for app in apps:  # each app's own parts (app_parts.py), on the process-wide ones above
+            parts = build_app(settings, app, cursors=self._state.stores[app.label], watched=watched[app.label],
+                              meter=self._metrics.meter, telemetry=telemetry.for_app(app.label),
+                              counters=self.counters, resource=resource, stop_event=self.stop_event,
+                              leadership=build.leadership_step(self._kube, app.label, self._metrics.meter),
+                              accepted=partial(self.refusals.accepted, app.label), disabled=disabled,
+                              clock_ns=clock_ns, monotonic=monotonic, retry=retry, sleep=sleep)
+            self.apps.append(AppRun(parts, self.refusals, interval_s=settings.poll_interval,
+                                    named=settings.per_app_names, monotonic=monotonic))
         # Without an apps file, the one app's health is the receiver's, as before issue 21.
         self.health = AppsHealth({run.label: run.health for run in self.apps},
                                  {run.label: run.poller.gauges for run in self.apps}) \
