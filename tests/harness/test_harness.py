@@ -158,3 +158,33 @@ def test_free_ports_come_in_turn_from_this_workers_block_and_skip_a_taken_one():
         holder.listen()
         assert not bindable(second)
         assert bindable(first)
+
+
+def test_virtual_time_moves_only_when_every_loop_waits(make_desk_emulator):
+    """tests/harness/apps.py: two loops share one clock; a busy loop holds it still, and once both wait it moves
+    to the earliest wake-up, which goes on while the other waits on."""
+    import threading
+    from datetime import UTC, datetime
+
+    from tests.harness.apps import SharedClock, VirtualTime
+
+    start = datetime(2026, 6, 1, tzinfo=UTC)
+    clock = SharedClock([make_desk_emulator(frozen_at=start), make_desk_emulator(frozen_at=start)])
+    busy, done, woke = threading.Event(), threading.Event(), []
+    time_ = VirtualTime(clock, loops=2, stop=done.is_set)
+
+    def short_waiter():
+        time_.wait(10)
+        woke.append(("short", (clock.now() - start).total_seconds(), busy.is_set()))
+        busy.set()  # now busy (not waiting): the long waiter's time holds still until it ends
+        time_.wait(100)
+
+    thread = threading.Thread(target=short_waiter, daemon=True)
+    thread.start()
+    assert (clock.now() - start).total_seconds() == 0  # one loop waits, the other has not yet: time holds
+    time_.wait(30)
+    woke.append(("long", (clock.now() - start).total_seconds(), busy.is_set()))
+    done.set()  # the test stops: the other loop's wait returns
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert woke == [("short", 10.0, False), ("long", 30.0, True)]
