@@ -153,6 +153,15 @@ def rate_setting(settings: Settings, app: AppSettings) -> str:
     return f"apps[{[other.label for other in settings.desk_apps].index(app.label)}].max_rps"
 
 
+def backfill_setting(settings: Settings, app: AppSettings) -> tuple[str, str]:
+    """Where the app's backfill is set, and how to write 18h there: DESK_BACKFILL, or its item of the apps file
+    (an item's backfill wins over DESK_BACKFILL, so advice naming DESK_BACKFILL would change nothing)."""
+    if not settings.per_app_names:
+        return "DESK_BACKFILL / DESK_BACKFILL_DAYS", "DESK_BACKFILL=18h"
+    key = f"apps[{[other.label for other in settings.desk_apps].index(app.label)}].backfill"
+    return key, f"{key}: 18h"
+
+
 def build_app(settings: Settings, app: AppSettings, *, cursors: CursorStore, watched: WatchedBots, meter: Meter,
               telemetry: AppTelemetry, counters: CounterExporter | None, resource: Resource,
               stop_event: threading.Event, leadership: Callable[[HealthState], Leadership | None],

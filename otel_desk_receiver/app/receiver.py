@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import partial
 
 from otel_desk_receiver.app import build
-from otel_desk_receiver.app.app_parts import build_app
+from otel_desk_receiver.app.app_parts import backfill_setting, build_app
 from otel_desk_receiver.app.app_run import AppRun
 from otel_desk_receiver.app.refusals import TokenRefusals
 from otel_desk_receiver.config import DATADOG_MAX_AGE_H, Settings
@@ -77,7 +77,7 @@ class Receiver:
         self._health_server: HealthServer | None = None
         for run in self.apps:
             with app_log.about(run.where):
-                _warn_about_backfill(settings, run.parts.app.backfill_s)
+                _warn_about_backfill(settings, run.parts.app.backfill_s, *backfill_setting(settings, run.parts.app))
 
     # The first app's parts (the only app's without an apps file): for single-app callers and tests.
     @property
@@ -269,18 +269,18 @@ def _bounded(flush: Callable[[], object], deadline: float | None, interrupt: Cal
         interrupt()  # cuts the exporter's retries; the thread is a daemon and cannot outlive the process
 
 
-def _warn_about_backfill(settings: Settings, backfill_s: float) -> None:
+def _warn_about_backfill(settings: Settings, backfill_s: float, setting: str, within: str) -> None:
+    """``setting``: where the app's backfill is set; ``within``: how to set 18h there (app_parts.backfill_setting)."""
     hours = backfill_s / 3600
     if settings.export_max_age and backfill_s > settings.export_max_age:
-        log.info("the backfill (DESK_BACKFILL / DESK_BACKFILL_DAYS) reaches %g hours back, past DESK_EXPORT_MAX_AGE "
-                 "(%s): older entries are counted as rejected (otlp_too_old) without being sent", hours,
+        log.info("the backfill (%s) reaches %g hours back, past DESK_EXPORT_MAX_AGE (%s): older entries are "
+                 "counted as rejected (otlp_too_old) without being sent", setting, hours,
                  settings.as_given("export_max_age"))
     elif not settings.export_max_age and hours > DATADOG_MAX_AGE_H:
-        log.warning("the backfill (DESK_BACKFILL / DESK_BACKFILL_DAYS) reaches %g hours back, past %d: Datadog drops "
-                    "log records older than that (DESK_BACKFILL=18h stays inside, or DESK_EXPORT_MAX_AGE=18h counts "
-                    "them as rejected unsent); other backends (Loki) accept them oldest first", hours,
-                    DATADOG_MAX_AGE_H)
+        log.warning("the backfill (%s) reaches %g hours back, past %d: Datadog drops log records older than that "
+                    "(%s stays inside, or DESK_EXPORT_MAX_AGE=18h counts them as rejected unsent); other backends "
+                    "(Loki) accept them oldest first", setting, hours, DATADOG_MAX_AGE_H, within)
     if hours > MAX_START_AGE_DAYS * 24:
-        log.warning("the backfill (DESK_BACKFILL / DESK_BACKFILL_DAYS) reaches %g days back: reading the last %d "
-                    "days; older entries are at the edge of Desk's %d-day retention and leave it while they are "
-                    "read", hours / 24, MAX_START_AGE_DAYS, RETENTION_DAYS)
+        log.warning("the backfill (%s) reaches %g days back: reading the last %d days; older entries are at the "
+                    "edge of Desk's %d-day retention and leave it while they are read", setting, hours / 24,
+                    MAX_START_AGE_DAYS, RETENTION_DAYS)

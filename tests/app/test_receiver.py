@@ -330,3 +330,19 @@ def test_desk_unreachable_at_start_is_survived_and_retried_next_cycle(desk_emula
     finally:
         receiver.close()
     assert {bot for bot, _ in by_bot_and_status(sink)} == set(expected)
+
+
+def test_an_apps_backfill_warning_names_the_setting_it_came_from(make_desk_emulator, otlp_sink, otlp_env,
+                                                                   state_path, caplog):
+    # With an apps file an item's own backfill wins over DESK_BACKFILL: the warning must name the item's key,
+    # or the advice (set DESK_BACKFILL=18h) changes nothing for that app.
+    from otel_desk_receiver.app import Receiver
+    from tests.harness.apps import app_of, apps_settings
+    otlp_env(otlp_sink, "http/protobuf")
+    eu, us = make_desk_emulator(), make_desk_emulator()
+    settings = apps_settings([app_of(eu, app_id="eu"), app_of(us, app_id="us", backfill="2d")], state_path)
+    with caplog.at_level("WARNING"):
+        Receiver(settings).close()
+    [line] = [record.getMessage() for record in caplog.records if "Datadog drops" in record.getMessage()]
+    assert line.startswith("app us: the backfill (apps[1].backfill) reaches 48 hours back"), line
+    assert "apps[1].backfill: 18h stays inside" in line and "DESK_BACKFILL" not in line, line
