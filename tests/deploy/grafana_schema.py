@@ -1,5 +1,6 @@
 """Grafana's own checks of a dashboard, offline: the dashboard JSON type-checked in strict mode against
-npm @grafana/schema (the dashboard model and each panel plugin's options), and LogQL parsed by
+npm @grafana/schema (the dashboard model, each row as a RowPanel, and each panel plugin's options, the panels a
+collapsed row holds included), and LogQL parsed by
 @grafana/lezer-logql, the grammar Grafana's Loki editor uses. Both live in tests/deploy/node/
 (`make deps` installs them from package-lock.json)."""
 
@@ -45,6 +46,13 @@ type Partial_<T> = T extends string ? `${T}` : T extends (infer U)[] ? Partial_<
 """
 
 
+def panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every panel that shows data: the dashboard's own and those its rows hold. A collapsed row holds its
+    panels in its own `panels` (an expanded one is followed by them in the dashboard's list); a row shows none."""
+    return [child for panel in dashboard.get("panels", [])
+            for child in (panel.get("panels", []) if panel.get("type") == "row" else [panel])]
+
+
 def require_tools() -> None:
     # `make test` installs them (make deps); missing tools are a failure, not a skip.
     assert shutil.which("node"), "node not found: install nodejs"
@@ -74,15 +82,17 @@ def _remove(node: Any, path: tuple[str, ...]) -> None:
 
 
 def typescript_source(dashboard: dict[str, Any]) -> str:
-    """A TypeScript module asserting the dashboard and each panel's options and custom field config.
+    """A TypeScript module asserting the dashboard, each row and each panel's options and custom field config.
 
-    Panel options are checked as deep partials: Grafana fills what a saved dashboard leaves out, but a
-    misspelt or mistyped option fails.
+    The dashboard is checked as Grafana's Dashboard, each row again as its RowPanel alone (in the dashboard's
+    list a row is one of Panel | RowPanel, and Panel's type is any string), and every panel, at the top or held
+    by a row, against its plugin's types. Panel options are checked as deep partials: Grafana fills what a saved
+    dashboard leaves out, but a misspelt or mistyped option fails.
     """
     body = strip_untyped(dashboard)
-    lines = ['import type { Dashboard } from "@grafana/schema";']
-    types = sorted({panel["type"] for panel in body.get("panels", [])})
-    for kind in types:
+    lines = ['import type { Dashboard, RowPanel } from "@grafana/schema";']
+    shown = _shown_panels(body)
+    for kind in sorted({panel["type"] for _, panel in shown}):
         if kind in PANEL_CONFIGS:
             module, custom = PANEL_CONFIGS[kind]
             imported = f"Options as {kind}Options" + (f", FieldConfig as {kind}FieldConfig" if custom else "")
@@ -90,17 +100,29 @@ def typescript_source(dashboard: dict[str, Any]) -> str:
     lines.append(_PRELUDE)
     lines.append(f"export const dashboard: Json<Dashboard> = {json.dumps(body, indent=2)};")
     for index, panel in enumerate(body.get("panels", [])):
+        if panel["type"] == "row":
+            lines.append(f"export const row{index}: Json<RowPanel> = {json.dumps(panel)};")
+    for where, panel in shown:
         kind = panel["type"]
         if kind not in PANEL_CONFIGS:
-            lines.append(f"// panel {index}: type {kind!r} has no known schema\nexport const unknown{index}: never = 0;")
+            lines.append(f"// panel {where}: type {kind!r} has no known schema\n"
+                         f"export const unknown{where}: never = 0;")
             continue
-        lines.append(f"export const options{index}: Partial_<{kind}Options> = {json.dumps(panel.get('options', {}))};")
+        lines.append(f"export const options{where}: Partial_<{kind}Options> = {json.dumps(panel.get('options', {}))};")
         custom = panel.get("fieldConfig", {}).get("defaults", {}).get("custom")
         if PANEL_CONFIGS[kind][1]:
-            lines.append(f"export const custom{index}: Partial_<{kind}FieldConfig> = {json.dumps(custom or {})};")
+            lines.append(f"export const custom{where}: Partial_<{kind}FieldConfig> = {json.dumps(custom or {})};")
         elif custom is not None:
-            lines.append(f"// panel {index}: type {kind!r} takes no custom field config\nexport const custom{index}: never = 0;")
+            lines.append(f"// panel {where}: type {kind!r} takes no custom field config\n"
+                         f"export const custom{where}: never = 0;")
     return "\n".join(lines) + "\n"
+
+
+def _shown_panels(dashboard: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """panels(), each with where it is: its index, or its row's index and its own (``11_0``)."""
+    return [(f"{index}_{inner}", child) if panel.get("type") == "row" else (str(index), panel)
+            for index, panel in enumerate(dashboard.get("panels", []))
+            for inner, child in (enumerate(panel.get("panels", [])) if panel.get("type") == "row" else [(0, panel)])]
 
 
 def type_check(dashboard: dict[str, Any], workdir: Path) -> list[str]:

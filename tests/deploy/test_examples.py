@@ -16,6 +16,7 @@ import yaml
 from otel_desk_receiver import names
 from otel_desk_receiver.config import Settings, env_name, load_settings
 from tests.deploy.chart import CHART_DIR, KUBERNETES_VERSION, documents, load_values, render, sidecar_snippet
+from tests.deploy.grafana_schema import panels
 from tests.deploy.promql_grouping import bot_without_app, grouping_problems, groupings
 from tests.deploy.release import IMAGE
 from tests.deploy.telemetry_names import (
@@ -137,7 +138,7 @@ def grafana_dashboard():
 
 
 def dashboard_targets():
-    for panel in grafana_dashboard()["panels"]:
+    for panel in panels(grafana_dashboard()):
         for target in panel.get("targets", []):
             yield panel["title"], target["datasource"]["type"], target["expr"]
 

@@ -8,11 +8,11 @@ import re
 
 import pytest
 
-from tests.deploy.grafana_schema import UNTYPED_FIELDS, logql_errors, strip_untyped, type_check
+from tests.deploy.grafana_schema import UNTYPED_FIELDS, logql_errors, panels, strip_untyped, type_check
 from tests.harness.paths import REPO
 
 DASHBOARDS = sorted((REPO / "examples" / "grafana" / "dashboards").glob("*.json"))
-# The checks of the checks run on the receiver's own dashboard (others, such as the SLO one, sit beside it).
+# The checks of the checks run on the receiver's own dashboard (any other would sit beside it).
 MAIN = REPO / "examples" / "grafana" / "dashboards" / "otel-desk-receiver.json"
 VARIABLE_REF = re.compile(r"\$\{(\w+)\}")
 
@@ -26,8 +26,8 @@ def load(path):
 
 
 def datasource_refs(dashboard):
-    """Every datasource reference: panels, their targets, query variables."""
-    for panel in dashboard.get("panels", []):
+    """Every datasource reference: panels (a row's included), their targets, query variables."""
+    for panel in panels(dashboard):
         yield f"panel {panel['title']!r}", panel.get("datasource")
         for target in panel.get("targets", []):
             yield f"panel {panel['title']!r} target {target['refId']}", target.get("datasource")
@@ -48,6 +48,49 @@ def test_the_type_check_catches_misspelt_and_mistyped_fields(tmp_path):
     dashboard["panels"][1]["gridPos"]["w"] = "12"
     errors = " ".join(type_check(dashboard, tmp_path))
     assert "titel" in errors and "tabel" in errors and "not assignable to type 'number'" in errors
+
+
+def row(*children, **fields):
+    """A row as Grafana saves it collapsed: its panels inside it, laid out below it."""
+    return {"type": "row", "id": 90, "title": "A row", "collapsed": True, "gridPos": {"x": 0, "y": 90, "w": 24, "h": 1},
+            "panels": [dict(child, id=91 + i, gridPos=dict(child["gridPos"], y=91))
+                       for i, child in enumerate(children)],
+            **fields}
+
+
+def test_a_row_type_checks_as_grafana_s_row_panel_with_its_panels_checked_as_any_panel(tmp_path):
+    dashboard = load(MAIN)
+    timeseries, stat = (next(p for p in dashboard["panels"] if p["type"] == kind) for kind in ("timeseries", "stat"))
+    dashboard["panels"].append(row(timeseries, stat))
+    for case in ("good", "broken"):
+        (tmp_path / case).mkdir()
+    assert type_check(dashboard, tmp_path / "good") == []
+    broken = load(MAIN)
+    broken["panels"].append(row(dict(timeseries, options=dict(timeseries["options"], legend={"displayMode": "tabel"})),
+                                dict(stat, fieldConfig={"defaults": {"custom": {}}, "overrides": []}),
+                                collapsd=True))
+    errors = " ".join(type_check(broken, tmp_path / "broken"))
+    assert "tabel" in errors and "collapsd" in errors and "not assignable to type 'never'" in errors, errors
+
+
+def test_a_row_is_typed_as_a_row_not_as_a_panel(tmp_path):
+    dashboard = load(MAIN)
+    child = dashboard["panels"][0]
+    # A row takes no options or queries (Panel would), collapsed is a boolean, a row holds no row.
+    for case, fields, said in (("options", {"options": child["options"]}, """'"options"' does not exist"""),
+                               ("targets", {"targets": child["targets"]}, """'"targets"' does not exist"""),
+                               ("collapsed", {"collapsed": "yes"}, "not assignable to type 'boolean'"),
+                               ("row", {"panels": [row(child)]}, """'"collapsed"' does not exist""")):
+        broken = load(MAIN)
+        broken["panels"].append(row(child, **fields))
+        (tmp_path / case).mkdir()
+        assert said in " ".join(type_check(broken, tmp_path / case)), case
+
+
+def test_panels_are_the_dashboard_s_and_those_its_rows_hold():
+    first, second, third, *_ = [p for p in load(MAIN)["panels"] if p["type"] != "row"]
+    dashboard = {"panels": [first, row(second, third), row(), dict(row(), collapsed=False), third]}
+    assert [p["title"] for p in panels(dashboard)] == [p["title"] for p in (first, second, third, third)]
 
 
 def test_only_allow_listed_fields_are_left_out_of_the_check():
@@ -82,7 +125,7 @@ def test_import_asks_for_each_data_source_plugin_used(path):
 
 @pytest.mark.parametrize("path", DASHBOARDS, ids=rel)
 def test_logql_parses_with_grafana_s_grammar(path):
-    queries = [t["expr"] for panel in load(path)["panels"] for t in panel.get("targets", [])
+    queries = [t["expr"] for panel in panels(load(path)) for t in panel.get("targets", [])
                if t["datasource"]["type"] == "loki"]
     assert queries
     assert dict(zip(queries, logql_errors(queries))) == dict.fromkeys(queries)

@@ -28,6 +28,7 @@ from contextlib import ExitStack
 import pytest
 import yaml
 
+from tests.deploy.grafana_schema import panels
 from tests.e2e.alert_incidents import INCIDENTS
 from tests.e2e.alert_pipeline import WebhookSink, start_alertmanager
 from tests.e2e.alert_scenario import RULES, START_UP_S, WARM_UP, Pipeline, first_matching, matches
@@ -168,7 +169,7 @@ def check_labels_and_annotations(alert: dict) -> None:
 def shipped_expressions() -> dict[str, str]:
     """Every PromQL expression shipped, by where it comes from; Grafana's variables as Grafana fills them."""
     exprs = {f"rule {name}": rule["expr"] for name, rule in RULES.items()}
-    for panel in json.loads(DASHBOARD.read_text())["panels"]:
+    for panel in panels(json.loads(DASHBOARD.read_text())):
         for target in panel.get("targets", []):
             if target["datasource"]["type"] == "prometheus":
                 exprs[f"panel {panel['title']} {target['refId']}"] = target["expr"]

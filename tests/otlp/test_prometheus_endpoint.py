@@ -10,6 +10,7 @@ import yaml
 
 from otel_desk_receiver import names
 from otel_desk_receiver.otel_env import metrics_exporter_problems, metrics_exporters, prometheus_address
+from tests.deploy.grafana_schema import panels
 from tests.deploy.telemetry_names import collector_series, promql_names, prometheus_series
 from tests.harness.paths import REPO
 from tests.harness.ports import free_port
@@ -121,7 +122,7 @@ def shipped_queries() -> list[str]:
     rules = yaml.safe_load((REPO / "examples" / "alerts" / "otel-desk-receiver.rules.yaml").read_text())
     exprs = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
     dashboard = json.loads((REPO / "examples" / "grafana" / "dashboards" / "otel-desk-receiver.json").read_text())
-    exprs += [t["expr"] for p in dashboard["panels"] for t in p.get("targets", []) if t["datasource"]["type"] == "prometheus"]
+    exprs += [t["expr"] for p in panels(dashboard) for t in p.get("targets", []) if t["datasource"]["type"] == "prometheus"]
     alerting = yaml.safe_load((REPO / "examples" / "grafana" / "provisioning" / "alerting" / "otel-desk-receiver.yaml").read_text())
     exprs += [d["model"]["expr"] for g in alerting["groups"] for r in g["rules"] for d in r["data"] if "expr" in d["model"]]
     return exprs

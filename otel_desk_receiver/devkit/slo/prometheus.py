@@ -51,10 +51,11 @@ def burn_rate(window: str) -> str:
     return f"{PREFIX}_burn_rate:{window}"
 
 
-def selector(statuses: tuple[str, ...], extra: tuple[tuple[str, str], ...] = ()) -> str:
+def selector(statuses: tuple[str, ...], extra: tuple[tuple[str, str], ...] = (), filters: str = "") -> str:
+    """The counter's series of these statuses; ``extra`` an objective's matchers, ``filters`` more (a dashboard's)."""
     matchers = [f'{label}="{value}"' for label, value in extra]
     matchers.append(f'{STATUS_LABEL}=~"{"|".join(statuses)}"')
-    return f"{METRIC}{{{', '.join(matchers)}}}"
+    return f"{METRIC}{{{', '.join(matchers + ([filters] if filters else []))}}}"
 
 
 def windows(source: SloSource) -> list[str]:
@@ -63,12 +64,12 @@ def windows(source: SloSource) -> list[str]:
     return sorted(every, key=duration_s)
 
 
-def budget_expr(source: SloSource) -> str:
+def budget_expr(source: SloSource, filters: str = "") -> str:
     """Each bot's error budget (1 - its target, written exactly): the first objective whose selector picks the bot
-    (most specific first, the default last; `or` keeps the left side's series)."""
+    (most specific first, the default last; `or` keeps the left side's series). ``filters``: more matchers."""
     lines = []
     for objective in source.objectives:
-        series = f"group by ({GROUPING}) ({selector(source.indicator.total, objective.selector)})"
+        series = f"group by ({GROUPING}) ({selector(source.indicator.total, objective.selector, filters)})"
         lines.append(f"{number(objective.budget)} * {series}")
     return "\n  or ".join(lines) if len(lines) > 1 else lines[0]
 

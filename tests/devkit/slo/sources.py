@@ -23,6 +23,10 @@ APP_B = override("app-b", 0.98, 'sendbird_app_id="APP-B"')
 APP_B_BOT_12 = override("app-b-bot-12", 0.995, 'sendbird_app_id="APP-B",sendbird_desk_bot_id="12"')
 
 
+def shipped() -> SloSource:
+    return read(shipped_documents())
+
+
 def with_overrides() -> SloSource:
     """The default (99 %), app B at 98 %, and app B's bot 12 at 99.5 % (listed before its app on purpose)."""
     return read(shipped_documents() + [APP_B, APP_B_BOT_12])

@@ -1,5 +1,6 @@
 """The SLO files are generated: what is committed is what the source gives (regenerated in memory here), and
-`python -m otel_desk_receiver.devkit.slo` (`make slo`) writes them, or with --check names the stale ones."""
+`python -m otel_desk_receiver.devkit.slo` (`make slo`) writes them, or with --check names the stale ones. The
+receiver's Grafana dashboard is generated in part: its SLO row (tests/devkit/slo/test_grafana.py)."""
 
 import shutil
 import subprocess
@@ -8,19 +9,19 @@ import sys
 import pytest
 import yaml
 
-from otel_desk_receiver.devkit.slo.generate import OUTPUTS, SOURCE, drifted, generated, main
+from otel_desk_receiver.devkit.slo.generate import DASHBOARD, GENERATED, SOURCE, drifted, generated, main
 from tests.devkit.slo.sources import APP_B
 from tests.harness.paths import REPO
 
 
-@pytest.mark.parametrize("path", sorted(OUTPUTS), ids=str)
+@pytest.mark.parametrize("path", sorted(GENERATED), ids=str)
 def test_the_committed_file_is_what_the_source_gives(path):
     assert (REPO / path).is_file(), f"{path} missing: run `make slo`"
     assert (REPO / path).read_text() == generated(REPO)[path], f"{path} differs from {SOURCE}: run `make slo`"
 
 
 def copy_of_the_repository_files(tmp_path):
-    for path in (SOURCE, *OUTPUTS):
+    for path in (SOURCE, *GENERATED):
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         if (REPO / path).is_file():
             shutil.copy(REPO / path, tmp_path / path)
@@ -31,7 +32,7 @@ def test_an_edited_source_makes_every_output_stale_until_regenerated(tmp_path, c
     root = copy_of_the_repository_files(tmp_path)
     source = root / SOURCE
     source.write_text(source.read_text() + "---\n" + yaml.safe_dump(APP_B))  # an override: one more SLO everywhere
-    assert sorted(drifted(root)) == sorted(OUTPUTS)
+    assert sorted(drifted(root)) == sorted(GENERATED)
     assert main(["--root", str(root), "--check"]) == 1
     assert "run `make slo`" in capsys.readouterr().err
     assert main(["--root", str(root)]) == 0
@@ -46,6 +47,22 @@ def test_a_bad_source_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["--root", str(root)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "spec.budgetingMethod must be Occurrences" in err, err
+
+
+def test_the_receiver_s_dashboard_is_among_the_generated_files():
+    assert DASHBOARD in GENERATED and not (REPO / "examples/grafana/dashboards/otel-desk-receiver.slo.json").exists()
+
+
+def test_a_missing_or_broken_dashboard_is_one_line_and_exit_2(tmp_path, capsys):
+    root = copy_of_the_repository_files(tmp_path)
+    (root / DASHBOARD).write_text('{"panels": [')
+    assert main(["--root", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{DASHBOARD}: not JSON" in err, err
+    (root / DASHBOARD).unlink()
+    assert main(["--root", str(root), "--check"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{DASHBOARD} missing" in err, err
 
 
 def test_make_slo_runs_the_generator():
