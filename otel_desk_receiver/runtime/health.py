@@ -146,7 +146,7 @@ class HealthState:
             bots = {bot_id: self._bots[bot_id] for bot_id in sorted(self._bots)}
             return StatusFacts(self._clock_ns(), self._started_ns, alive, ready, self._role, self._leader,
                                self._role_problem, self._turns, self._exported, bots,
-                               {k: v for k, v in self._last_read_ns.items() if k in bots})
+                               {k: v for k, v in self._last_read_ns.items() if k in bots}, self._listing_error)
 
     def snapshot(self) -> dict:
         with self._lock:

@@ -40,6 +40,7 @@ class StatusFacts:
     exported: int  # log records accepted by the OTLP endpoint since the start
     bots: Mapping[int, BotTurn] = field(default_factory=dict)
     last_read_ns: dict[int, int] = field(default_factory=dict)  # bot -> its last turn that read without error
+    listing_error: str | None = None  # why the last bot listing failed (shown per app with several apps)
 
 
 def status_document(facts: StatusFacts, gauges: Iterable[BotGauges]) -> dict:
@@ -82,8 +83,10 @@ def apps_document(facts: StatusFacts, parts: Iterable[tuple[str, StatusFacts, It
     apps, bots = [], []
     for label, part, gauges in parts:
         own = status_document(part, gauges)
+        listing_error = None if part.listing_error is None else _clean(part.listing_error, held_secrets())
         apps.append({"app": label, **{key: own[key] for key in ("alive", "ready", "role", "leader", "role_problem",
-                                                                 "bot_turns", "records_exported")}})
+                                                                 "bot_turns", "records_exported")},
+                     "listing_error": listing_error})
         bots += [{"app": label, **bot} for bot in own["bots"]]
     return document | {"apps": apps, "bots": bots}
 
@@ -111,7 +114,8 @@ def render_html(document: dict) -> str:
     listed = "".join(f"<tr><th>{e(name)}</th><td>{e(str(value))}</td></tr>" for name, value in facts)
     if apps:
         listed += "".join(f"<tr><th>App {e(app['app'])}</th><td>{'ready' if app['ready'] else 'not ready'}"
-                          f"{'' if app['alive'] else ', not live'}, {e(app['role'])}</td></tr>"
+                          f"{'' if app['alive'] else ', not live'}, {e(app['role'])}"
+                          f"{'; bot list: ' + e(app['listing_error']) if app['listing_error'] else ''}</td></tr>"
                           for app in document["apps"])
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta http-equiv=\"refresh\" content=\"10\"><title>otel-desk-receiver status</title>"

@@ -4,6 +4,7 @@ each app, and each failing app and bot."""
 from otel_desk_receiver.runtime.apps_health import AppsHealth
 from otel_desk_receiver.runtime.health import BotHealth, HealthState
 from otel_desk_receiver.runtime.selfmetrics import BotGauges
+from otel_desk_receiver.runtime.status_page import render_html
 from otel_desk_receiver.units import NS_PER_S
 
 INTERVAL_S = 30.0
@@ -53,3 +54,13 @@ def test_the_status_page_names_each_bots_app():
     assert [(bot["app"], bot["id"], bot["name"]) for bot in document["bots"]] == [("eu", 3, "support"),
                                                                                  ("us", 3, None)]
     assert [app["app"] for app in document["apps"]] == ["eu", "us"]
+
+
+def test_the_status_page_says_why_an_apps_bot_list_failed():
+    now = [1_000 * NS_PER_S]
+    health = parts(now)
+    health["us"].listing_done("GET /bots: HTTP 401: Desk rejected the API token")
+    document = AppsHealth(health, {"eu": tuple, "us": tuple}).status()
+    assert [(app["app"], app["listing_error"]) for app in document["apps"]] == [
+        ("eu", None), ("us", "GET /bots: HTTP 401: Desk rejected the API token")]
+    assert "App us</th><td>not ready, single; bot list: GET /bots: HTTP 401" in render_html(document)
