@@ -158,7 +158,8 @@ def test_apps_scenario_covers_an_api_url_and_an_existing_secret():
 @pytest.mark.parametrize("api_url", [
     "https://desk-api.eu.example.com/platform/v1",
     "http://User:Secret@Desk.Example.com:8443/platform/v1",
-], ids=["host", "user-info-and-port"])
+    "https://desk-0a1b2c3d/platform/v1",  # ends as a hash does: hashed too (kube/object_names.py)
+], ids=["host", "user-info-and-port", "hash-shaped-host"])
 def test_the_role_names_each_app_s_configmap_and_lease_as_the_receiver_names_them(api_url):
     values = HA_APPS | {"apps": [TWO_APPS["apps"][0], {"apiUrl": api_url, "existingSecret": "desk-b"}]}
     docs = documents(render(values))

@@ -293,13 +293,13 @@ in a --config file (ConfigMap <fullname>-apps), each app's token as a file of it
 {{/*
 The name of one app's object from a base name, as the receiver's kube/object_names.py per_app_name writes it:
 <base>-<slug> (the label in lower case, every run of other characters a '-'), with the first 8 hex digits of the
-label's SHA-256 appended when the slug is not the label itself or the name passes 253 characters. Arguments: a
-dict with base and label.
+label's SHA-256 appended when the slug is not the label itself, ends as such a hash does ('-' and 8 hex digits)
+or the name passes 253 characters. Arguments: a dict with base and label.
 */}}
 {{- define "otel-desk-receiver.perAppName" -}}
 {{- $slug := trimAll "-" (regexReplaceAll "[^a-z0-9]+" (lower .label) "-") }}
 {{- $plain := printf "%s-%s" .base $slug }}
-{{- if and (eq $slug .label) (le (len $plain) 253) }}
+{{- if and (eq $slug .label) (le (len $plain) 253) (not (regexMatch "-[0-9a-f]{8}$" $plain)) }}
 {{- $plain }}
 {{- else }}
 {{- $head := regexReplaceAll "[-.]+$" (trunc 244 (regexReplaceAll "-+$" $plain "")) "" }}
