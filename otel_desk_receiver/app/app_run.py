@@ -85,6 +85,8 @@ class AppRun:
                     self.poller.run_until(stop, wait, on_sweep=self.sweep_done)
                     return
                 except DeskAuthError as error:
+                    if not self._refusals.is_refused(self.label):
+                        self._refused_in_a_row = 0  # a new refusal: Desk accepted the token since the last one
                     if self.refused(error):
                         raise self._refusals.error() from None
                     self._wait_refused(error, stop, wait)
@@ -97,8 +99,6 @@ class AppRun:
         while not stop() and (left := until - self._monotonic()) > 0:
             wait(min(left, self._interval_s))
             self.health.beat()  # waiting on purpose: alive, and not ready (it reads nothing)
-        if not self._refusals.is_refused(self.label):
-            self._refused_in_a_row = 0
 
     def sweep_done(self) -> None:
         """After every bot had a turn: say once if the OTLP endpoint was down, then try it again."""

@@ -40,3 +40,33 @@ def test_a_refused_app_asks_again_after_its_backoff_and_goes_on_with_a_fixed_tok
     refused = [r.getMessage() for r in caplog.records if "asks Desk again" in r.getMessage()]
     assert len(refused) == 1 and refused[0].startswith("app ap: GET /bots: HTTP 401") and \
         refused[0].endswith("the other apps go on, this one asks Desk again in 30 s"), refused
+
+
+def test_a_token_refused_again_later_starts_its_backoff_afresh(make_desk_emulator, otlp_sink, otlp_env, state_path,
+                                                                tmp_path, caplog):
+    # The backoff doubles while Desk keeps refusing; once Desk accepted the token again, a later refusal (the
+    # token revoked days after) is a new episode: asked again after one interval, not after the last backoff.
+    otlp_env(otlp_sink, "http/protobuf")
+    desks = {label: make_desk_emulator(frozen_at=FROZEN_AT) for label in ("eu", "ap")}
+    bots = {label: desk.add_bot(name="support")["id"] for label, desk in desks.items()}
+    token_file = tmp_path / "ap-token"
+    token_file.write_text("revoked\n")
+    clock = SharedClock(desks.values())
+    apps = [app_of(desks["eu"], app_id="eu"),
+            {"app_id": "ap", "api_url": desks["ap"].url, "api_token_file": str(token_file)}]
+    receiver = virtual_apps_receiver(clock, apps, state_path, backfill="1h", poll_interval=INTERVAL_S)
+
+    def asked_again() -> list[str]:
+        return [r.getMessage().rsplit(" in ", 1)[1] for r in caplog.records if "asks Desk again" in r.getMessage()]
+    try:
+        drive_apps(receiver, clock, virtual_s=INTERVAL_S * 1.5)  # refused at 0 s and at 30 s
+        assert asked_again() == ["30 s", "60 s"]
+        token_file.write_text(desks["ap"].config.token + "\n")
+        desks["ap"].add_entry(bots["ap"], status="RECEIVED", created_at=clock.now() - timedelta(seconds=1))
+        drive_apps(receiver, clock, virtual_s=INTERVAL_S * 3, until=lambda: records_of(otlp_sink, "ap") == 1)
+        assert records_of(otlp_sink, "ap") == 1 and not receiver.refusals.is_refused("ap")
+        token_file.write_text("revoked-again\n")
+        drive_apps(receiver, clock, virtual_s=INTERVAL_S * 2, until=lambda: len(asked_again()) == 3)
+    finally:
+        receiver.close()
+    assert asked_again()[2] == "30 s", asked_again()
