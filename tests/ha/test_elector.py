@@ -13,25 +13,10 @@ from otel_desk_receiver.ha import setup as ha_setup
 from otel_desk_receiver.ha.elector import ElectionConfig, LeaderElector
 from otel_desk_receiver.kube.lease import Term
 from tests.harness.fixtures.kube_api import KUBE_TOKEN, NAMESPACE
+from tests.harness.clock import ELECTION_T0_NS, SteppedClock as Clock
 
 CONFIG = ElectionConfig(lease_duration_s=15, renew_deadline_s=10, retry_period_s=2)
-T0_NS = 1_764_633_600_123_456_789  # 2025-12-02T00:00:00.123456789Z
-
-
-class Clock:
-    """Monotonic seconds and wall-clock ns that move only when the test says so."""
-
-    def __init__(self):
-        self.s = 100.0
-
-    def monotonic(self) -> float:
-        return self.s
-
-    def wall_ns(self) -> int:
-        return T0_NS + int((self.s - 100.0) * 1e9)
-
-    def advance(self, seconds: float) -> None:
-        self.s += seconds
+T0_NS = ELECTION_T0_NS  # 2025-12-02T00:00:00.123456789Z
 
 
 @pytest.fixture

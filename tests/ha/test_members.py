@@ -6,7 +6,7 @@ import json
 from otel_desk_receiver.devkit.kube_api import Grant
 from otel_desk_receiver.ha.members import MEMBERS_ANNOTATION, Members, members_lease_name
 from tests.harness.fixtures.kube_api import NAMESPACE
-from tests.ha.test_elector import Clock
+from tests.harness.clock import SteppedClock as Clock
 
 LEASE_S = 15
 NAME = "leader.members"

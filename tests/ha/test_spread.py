@@ -9,7 +9,7 @@ from otel_desk_receiver.ha.members import Members
 from otel_desk_receiver.ha.spread import Spread, fair_share
 from otel_desk_receiver.kube.object_names import per_app_name
 from tests.harness.fixtures.kube_api import NAMESPACE
-from tests.ha.test_elector import Clock
+from tests.harness.clock import SteppedClock as Clock
 
 CONFIG = ElectionConfig(lease_duration_s=15, renew_deadline_s=10, retry_period_s=2)
 APPS = ("eu1", "eu2", "us1", "us2")
