@@ -85,8 +85,6 @@ class AppRun:
                     self.poller.run_until(stop, wait, on_sweep=self.sweep_done)
                     return
                 except DeskAuthError as error:
-                    if not self._refusals.is_refused(self.label):
-                        self._refused_in_a_row = 0  # a new refusal: Desk accepted the token since the last one
                     if self.refused(error):
                         raise self._refusals.error() from None
                     self._wait_refused(error, stop, wait)
@@ -102,6 +100,9 @@ class AppRun:
 
     def sweep_done(self) -> None:
         """After every bot had a turn: say once if the OTLP endpoint was down, then try it again."""
+        # A whole poll interval read without the token refused: a later refusal starts its backoff afresh (a
+        # listing accepted while every bot is refused does not count: that one keeps doubling).
+        self._refused_in_a_row = 0
         exporter = self.parts.exporter
         down, waiting = exporter.down, exporter.waiting
         if down is not None:

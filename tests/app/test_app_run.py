@@ -70,3 +70,23 @@ def test_a_token_refused_again_later_starts_its_backoff_afresh(make_desk_emulato
     finally:
         receiver.close()
     assert asked_again()[2] == "30 s", asked_again()
+
+
+def test_a_token_refused_for_every_bot_keeps_doubling_its_backoff_though_the_listing_is_accepted(
+        make_desk_emulator, otlp_sink, otlp_env, state_path, caplog):
+    # The bot listing answers 200 and every bot's webhook logs 403 (a token without that permission): the app
+    # reads nothing, so its backoff doubles as when the listing itself is refused.
+    otlp_env(otlp_sink, "http/protobuf")
+    desks = {label: make_desk_emulator(frozen_at=FROZEN_AT) for label in ("eu", "ap")}
+    for desk in desks.values():
+        desk.add_bot(name="support")
+    desks["ap"].faults.fail_next(1000, status=403, path_contains="webhook_logs")
+    clock = SharedClock(desks.values())
+    apps = [app_of(desks["eu"], app_id="eu"), app_of(desks["ap"], app_id="ap")]
+    receiver = virtual_apps_receiver(clock, apps, state_path, backfill="1h", poll_interval=INTERVAL_S)
+    try:
+        drive_apps(receiver, clock, virtual_s=INTERVAL_S * 3.5)  # refused at 0 s, 30 s and 90 s
+    finally:
+        receiver.close()
+    asked = [r.getMessage().rsplit(" in ", 1)[1] for r in caplog.records if "asks Desk again" in r.getMessage()]
+    assert asked == ["30 s", "60 s", "120 s"], asked
