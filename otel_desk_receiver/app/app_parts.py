@@ -141,7 +141,8 @@ def build_poller(settings: Settings, app: AppSettings, client: DeskClient, curso
                     budget=SweepBudget(meter, app.max_rps, settings.poll_interval, rate_setting(settings, app),
                                        app=app.label),
                     should_stop=should_stop, desk_clock_ns=desk_clock.now_ns, watched=watched,
-                    concurrency=settings.concurrency, backlog_share=settings.backlog_share)
+                    concurrency=settings.concurrency, backlog_share=settings.backlog_share,
+                    bot_ids_setting=bot_ids_setting(settings, app))
     telemetry.observe_bot_gauges(poller.gauges)
     return poller
 
@@ -151,6 +152,13 @@ def rate_setting(settings: Settings, app: AppSettings) -> str:
     if not settings.per_app_names:
         return "DESK_MAX_RPS"
     return f"apps[{[other.label for other in settings.desk_apps].index(app.label)}].max_rps"
+
+
+def bot_ids_setting(settings: Settings, app: AppSettings) -> str:
+    """Where the app's bot ids are set: DESK_BOT_IDS, or its item of the apps file."""
+    if not settings.per_app_names:
+        return "DESK_BOT_IDS"
+    return f"apps[{[other.label for other in settings.desk_apps].index(app.label)}].bot_ids"
 
 
 def backfill_setting(settings: Settings, app: AppSettings) -> tuple[str, str]:

@@ -50,8 +50,9 @@ class Poller:
                  interval_s: float = 30.0, bot_list_interval_s: float = 600.0, budget: SweepBudget | None = None,
                  should_stop: Callable[[], bool] = lambda: False, desk_clock_ns: Callable[[], int] | None = None,
                  concurrency: int = 1, backlog_share: float = 0.0,
-                 watched: WatchedBots | None = None):
+                 watched: WatchedBots | None = None, bot_ids_setting: str = "DESK_BOT_IDS"):
         self._client = client
+        self._bot_ids_setting = bot_ids_setting  # where bot_ids is set, as a line names it (an apps file's item)
         self._read_health = read_health or ReadHealth(NoOpMeter(__name__), "")
         self._cursors = cursors
         self._pipeline = pipeline
@@ -123,7 +124,7 @@ class Poller:
             except DeskError as error:
                 self._read_health.failed(bot_id, error)
                 refused += isinstance(error, DeskAuthError)
-                log.error("bot %s from DESK_BOT_IDS cannot be read: %s", bot_id, error)
+                log.error("bot %s from %s cannot be read: %s", bot_id, self._bot_ids_setting, error)
                 self._health.record(bot_id, BotHealth(last_error=str(error)))
                 if bot_id in known:
                     bots.append(known[bot_id])

@@ -78,3 +78,21 @@ def test_one_apps_retry_after_holds_its_own_requests_only(make_desk_emulator):
         for client in clients.values():
             client.close()
     assert sum(waits["limited"]) > 0.4 and sum(waits["other"]) < 0.05, waits
+
+
+def test_an_apps_unreadable_bot_names_the_setting_it_came_from(make_desk_emulator, otlp_sink, otlp_env, state_path,
+                                                               caplog):
+    # A bot id of an item's bot_ids that Desk cannot read: the line names that item's key, not DESK_BOT_IDS
+    # (which is refused beside an apps file).
+    from otel_desk_receiver.app import Receiver
+    otlp_env(otlp_sink, "http/protobuf")
+    desks = [make_desk_emulator(), make_desk_emulator()]
+    settings = apps_settings([app_of(desks[0], app_id="eu"), app_of(desks[1], app_id="us", bot_ids=[999])],
+                             state_path)
+    receiver = Receiver(settings)
+    try:
+        receiver.run_once()
+    finally:
+        receiver.close()
+    [line] = [r.getMessage() for r in caplog.records if "cannot be read" in r.getMessage()]
+    assert line.startswith("app us: bot 999 from apps[1].bot_ids cannot be read: "), line
