@@ -241,3 +241,32 @@ def test_the_charts_prometheus_settings_serve_the_counters_for_a_scrape(desk_emu
     finally:
         receiver.signal(signal.SIGTERM)
         receiver.wait()
+
+
+def test_kill_9_with_two_apps_on_one_state_file_repeats_at_most_one_batch_per_bot_of_each_app(
+        make_desk_emulator, otlp_sink, state_path, tmp_path):
+    # Each app's commit writes the whole file, the other app's section as that app last committed it: a crash
+    # between two apps' saves costs each bot at most its last batch, per app, and the counters stay exact.
+    desks = {label: make_desk_emulator() for label in ("eu", "us")}
+    total = sum(preload(desk, bots=2, per_bot=3000) for desk in desks.values())
+    env = receiver_env(desks["eu"], otlp_sink.http_endpoint, "http/protobuf", state_path, page_size=PAGE,
+                       poll_interval=1)
+    del env["DESK_API_URL"], env["DESK_API_TOKEN"]
+    config = tmp_path / "receiver.yaml"
+    config.write_text(json.dumps({"backfill": "3d", "apps": [
+        {"app_id": label, "api_url": desk.url, "api_token": desk.config.token} for label, desk in desks.items()]}))
+    process = ReceiverProcess.start(env, tmp_path, "--config", str(config))
+    wait_until(lambda: otlp_sink.count() >= 2000 or process.process.poll() is not None, what="progress")
+    process.kill()
+    assert otlp_sink.count() < total
+    finishing = ReceiverProcess.start(env, tmp_path, "--config", str(config), "--once")
+    assert finishing.wait() == 0, finishing.output()[-3000:]
+    records = otlp_sink.log_records()
+    sent = Counter(r.attributes[names.ATTR_LOG_RECORD_UID] for r in records)
+    assert len(sent) == total
+    repeated = Counter((r.attributes[names.ATTR_APP_ID], r.attributes[names.ATTR_BOT_ID]) for r in records
+                       if sent[r.attributes[names.ATTR_LOG_RECORD_UID]] > 1)
+    assert all(count <= 2 * PAGE for count in repeated.values()), repeated  # each copy counted: at most a batch
+    assert delivered_counter_total(otlp_sink) == total
+    saved = json.loads(state_path.read_text())
+    assert saved["version"] == STATE_VERSION and sorted(saved["apps"]) == ["eu", "us"]
