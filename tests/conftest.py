@@ -4,6 +4,8 @@ import os
 
 import pytest
 
+from otel_desk_receiver import redaction
+
 pytest_plugins = ["tests.harness.fixtures.emulator", "tests.harness.fixtures.otlp", "tests.harness.fixtures.kube_api"]
 
 
@@ -25,6 +27,14 @@ def clean_environment(monkeypatch):
     for name in list(os.environ):
         if name.startswith(("DESK_", "OTEL_")):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def secrets_held_by_a_test_stay_in_it(monkeypatch):
+    """redaction.hold keeps a secret for the life of the process (a rotated token stays masked), and the
+    tests share a worker process: a test's token ("revoked") masked that word in the next test's output.
+    Each test holds into a copy of what was held before it."""
+    monkeypatch.setattr(redaction, "_held", set(redaction._held))
 
 
 @pytest.fixture
