@@ -108,11 +108,12 @@ def read_apps(raw: Any, fields: Mapping[str, FieldInfo], where: Where) -> tuple[
         token_name = "api_token_file" if values.get("api_token_file") is not None else "api_token"
         found = AppItem(values, given_text(item["backfill"]) if values.get("backfill") is not None else None,
                         where(f"{key}.{token_name}"))
-        if found.label in first_of:
-            problems.append(f"{where(key)}: app {found.label} is listed twice (first {where(first_of[found.label])});"
+        same = found.label.lower()  # Desk's hosts ignore case: 6b0c1a2e and 6B0C1A2E are one app
+        if same in first_of:
+            problems.append(f"{where(key)}: app {found.label} is listed twice (first {where(first_of[same])});"
                             " list each app once")
             continue
-        first_of[found.label] = key
+        first_of[same] = key
         items.append(found)
     return tuple(items), problems
 

@@ -157,6 +157,11 @@ INVALID = [
                            "    api_token: t\n",
      ["apps[1] at line 4 of {path}: app h:1 is listed twice (first apps[0] at line 2 of {path}); "
       "list each app once"]),
+    # Desk's hosts (desk-api-<app_id>.sendbird.com) ignore case: one app twice, each entry sent and counted twice.
+    ("one app in two cases", "apps:\n  - app_id: 6b0c1a2e\n    api_token: t\n  - app_id: 6B0C1A2E\n"
+                             "    api_token: t\n",
+     ["apps[1] at line 4 of {path}: app 6B0C1A2E is listed twice (first apps[0] at line 2 of {path}); "
+      "list each app once"]),
     ("every problem at once", "app_id: x\napps:\n  - app_id: a\n    api_token: t\n    max_rps: -1\n"
                               "  - api_token: t\npage_size: 0\n",
      ["app_id at line 1 of {path}: set beside apps at line 2 of {path}; with apps, set them in each app",
