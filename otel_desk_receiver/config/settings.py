@@ -74,6 +74,8 @@ def url_problem(url: str) -> str | None:
 def _split_csv(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return [value]  # YAML's `bot_ids: 12`: the one item, as DESK_BOT_IDS=12 gives it
     return value
 
 

@@ -206,3 +206,14 @@ def test_a_key_spelt_as_its_variable_names_the_key_the_file_takes(monkeypatch, t
     monkeypatch.setenv("DESK_API_TOKEN", "t")
     path = write_yaml(tmp_path, f"app_id: a\n{key}: 100\n")
     assert problems(path) == [f"{key} at line 2 of {path}: {hint}"]
+
+
+@pytest.mark.parametrize("text", [
+    "app_id: a\napi_token: t\nbot_ids: 12\n",
+    "apps:\n  - app_id: a\n    api_token: t\n    bot_ids: 12\n",
+])
+def test_a_lone_bot_id_in_the_file_is_that_one_bot(tmp_path, text):
+    """YAML reads `bot_ids: 12` as an integer, not the text "12" that DESK_BOT_IDS=12 gives: it was refused as
+    'expected comma-separated positive integer bot IDs (got 12)', a positive integer said not to be one."""
+    settings = load_settings(write_yaml(tmp_path, text))
+    assert [app.bot_ids for app in settings.desk_apps] == [[12]]
