@@ -1,7 +1,8 @@
 """Runbook links in the shipped alerts are absolute, from one base URL (pyproject.toml's project.urls.Runbook):
-every runbook_url of the Prometheus rules, their unit tests and Grafana's provisioned alerts, and every Runbook:
-line of the Datadog monitors, is that base plus the alert's section of docs/runbook.md; and the Grafana README
-counts the alert rules it provisions."""
+every runbook_url of the Prometheus rules (the main ones and the generated SLO ones), their unit tests and
+Grafana's provisioned alerts, and every Runbook: line of the Datadog monitors (the SLO burn-rate monitors too), is
+that base plus the alert's section of docs/runbook.md; and the Grafana README counts the alert rules it
+provisions."""
 
 import json
 import re
@@ -10,23 +11,25 @@ import tomllib
 import pytest
 import yaml
 
-from tests.deploy.runbook import runbook_sections
+from tests.deploy.runbook import RULE_FILES, runbook_sections
 from tests.harness.paths import REPO
 
 EXAMPLES = REPO / "examples"
 BASE = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["urls"]["Runbook"]
 GRAFANA_ALERTING = EXAMPLES / "grafana" / "provisioning" / "alerting" / "otel-desk-receiver.yaml"
+DATADOG_MONITORS = ("monitors.json", "slo-monitors.json")
 COUNT_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
 
 
 def prometheus_links():
-    rules = yaml.safe_load((EXAMPLES / "alerts" / "otel-desk-receiver.rules.yaml").read_text())
-    for rule in (r for group in rules["groups"] for r in group["rules"]):
-        yield "rules.yaml", rule["alert"], rule["annotations"]["runbook_url"]
-    tests = yaml.safe_load((EXAMPLES / "alerts" / "otel-desk-receiver.rules.test.yaml").read_text())
-    for case in (c for test in tests["tests"] for c in test["alert_rule_test"]):
-        for alert in case["exp_alerts"]:
-            yield "rules.test.yaml", case["alertname"], alert["exp_annotations"]["runbook_url"]
+    for rules_path, tests_path in RULE_FILES.items():
+        rules = yaml.safe_load(rules_path.read_text())
+        for rule in (r for group in rules["groups"] for r in group["rules"] if "alert" in r):
+            yield rules_path.name, rule["alert"], rule["annotations"]["runbook_url"]
+        tests = yaml.safe_load(tests_path.read_text())
+        for case in (c for test in tests["tests"] for c in test["alert_rule_test"]):
+            for alert in case["exp_alerts"]:
+                yield tests_path.name, case["alertname"], alert["exp_annotations"]["runbook_url"]
 
 
 def grafana_rules():
@@ -41,10 +44,11 @@ def grafana_links():
 
 
 def datadog_links():
-    for monitor in json.loads((EXAMPLES / "datadog" / "monitors.json").read_text()):
-        (alert,) = [tag.split(":", 1)[1] for tag in monitor["tags"] if tag.startswith("alert:")]
-        (link,) = re.findall(r"^Runbook: (\S+)", monitor["message"], re.M)
-        yield "datadog", alert, link
+    for name in DATADOG_MONITORS:
+        for monitor in json.loads((EXAMPLES / "datadog" / name).read_text()):
+            (alert,) = [tag.split(":", 1)[1] for tag in monitor["tags"] if tag.startswith("alert:")]
+            (link,) = re.findall(r"^Runbook: (\S+)", monitor["message"], re.M)
+            yield name, alert, link
 
 
 LINKS = [*prometheus_links(), *grafana_links(), *datadog_links()]
@@ -60,7 +64,8 @@ def test_runbook_link_is_the_base_url_plus_a_section_of_the_runbook(where, alert
 
 
 def test_every_kind_of_shipped_alert_has_runbook_links():
-    assert {where for where, _, _ in LINKS} == {"rules.yaml", "rules.test.yaml", "grafana", "datadog"}
+    assert {where for where, _, _ in LINKS} == {
+        *(path.name for pair in RULE_FILES.items() for path in pair), "grafana", *DATADOG_MONITORS}
 
 
 def test_grafana_readme_counts_the_alert_rules_it_provisions():

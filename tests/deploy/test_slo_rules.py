@@ -1,7 +1,8 @@
 """The generated SLO rules (examples/alerts/otel-desk-receiver.slo.rules.yaml): valid for promtool, passing their
 unit tests (otel-desk-receiver.slo.rules.test.yaml: every window pair with cases that fire and cases that stay
 quiet), written only with names the receiver exports or the file records, each alert with a runbook section in
-docs/slo.md; and the low-traffic guard is what keeps the quiet bots of the unit tests quiet."""
+docs/runbook.md as every shipped alert has; and the low-traffic guard is what keeps the quiet bots of the unit
+tests quiet."""
 
 import re
 import shutil
@@ -13,13 +14,13 @@ import yaml
 
 from otel_desk_receiver.devkit.slo.source import BURN_ALERTS
 from tests.deploy.promql_grouping import grouping_problems, groupings
+from tests.deploy.runbook import runbook_sections
 from tests.deploy.telemetry_names import prometheus_labels, prometheus_series, promql_names
 from tests.harness.paths import REPO
 
 ALERTS_DIR = REPO / "examples" / "alerts"
 RULES = ALERTS_DIR / "otel-desk-receiver.slo.rules.yaml"
 RULE_TESTS = ALERTS_DIR / "otel-desk-receiver.slo.rules.test.yaml"
-SLO_DOC = REPO / "docs" / "slo.md"
 RUNBOOK_BASE = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["urls"]["Runbook"]
 
 
@@ -93,19 +94,12 @@ def test_unit_test_series_use_only_exported_names():
             assert set(re.findall(r"(\w+)=", series["series"])) <= prometheus_labels()
 
 
-def slo_doc_sections() -> dict[str, str]:
-    """docs/slo.md's `### Heading` sections by their GitHub anchor."""
-    parts = re.split(r"^### (\w+)\n", SLO_DOC.read_text(), flags=re.M)
-    return {heading.lower(): body for heading, body in zip(parts[1::2], parts[2::2])}
-
-
 @pytest.mark.parametrize("rule", alerts(), ids=lambda r: f"{r['alert']}-{r['labels']['long_window']}")
 def test_every_alert_has_a_severity_and_a_runbook_section(rule):
     severity = {"DeskBotSLOFastBurn": "critical", "DeskBotSLOSlowBurn": "warning"}[rule["alert"]]
     assert rule["labels"]["severity"] == severity
-    base = RUNBOOK_BASE.removesuffix("runbook.md") + "slo.md"
-    assert rule["annotations"]["runbook_url"] == f"{base}#{rule['alert'].lower()}"
-    section = slo_doc_sections()[rule["alert"].lower()]
+    assert rule["annotations"]["runbook_url"] == f"{RUNBOOK_BASE}#{rule['alert'].lower()}"
+    section = runbook_sections()[rule["alert"].lower()]
     for part in ("**What it means.**", "**How to confirm.**", "**What to do.**"):
         assert part in section, (rule["alert"], part)
 

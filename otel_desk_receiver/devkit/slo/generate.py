@@ -20,6 +20,7 @@ SOURCE = Path("examples/slo/bots.openslo.yaml")
 OUTPUTS: dict[Path, Callable[[SloSource], str]] = {
     Path("examples/alerts/otel-desk-receiver.slo.rules.yaml"): prometheus.render,
     Path("examples/datadog/slo.json"): datadog.render_slos,
+    Path("examples/datadog/slo-monitors.json"): datadog.render_monitors,
 }
 # The receiver's Grafana dashboard: the generator writes its SLO row only, the rest of the file is read as it is.
 DASHBOARD = Path("examples/grafana/dashboards/otel-desk-receiver.json")

@@ -30,7 +30,8 @@ BUDGET = f"{PREFIX}_error_budget:ratio"  # the share of calls allowed to fail: 1
 BUDGET_REMAINING = f"{PREFIX}_error_budget_remaining:ratio"
 ALERT_NAMES = {"page": "DeskBotSLOFastBurn", "ticket": "DeskBotSLOSlowBurn"}
 SEVERITIES = {"page": "critical", "ticket": "warning"}
-RUNBOOK = "https://github.com/otel-desk-receiver/otel-desk-receiver/blob/main/docs/slo.md"
+# Every shipped alert's runbook section, from one base (pyproject.toml's project.urls.Runbook; docs/runbook.md).
+RUNBOOK = "https://github.com/otel-desk-receiver/otel-desk-receiver/blob/main/docs/runbook.md"
 GROUPING = ", ".join(SLI_LABELS)
 
 

@@ -2,9 +2,11 @@
 `python -m otel_desk_receiver.devkit.slo` (`make slo`) writes them, or with --check names the stale ones. The
 receiver's Grafana dashboard is generated in part: its SLO row (tests/devkit/slo/test_grafana.py)."""
 
+import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -51,6 +53,16 @@ def test_a_bad_source_is_one_line_and_exit_2(tmp_path, capsys):
 
 def test_the_receiver_s_dashboard_is_among_the_generated_files():
     assert DASHBOARD in GENERATED and not (REPO / "examples/grafana/dashboards/otel-desk-receiver.slo.json").exists()
+
+
+def test_every_file_docs_slo_md_says_is_generated_is_among_the_generated_files():
+    """docs/slo.md's table of generated files (the Datadog burn-rate monitors, whose runbook links point into
+    docs/runbook.md, among them) is what `make slo` writes and the drift test compares."""
+    text = (REPO / "docs" / "slo.md").read_text()
+    table = text.split("| generated file |", 1)[1].split("\n\n", 1)[0]
+    listed = {Path(link) for link in re.findall(r"\]\(\.\./(examples/[^)]+)\)", table)}
+    assert Path("examples/datadog/slo-monitors.json") in listed
+    assert listed == set(GENERATED)
 
 
 def test_a_missing_or_broken_dashboard_is_one_line_and_exit_2(tmp_path, capsys):
