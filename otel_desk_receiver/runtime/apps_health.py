@@ -29,12 +29,13 @@ class AppsHealth:
 
     def snapshot(self) -> dict:
         """Per app its own /readyz body and status; ``failing``: each failing app and bot (bot None: the bot
-        listing) with its error; ``unready``: the apps not ready, failing or not yet read."""
-        apps = {label: {"status": "ok" if part.ready() else "unavailable", **part.snapshot()}
-                for label, part in self._parts.items()}
+        listing) with its error; ``unready``: each app not ready (failing, not read yet, ...) with the reason
+        its own /readyz gives."""
+        apps = {label: {"status": "unavailable" if "reason" in snapshot else "ok", **snapshot}
+                for label, snapshot in ((label, part.snapshot()) for label, part in self._parts.items())}
         failing = [{"app": label, "bot": bot_id, "error": error}
                    for label, part in self._parts.items() for bot_id, error in part.failing()]
-        unready = [label for label, app in apps.items() if app["status"] != "ok"]
+        unready = [{"app": label, "reason": app["reason"]} for label, app in apps.items() if app["status"] != "ok"]
         return {"apps": apps, "failing": failing, "unready": unready}
 
     def facts(self) -> StatusFacts:

@@ -14,6 +14,7 @@ from otel_desk_receiver.runtime.status_page import StatusFacts, render_html, sta
 from otel_desk_receiver.units import NS_PER_S
 
 READY_INTERVALS = 3  # README.md, "Health": ready while the last success is at most three intervals old
+NOTHING_TO_WATCH = "no bot to watch"  # /readyz and the status page: the bot list read holds no bot to read
 # Alive while the loop beat within this many intervals plus ALIVE_SLACK_S: it beats after every Desk
 # request and retry, every bot's turn, and at least once an interval while it waits for the next turn,
 # so only a loop that is truly stuck goes quiet that long.
@@ -52,15 +53,23 @@ class HealthState:
         self._role_seen_ns: int | None = None
         self._role_problem: str | None = None  # why it cannot campaign (the API refuses it): not ready
         self._listing_error: str | None = None  # why the last bot listing failed (Desk down, token refused)
+        # The last listing was read and left no bot to watch (none CUSTOM, none asked for unreadable):
+        # nothing to read is not a failure, so every beat of the loop counts as a successful cycle.
+        self._nothing_to_watch = False
 
     def set_bots(self, bot_ids: list[int]) -> None:
         with self._lock:
             self._bots = {bot_id: self._bots.get(bot_id, BotHealth()) for bot_id in bot_ids}
 
     def listing_done(self, error: str | None) -> None:
-        """The bot list was read (``error`` None), or could not be: /readyz says why."""
+        """The bot list was read (``error`` None), or could not be: /readyz says why. Read, with no bot to
+        watch (set_bots([]) before: a bot asked for but unreadable is one to watch, failing): ready, saying so."""
         with self._lock:
             self._listing_error = error
+            if error is None:
+                self._nothing_to_watch = not self._bots
+                if self._nothing_to_watch:
+                    self._last_success_ns = self._last_beat_ns = self._clock_ns()
 
     def failing(self) -> list[tuple[int | None, str]]:
         """What fails now, as (bot id, or None for the bot listing, error)."""
@@ -83,9 +92,12 @@ class HealthState:
                 self._last_success_ns = self._last_cycle_ns
 
     def beat(self) -> None:
-        """The loop is doing something (a request answered, a retry waited, a turn begun)."""
+        """The loop is doing something (a request answered, a retry waited, a turn begun); with no bot to
+        watch, a loop going round is a successful cycle."""
         with self._lock:
             self._last_beat_ns = self._clock_ns()
+            if self._nothing_to_watch and self._listing_error is None:
+                self._last_success_ns = self._last_beat_ns
 
     def turn_done(self, *, ok: bool, export_ok: bool, exported: int = 0) -> None:
         """A bot's turn ended: ``ok`` when it read (and delivered) without error; ``export_ok`` False when
@@ -129,11 +141,23 @@ class HealthState:
 
     def ready(self) -> bool:
         with self._lock:
-            if (standby := self._standing_by(READY_INTERVALS)) is not None:
-                return standby and self._role_problem is None
-            last = self._last_success_ns
-            return (self._export_ok and last is not None
-                    and self._clock_ns() - last <= READY_INTERVALS * self._interval_ns)
+            return self._unready_reason() is None
+
+    def _unready_reason(self) -> str | None:
+        """Why not ready (/readyz says it), None when ready; called holding the lock."""
+        if (standby := self._standing_by(READY_INTERVALS)) is not None:
+            if self._role_problem is not None:
+                return f"standby that cannot take over: {self._role_problem}"
+            return None if standby else "standby whose leader election has not ticked lately"
+        if not self._export_ok:
+            return "the OTLP endpoint refused the last records"
+        if self._listing_error is not None and not self._bots:
+            return f"bot list: {self._listing_error}"
+        if self._last_success_ns is None:
+            return "no successful read yet"
+        if self._clock_ns() - self._last_success_ns > READY_INTERVALS * self._interval_ns:
+            return f"no successful read in the last {READY_INTERVALS} poll intervals"
+        return None
 
     def status(self, gauges: Iterable[BotGauges]) -> dict:
         """The status page's document (runtime/status_page.py)."""
@@ -146,7 +170,8 @@ class HealthState:
             bots = {bot_id: self._bots[bot_id] for bot_id in sorted(self._bots)}
             return StatusFacts(self._clock_ns(), self._started_ns, alive, ready, self._role, self._leader,
                                self._role_problem, self._turns, self._exported, bots,
-                               {k: v for k, v in self._last_read_ns.items() if k in bots}, self._listing_error)
+                               {k: v for k, v in self._last_read_ns.items() if k in bots}, self._listing_error,
+                               NOTHING_TO_WATCH if self._nothing_to_watch else None)
 
     def snapshot(self) -> dict:
         with self._lock:
@@ -155,6 +180,10 @@ class HealthState:
                         "bots": bots}
             if self._listing_error:
                 snapshot["listing_error"] = self._listing_error
+            if self._nothing_to_watch:
+                snapshot["note"] = NOTHING_TO_WATCH
+            if (reason := self._unready_reason()) is not None:
+                snapshot["reason"] = reason
             if self._role is not None:
                 snapshot |= {"role": self._role, "leader": self._leader}
                 if self._role_problem:

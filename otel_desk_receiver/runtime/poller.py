@@ -108,7 +108,8 @@ class Poller:
         self._bots = bots
         self._watched.publish(bots)
         self._bots_listed_at = self._monotonic()
-        self._health.set_bots([b.id for b in bots])
+        # A bot asked for but unreadable stays in health with its error: failing, and not "no bot to watch".
+        self._health.set_bots([b.id for b in bots] + self._unreadable)
         self._health.listing_done(None)
         self._turn_log.forget({b.id for b in bots})
 

@@ -41,6 +41,7 @@ class StatusFacts:
     bots: Mapping[int, BotTurn] = field(default_factory=dict)
     last_read_ns: dict[int, int] = field(default_factory=dict)  # bot -> its last turn that read without error
     listing_error: str | None = None  # why the last bot listing failed (shown per app with several apps)
+    note: str | None = None  # health.NOTHING_TO_WATCH: the bot list read holds no bot to read (why nothing flows)
 
 
 def status_document(facts: StatusFacts, gauges: Iterable[BotGauges]) -> dict:
@@ -73,6 +74,7 @@ def status_document(facts: StatusFacts, gauges: Iterable[BotGauges]) -> dict:
         "ready": facts.ready,
         "bot_turns": facts.turns,
         "records_exported": facts.exported,
+        "note": facts.note,
         "bots": bots,
     }
 
@@ -85,7 +87,7 @@ def apps_document(facts: StatusFacts, parts: Iterable[tuple[str, StatusFacts, It
         own = status_document(part, gauges)
         listing_error = None if part.listing_error is None else _clean(part.listing_error, held_secrets())
         apps.append({"app": label, **{key: own[key] for key in ("alive", "ready", "role", "leader", "role_problem",
-                                                                 "bot_turns", "records_exported")},
+                                                                 "bot_turns", "records_exported", "note")},
                      "listing_error": listing_error})
         bots += [{"app": label, **bot} for bot in own["bots"]]
     return document | {"apps": apps, "bots": bots}
@@ -110,12 +112,14 @@ def render_html(document: dict) -> str:
         f"<td>{bot['id']}</td><td>{e(bot['name'] or '-')}</td><td>{e(bot['last_read'] or 'never')}</td>"
         f"<td>{'-' if bot['lag_s'] is None else _duration(bot['lag_s'])}</td>"
         f"<td>{'-' if bot['pending'] is None else bot['pending']}</td><td>{e(bot['last_error'] or '-')}</td></tr>"
-        for bot in document["bots"]) or f'<tr><td colspan="{6 + apps}">no bots listed yet</td></tr>'
+        for bot in document["bots"]
+    ) or f'<tr><td colspan="{6 + apps}">{e(document["note"] or "no bots listed yet")}</td></tr>'
     listed = "".join(f"<tr><th>{e(name)}</th><td>{e(str(value))}</td></tr>" for name, value in facts)
     if apps:
         listed += "".join(f"<tr><th>App {e(app['app'])}</th><td>{'ready' if app['ready'] else 'not ready'}"
                           f"{'' if app['alive'] else ', not live'}, {e(app['role'])}"
-                          f"{'; bot list: ' + e(app['listing_error']) if app['listing_error'] else ''}</td></tr>"
+                          f"{'; bot list: ' + e(app['listing_error']) if app['listing_error'] else ''}"
+                          f"{'; ' + e(app['note']) if app['note'] else ''}</td></tr>"
                           for app in document["apps"])
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta http-equiv=\"refresh\" content=\"10\"><title>otel-desk-receiver status</title>"

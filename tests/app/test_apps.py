@@ -82,8 +82,41 @@ def test_one_failing_app_among_three_costs_that_app_alone(desks, otlp_sink, stat
     assert not delivered(otlp_sink, "ap")
     assert readyz.status_code == 503
     body = readyz.json()
-    assert body["unready"] == ["ap"] and [app["status"] for app in body["apps"].values()] == ["ok", "ok", "unavailable"]
+    assert [unready["app"] for unready in body["unready"]] == ["ap"] and body["unready"][0]["reason"]
+    assert [app["status"] for app in body["apps"].values()] == ["ok", "ok", "unavailable"]
     assert {failing["app"] for failing in body["failing"]} == {"ap"}
+
+
+def test_an_app_with_no_bot_to_read_yet_leaves_the_receiver_ready(make_desk_emulator, desks, otlp_sink, state_path):
+    empty = make_desk_emulator(frozen_at=FROZEN_AT)
+    empty.add_bot(name="faq", type="FAQ")
+    clock = SharedClock([*desks.values(), empty])
+    apps = [app_of(desks[label], app_id=label) for label in HEALTHY] + [app_of(empty, app_id="new")]
+    receiver = virtual_apps_receiver(clock, apps, state_path, backfill="1h", poll_interval=INTERVAL_S)
+    try:  # five intervals: longer than a success stays fresh (three), shorter than the bot list's (600 s)
+        drive_apps(receiver, clock, virtual_s=INTERVAL_S * 5)
+        ready, snapshot, page = receiver.health.ready(), receiver.health.snapshot(), receiver.health.status()
+    finally:
+        receiver.close()
+    assert ready and snapshot["unready"] == [] and snapshot["failing"] == [], snapshot
+    assert snapshot["apps"]["new"]["note"] == "no bot to watch"
+    assert [app["note"] for app in page["apps"]] == [None, None, "no bot to watch"]
+
+
+def test_an_app_whose_bot_ids_are_all_unreadable_is_unready_and_named_failing(desks, otlp_sink, state_path):
+    clock = SharedClock(desks.values())
+    apps = [app_of(desks[label], app_id=label) for label in HEALTHY] + [
+        app_of(desks["ap"], app_id="ap", bot_ids=[990001])]
+    receiver = virtual_apps_receiver(clock, apps, state_path, backfill="1h", poll_interval=INTERVAL_S)
+    try:
+        drive_apps(receiver, clock, virtual_s=INTERVAL_S * 2)
+        ready, snapshot = receiver.health.ready(), receiver.health.snapshot()
+    finally:
+        receiver.close()
+    assert not ready and [(unready["app"], unready["reason"]) for unready in snapshot["unready"]] == [
+        ("ap", "no successful read yet")], snapshot
+    assert [(failing["app"], failing["bot"]) for failing in snapshot["failing"]] == [("ap", 990001)], snapshot
+    assert "note" not in snapshot["apps"]["ap"]
 
 
 def test_readyz_names_the_app_and_the_bot_that_fail(desks, otlp_sink, state_path):

@@ -217,3 +217,26 @@ def test_one_bots_long_backlog_keeps_the_loops_own_schedule(emulator, otlp_sink,
     assert sweeps >= took_s / INTERVAL_S - 2
     gaps = [(later - earlier).total_seconds() for earlier, later in zip(listed_at, listed_at[1:])]
     assert len(listed_at) >= 2 and max(gaps) <= 600 + INTERVAL_S + 5, listed_at
+
+
+def test_a_receiver_with_no_bot_to_read_is_ready_and_says_why_nothing_flows(emulator, state_path):
+    emulator.add_bot(name="faq", type="FAQ")
+    receiver = virtual_receiver(emulator, state_path)
+    try:  # five intervals: longer than a success stays fresh (three), shorter than the bot list's (600 s)
+        drive(receiver, emulator, virtual_s=INTERVAL_S * 5)
+        ready, snapshot, page = receiver.health.ready(), receiver.health.snapshot(), receiver.health.status(())
+    finally:
+        receiver.close()
+    assert ready and snapshot["note"] == "no bot to watch" and page["note"] == "no bot to watch", snapshot
+
+
+def test_a_receiver_whose_bot_ids_are_all_unreadable_is_not_ready_and_says_why(emulator, state_path):
+    emulator.add_bot(name="support")
+    receiver = virtual_receiver(emulator, state_path, bot_ids="990001")
+    try:
+        drive(receiver, emulator, virtual_s=INTERVAL_S * 2)
+        ready, snapshot = receiver.health.ready(), receiver.health.snapshot()
+    finally:
+        receiver.close()
+    assert not ready and snapshot["reason"] == "no successful read yet", snapshot
+    assert snapshot["bots"]["990001"]["last_error"] and "note" not in snapshot

@@ -21,7 +21,7 @@ def test_ready_only_while_every_app_is_and_the_body_names_the_failing_one():
     health["eu"].set_bots([3])
     health["eu"].turn_done(ok=True, export_ok=True, exported=1)
     assert apps.alive() and not apps.ready()  # us has read nothing yet
-    assert apps.snapshot()["unready"] == ["us"]
+    assert apps.snapshot()["unready"] == [{"app": "us", "reason": "no successful read yet"}]
     health["us"].listing_done("GET /bots: HTTP 401: Desk rejected the API token")
     health["us"].set_bots([4])
     health["us"].record(4, BotHealth(last_error="HTTP 500"))
@@ -64,3 +64,19 @@ def test_the_status_page_says_why_an_apps_bot_list_failed():
     assert [(app["app"], app["listing_error"]) for app in document["apps"]] == [
         ("eu", None), ("us", "GET /bots: HTTP 401: Desk rejected the API token")]
     assert "App us</th><td>not ready, single; bot list: GET /bots: HTTP 401" in render_html(document)
+
+
+def test_an_app_with_no_bot_to_watch_is_ready_and_says_so_and_an_unready_one_says_why():
+    now = [1_000 * NS_PER_S]
+    health = parts(now)
+    apps = AppsHealth(health, {"eu": tuple, "us": tuple})
+    health["eu"].set_bots([])
+    health["eu"].listing_done(None)  # read, nothing CUSTOM in it
+    health["us"].listing_done("GET /bots: HTTP 401: Desk rejected the API token")
+    now[0] += int(10 * INTERVAL_S) * NS_PER_S  # long after the listing: the loop going round still counts
+    health["eu"].beat()
+    snapshot = apps.snapshot()
+    assert health["eu"].ready() and snapshot["apps"]["eu"]["note"] == "no bot to watch"
+    assert snapshot["unready"] == [
+        {"app": "us", "reason": "bot list: GET /bots: HTTP 401: Desk rejected the API token"}]
+    assert "App eu</th><td>ready, single; no bot to watch" in render_html(apps.status())

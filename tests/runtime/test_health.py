@@ -36,6 +36,31 @@ def test_not_ready_before_first_cycle(health_url):
     assert requests.get(f"{health_url}/healthz", timeout=5).status_code == 200
     response = requests.get(f"{health_url}/readyz", timeout=5)
     assert response.status_code == 503 and response.json()["status"] == "unavailable"
+    assert response.json()["reason"] == "no successful read yet"
+
+
+def test_a_bot_list_with_no_bot_to_watch_is_ready_while_the_loop_goes_round(health, health_url, clock):
+    health.set_bots([])
+    health.listing_done(None)
+    response = requests.get(f"{health_url}/readyz", timeout=5)
+    assert response.status_code == 200 and response.json()["note"] == "no bot to watch"
+    clock.ns += 300 * NS_PER_S
+    health.beat()  # the loop's wait: still nothing to read, still ready
+    assert requests.get(f"{health_url}/readyz", timeout=5).status_code == 200
+    clock.ns += 91 * NS_PER_S  # a loop that no longer goes round is not ready
+    assert requests.get(f"{health_url}/readyz", timeout=5).json()["reason"].startswith("no successful read in")
+    health.listing_done("GET /bots: HTTP 503")  # the listing fails: a failure, said as such
+    health.beat()
+    assert requests.get(f"{health_url}/readyz", timeout=5).json()["reason"] == "bot list: GET /bots: HTTP 503"
+
+
+def test_bots_asked_for_but_unreadable_are_no_empty_list(health, health_url):
+    health.record(990001, BotHealth(last_error="GET /bots/990001: HTTP 404"))
+    health.set_bots([990001])
+    health.listing_done(None)
+    body = requests.get(f"{health_url}/readyz", timeout=5).json()
+    assert body["status"] == "unavailable" and "note" not in body and body["bots"]["990001"]["last_error"]
+    assert health.failing() == [(990001, "GET /bots/990001: HTTP 404")]
 
 
 def test_ready_after_success_until_three_intervals_old(health, health_url, clock):
