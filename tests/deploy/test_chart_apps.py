@@ -213,11 +213,13 @@ def test_schema_refuses_an_app_it_cannot_run(change, messages):
     (TWO_APPS | {"apps": [{"apiUrl": "https://u:p@desk.example.com/v1", "token": "a"},
                           {"apiUrl": "http://desk.example.com/platform/v1", "token": "b"}]},
      "apps[1] is app desk.example.com again"),
+    (TWO_APPS | {"apps": [{"appId": EU, "token": "a"}, {"appId": EU.lower(), "existingSecret": "b"}]},
+     f"apps[1] is app {EU.lower()} again"),
     (TWO_APPS | {"apps": [{"appId": EU, "token": "a", "existingSecret": "b"}]},
      "apps[0] (app " + EU + "): give token or existingSecret, not both"),
     (TWO_APPS | {"emulator": {"enabled": True}}, "emulator.enabled"),
 ], ids=["app-id-beside-apps", "bot-ids-beside-apps", "token-beside-apps", "same-app-twice", "same-host-twice",
-        "two-token-sources", "emulator"])
+        "same-app-in-another-case", "two-token-sources", "emulator"])
 def test_render_fails_on_apps_it_cannot_run(values, message):
     with pytest.raises(helm_python.HelmRenderError, match=re.escape(message)):
         render(values)

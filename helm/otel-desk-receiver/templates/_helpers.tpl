@@ -334,10 +334,11 @@ Fails, one line each, on what the receiver would refuse or the chart cannot rend
 {{- if and $app.token $app.existingSecret }}
 {{- fail (printf "otel-desk-receiver: apps[%d] (app %s): give token or existingSecret, not both" $i $label) }}
 {{- end }}
-{{- if hasKey $labels $label }}
-{{- fail (printf "otel-desk-receiver: apps[%d] is app %s again (apps[%v]): each app once" $i $label (get $labels $label)) }}
+{{- /* Desk's hosts ignore case, and so does the receiver: 6b0c1a2e and 6B0C1A2E are one app. */}}
+{{- if hasKey $labels (lower $label) }}
+{{- fail (printf "otel-desk-receiver: apps[%d] is app %s again (apps[%v]): each app once" $i $label (get $labels (lower $label))) }}
 {{- end }}
-{{- $_ := set $labels $label $i }}
+{{- $_ := set $labels (lower $label) $i }}
 {{- $secret := $app.existingSecret | default (include "otel-desk-receiver.perAppName" (dict "base" (printf "%s-token" $fullname) "label" $label)) }}
 {{- $apps = append $apps (dict "label" $label "app" $app "secret" $secret "key" ($app.existingSecretKey | default "api-token") "ownSecret" (not $app.existingSecret) "volume" (printf "desk-receiver-token-%d" $i) "dir" (printf "%s/%s" (include "otel-desk-receiver.tokenDir" $) (include "otel-desk-receiver.perAppName" (dict "base" "app" "label" $label)))) }}
 {{- end }}
