@@ -4,6 +4,7 @@
 (`... docs/bot-inventory.md` the bot change record's table).
 """
 
+import argparse
 import re
 import sys
 from pathlib import Path
@@ -109,6 +110,25 @@ def render(text: str, generated: dict = GENERATED) -> str:
     return text
 
 
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m otel_desk_receiver.devkit.reference",
+        description="Rewrite the generated sections of README.md (settings, log fields, metrics) or of "
+                    "docs/bot-inventory.md (the bot change record's attributes) from the code.")
+    parser.add_argument("path", nargs="?", type=Path, default=Path("README.md"),
+                        help="README.md (default) or docs/bot-inventory.md")
+    path = parser.parse_args(argv).path
+    if not path.is_file():
+        print(f"error: {path}: no such file", file=sys.stderr)
+        return 2
+    try:
+        text = render(path.read_text(), GENERATED_IN.get(path.name, GENERATED))
+    except ValueError as error:
+        print(f"error: {path}: {error}", file=sys.stderr)
+        return 2
+    path.write_text(text)
+    return 0
+
+
 if __name__ == "__main__":
-    path = Path(sys.argv[1] if len(sys.argv) > 1 else "README.md")
-    path.write_text(render(path.read_text(), GENERATED_IN.get(path.name, GENERATED)))
+    raise SystemExit(main())

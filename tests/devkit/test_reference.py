@@ -2,6 +2,8 @@
 
 import re
 
+import pytest
+
 from otel_desk_receiver import names
 from otel_desk_receiver.config import Settings, env_name
 from otel_desk_receiver.devkit.reference import GENERATED, render, section_pattern
@@ -59,3 +61,18 @@ def test_the_bot_change_record_table_in_docs_is_what_names_says():
         assert f"`{attribute}`" in section
     for kind in names.BOT_CHANGES:
         assert f"`{kind}`" in section
+
+
+def test_the_command_takes_help_and_says_a_missing_file_in_one_line(tmp_path, capsys):
+    """`python -m otel_desk_receiver.devkit.reference --help` read a file named '--help' and died with a
+    traceback (FileNotFoundError), as did any mistyped path."""
+    from otel_desk_receiver.devkit.reference import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    assert "docs/bot-inventory.md" in capsys.readouterr().out
+    missing = tmp_path / "READ.md"
+    assert main([str(missing)]) == 2
+    assert capsys.readouterr().err == f"error: {missing}: no such file\n"
+    assert not missing.exists()
