@@ -136,7 +136,8 @@ SWEEP_DURATION = MetricSpec(
 ATTR_LEADER_CHANGE = "otel_desk_receiver.leader.change"  # acquired | lost
 LEADER = MetricSpec(
     "otel_desk_receiver.leader", "gauge", "1",
-    "1 while this process holds the leader Lease and polls, 0 while it stands by (only with leader election)",
+    "The apps whose leader Lease this process holds and polls: 1 or 0 with one app, 0 while it stands by for "
+    "every app (only with leader election)",
     (),
 )
 LEADER_CHANGES = MetricSpec(
