@@ -91,7 +91,8 @@ def build_desk_client(app: AppSettings, stop_event: threading.Event, desk_clock:
                     info.attempt, info.max_attempts, duration_text(info.delay_s), info.error)
 
     return DeskClient(app.base_url, token_source(app), max_rps=app.max_rps, retry=retry, stop_event=stop_event,
-                      monotonic=monotonic, sleep=sleep, on_request=answered, on_retry=retrying)
+                      monotonic=monotonic, sleep=sleep, on_request=answered, on_retry=retrying,
+                      url_setting=app.setting("api_url", "DESK_API_URL"))
 
 
 def build_entry_exporter(resource: Resource, *, disabled: bool = False, max_age_s: float = 0.0,

@@ -56,7 +56,7 @@ def desk_identity(settings: Settings) -> DeskIdentity:
 
 def app_identity(app: AppSettings) -> DeskIdentity:
     """Which Desk an app's section of the state belongs to: its label and base URL, without user info."""
-    return DeskIdentity(app.label, without_user_info(app.base_url))
+    return DeskIdentity.of(app)
 
 
 def build_kubernetes(settings: Settings) -> ha_setup.KubernetesParts | None:

@@ -12,7 +12,7 @@ from otel_desk_receiver.desk.models import Bot
 from otel_desk_receiver.desk.throttle import RetryPolicy
 from otel_desk_receiver.errors import DeskAuthError, DeskError, StateError
 from otel_desk_receiver.otel_env import export_endpoint, export_timeout_s, otlp_protocol
-from otel_desk_receiver.redaction import escape_controls, redact_url, without_user_info
+from otel_desk_receiver.redaction import escape_controls, redact_url
 from otel_desk_receiver.otlp.endpoint_hints import endpoint_hints
 from otel_desk_receiver.otlp.log_export import EntryExporter, build_log_exporter
 from otel_desk_receiver.otlp.metric_export import build_metric_exporter, probe_metrics
@@ -114,7 +114,7 @@ def probe_otlp(signal: str) -> Finding:
 
 def desk_identity(app: AppSettings) -> DeskIdentity:
     """Which Desk a state section belongs to, as saved in it: the app's label and base URL, without user info."""
-    return DeskIdentity(app.label, without_user_info(app.base_url))
+    return DeskIdentity.of(app)
 
 
 def probe_state(settings: Settings, app: AppSettings) -> Finding:

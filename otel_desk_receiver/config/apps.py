@@ -41,7 +41,8 @@ class AppSettings:
     """One Desk app as the receiver polls it: where its API is, its token (inline or a file), the bots it
     watches (None: every CUSTOM bot), its request budget and its backfill. ``label`` is unique in a process;
     ``where`` is how messages name the app ("app 6B0C1A2E"); ``token_key`` is the setting its token came from
-    as an error names it (empty: DESK_API_TOKEN or DESK_API_TOKEN_FILE, the single app's variables)."""
+    as an error names it (empty: DESK_API_TOKEN or DESK_API_TOKEN_FILE, the single app's variables); ``item``:
+    its item of the apps file ("apps[1]"), empty for the single app of the DESK_* settings (see ``setting``)."""
 
     label: str
     app_id: str | None
@@ -54,10 +55,16 @@ class AppSettings:
     backfill_as_given: str = "0 day(s)"
     where: str = ""
     token_key: str = field(default="", compare=False)
+    item: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         if not self.where:
             object.__setattr__(self, "where", f"app {self.label}")
+
+    def setting(self, key: str, variable: str) -> str:
+        """How a message names where this app's ``key`` is set: its item's key (apps[1].bot_ids) with an apps
+        file, where ``variable`` (DESK_BOT_IDS) is refused, else ``variable``."""
+        return f"{self.item}.{key}" if self.item else variable
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,7 @@ class AppItem:
     values: Mapping[str, Any]
     given_backfill: str | None  # `backfill` as written: 7d
     token_key: str
+    key: str = ""  # apps[1]
 
     @property
     def base_url(self) -> str:
@@ -85,7 +93,7 @@ class AppItem:
             bot_ids=self.values.get("bot_ids"), max_rps=max_rps if own_rps is None else own_rps,
             backfill_s=backfill_s if own_backfill is None else own_backfill,
             backfill_as_given=backfill_as_given if own_backfill is None else self.given_backfill,
-            token_key=f"{self.token_key} (app {self.label})")
+            token_key=f"{self.token_key} (app {self.label})", item=self.key)
 
 
 def read_apps(raw: Any, fields: Mapping[str, FieldInfo], where: Where) -> tuple[tuple[AppItem, ...], list[str]]:
@@ -107,7 +115,7 @@ def read_apps(raw: Any, fields: Mapping[str, FieldInfo], where: Where) -> tuple[
             continue
         token_name = "api_token_file" if values.get("api_token_file") is not None else "api_token"
         found = AppItem(values, given_text(item["backfill"]) if values.get("backfill") is not None else None,
-                        where(f"{key}.{token_name}"))
+                        where(f"{key}.{token_name}"), key)
         same = found.label.lower()  # Desk's hosts ignore case: 6b0c1a2e and 6B0C1A2E are one app
         if same in first_of:
             problems.append(f"{where(key)}: app {found.label} is listed twice (first {where(first_of[same])});"

@@ -62,14 +62,14 @@ class DeskClient:
                  on_request: Callable[[RequestInfo], None] | None = None,
                  on_retry: Callable[[RetryInfo], None] | None = None,
                  sleep: Callable[[float], Any] | None = None, monotonic: Callable[[], float] | None = None,
-                 session: requests.Session | None = None):
+                 session: requests.Session | None = None, url_setting: str = "DESK_API_URL"):
         # token: str, pydantic SecretStr (duck-typed so this module needs no pydantic), or a callable
         # asked before each request (desk/token.py FileToken: a file re-read when it changes).
         secret = token.get_secret_value() if hasattr(token, "get_secret_value") else token
         self._transport = Transport(
             base_url, secret, max_rps=max_rps, timeout_s=timeout_s, retry=retry or RetryPolicy(),
             stop_event=stop_event, on_request=on_request, on_retry=on_retry, sleep=sleep,
-            monotonic=monotonic, session=session)
+            monotonic=monotonic, session=session, url_setting=url_setting)
 
     @property
     def base_url(self) -> str:

@@ -92,7 +92,7 @@ class Transport:
                  stop_event: threading.Event | None, on_request: Callable[[RequestInfo], None] | None,
                  on_retry: Callable[[RetryInfo], None] | None, sleep: Callable[[float], Any] | None,
                  monotonic: Callable[[], float] | None, session: requests.Session | None,
-                 wall_clock: Callable[[], float] = time.time):
+                 wall_clock: Callable[[], float] = time.time, url_setting: str = "DESK_API_URL"):
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("base_url must be an http:// or https:// URL")
@@ -118,6 +118,7 @@ class Transport:
         self._limiter = RateLimiter(max_rps, monotonic or time.monotonic)
         self._isolation: tuple[int, float] | None = None  # see isolate_bots
         self._wall_clock = wall_clock
+        self._url_setting = url_setting  # where base_url is set, as a redirect's line names it (an apps file's item)
         self._owns_session = session is None
         self._session = session or _pooled_session()
 
@@ -273,7 +274,7 @@ class Transport:
             return None, DeskRetryableError(f"{where}: {detail}", status, hint), str(status)
         if 300 <= status < 400:
             detail = (f"redirect to {urlsplit(response.headers.get('Location', '')).netloc or 'an unnamed place'} "
-                      "not followed (it would carry the token); set DESK_API_URL to the final URL")
+                      f"not followed (it would carry the token); set {self._url_setting} to the final URL")
         return None, DeskResponseError(f"{where}: {detail}", status), str(status)
 
     def _decode(self, request: _Request, response: requests.Response,

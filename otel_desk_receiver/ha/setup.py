@@ -21,7 +21,6 @@ from otel_desk_receiver.ha.leadership import Leadership, RoleSink
 from otel_desk_receiver.ha.members import Members, listed, members_lease_name
 from otel_desk_receiver.ha.spread import Spread
 from otel_desk_receiver.kube.object_names import per_app_name
-from otel_desk_receiver.redaction import without_user_info
 from otel_desk_receiver.kube.lease import Term
 from otel_desk_receiver.state.configmap_backend import TRANSITIONS_ANNOTATION, KubernetesState
 from otel_desk_receiver.state.retry import RetriedState
@@ -92,7 +91,7 @@ def object_names(settings: Settings, label: str) -> tuple[str, str]:
 
 def app_identities(settings: Settings) -> dict[str, DeskIdentity]:
     """Each app's Desk, as its state names it: its label and its base URL without user info."""
-    return {app.label: DeskIdentity(app.label, without_user_info(app.base_url)) for app in settings.desk_apps}
+    return {app.label: DeskIdentity.of(app) for app in settings.desk_apps}
 
 
 def build(settings: Settings, desks: Mapping[str, DeskIdentity | None] | DeskIdentity | None = None,

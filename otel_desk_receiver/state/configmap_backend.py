@@ -256,7 +256,8 @@ class KubernetesState:
                 raise StateError(f"state {self.path}: {len(payload) // 1024} KiB would pass the "
                                  f"{self._max_bytes // 1024} KiB kept under Kubernetes' 1 MiB object limit; "
                                  f"{self._largest(cursors, len(payload))}. Watch fewer bots per receiver "
-                                 "(DESK_BOT_IDS) or use DESK_STATE_BACKEND=file")
+                                 f"({self.desk.bot_ids_setting if self.desk else 'DESK_BOT_IDS'}) or use "
+                                 "DESK_STATE_BACKEND=file")
             cursors[bot_id] = _fewer_recent(cursors[bot_id])
             if bot_id not in self._trimmed:
                 self._trimmed.add(bot_id)

@@ -19,7 +19,7 @@ compactly (state/id_codec.py).
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from otel_desk_receiver.pipeline.cursor import BotCursor
 from otel_desk_receiver.state.cursor_json import CursorFormatError, cursor_from_json, cursor_to_json, json_type
@@ -40,6 +40,17 @@ class DeskIdentity:
 
     app: str
     url: str
+    # How messages name where the app's ID, backfill and bot ids are set: an apps file's item keys
+    # (AppSettings.setting) or the single app's variables; not part of the identity.
+    app_id_setting: str = field(default="DESK_APP_ID", compare=False)
+    backfill_setting: str = field(default="DESK_BACKFILL", compare=False)
+    bot_ids_setting: str = field(default="DESK_BOT_IDS", compare=False)
+
+    @classmethod
+    def of(cls, app) -> "DeskIdentity":
+        """An app's (config/apps.py AppSettings): its label, its base URL without user info, its settings' names."""
+        return cls(app.label, without_user_info(app.base_url), app.setting("app_id", "DESK_APP_ID"),
+                   app.setting("backfill", "DESK_BACKFILL"), app.setting("bot_ids", "DESK_BOT_IDS"))
 
 
 class ForeignStateError(StateError):
@@ -143,13 +154,15 @@ class StateDocument:
 
     def fresh_beside_others(self, label: str, where: str) -> str | None:
         """For a warning at load: app ``label`` has no section, while the document holds apps not configured
-        (perhaps this very app under its former label: DESK_APP_ID set or changed); None otherwise."""
+        (perhaps this very app under its former label: its app ID set or changed); None otherwise."""
         carried = sorted(set(self._sections) - set(self._desks))
         if label in self._sections or not carried:
             return None
-        return (f"{where} holds no cursors of app {label!r}: it starts afresh (DESK_BACKFILL back); it holds those "
-                f"of {', '.join(map(repr, carried))}, not configured, kept as they are. If one of them is this "
-                "app under its former label (DESK_APP_ID set or changed), entries already sent are sent again")
+        desk = self._desks[label] or DeskIdentity(label, "")
+        return (f"{where} holds no cursors of app {label!r}: it starts afresh ({desk.backfill_setting} back); it "
+                f"holds those of {', '.join(map(repr, carried))}, not configured, kept as they are. If one of them "
+                f"is this app under its former label ({desk.app_id_setting} set or changed), entries already sent "
+                "are sent again")
 
     def encode(self, label: str, cursors: Mapping[int, BotCursor]) -> Encoded:
         section = self._encoders[label].encode(cursors)
@@ -207,8 +220,9 @@ class StateDocument:
             # No configured app in it: another app's state, or this one's under a former label (DESK_APP_ID set
             # or changed), which a fresh start would send again. Refused as versions 2 and 3 are.
             saved = " and ".join(f"{label!r}{_url_of(section)}" for label, section in apps.items())
+            app_ids = " or ".join(dict.fromkeys(desk.app_id_setting for desk in self._desks.values()))
             raise ForeignStateError(f"{where} holds the state of Desk app {saved}, not of {self._named()}: if it "
-                                    "is the same app under another label (DESK_APP_ID set or changed), a fresh "
+                                    f"is the same app under another label ({app_ids} set or changed), a fresh "
                                     "start would send again what was delivered; point DESK_STATE_PATH at another "
                                     f"file, or {RESET_HINT}")
         extras = [json.dumps({k: v}, separators=_COMPACT)[1:-1] for k, v in data.items()

@@ -1,12 +1,16 @@
 """app/app_parts.py: one app's parts. Each app's Desk client paces its requests by its own max_rps: a slow app's
 budget never paces another's requests."""
 
+import http.server
 import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from otel_desk_receiver.app import app_parts
 from otel_desk_receiver.config import Settings
+from otel_desk_receiver.errors import DeskError
 from otel_desk_receiver.runtime.health import HealthState
 from tests.harness.apps import apps_settings, app_of
 
@@ -96,3 +100,41 @@ def test_an_apps_unreadable_bot_names_the_setting_it_came_from(make_desk_emulato
         receiver.close()
     [line] = [r.getMessage() for r in caplog.records if "cannot be read" in r.getMessage()]
     assert line.startswith("app us: bot 999 from apps[1].bot_ids cannot be read: "), line
+
+
+class Redirecting(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self.send_response(302)
+        self.send_header("Location", "https://elsewhere.example/platform/v3/bots")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002
+        pass
+
+
+def test_a_redirect_names_the_setting_the_apps_url_came_from(make_desk_emulator):
+    # Desk's URL redirected: the line says which URL to set, apps[i].api_url with an apps file (DESK_API_URL is
+    # refused beside one), DESK_API_URL without.
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    moved = f"http://127.0.0.1:{server.server_address[1]}"
+    settings = apps_settings([app_of(make_desk_emulator(), app_id="eu"), {"api_url": moved, "api_token": "t"}],
+                             Path("unused.json"))
+    single = Settings(api_url=moved, api_token="t", state_path=Path("unused.json"))
+    said = []
+    try:
+        for app in (settings.desk_apps[1], single.desk_apps[0]):
+            client = app_parts.build_desk_client(app, threading.Event(),
+                                                 app_parts.build_desk_clock(settings, time.time_ns),
+                                                 HealthState(30.0), Quiet(), monotonic=time.monotonic)
+            with pytest.raises(DeskError) as caught:
+                client.list_bots()
+            client.close()
+            said.append(str(caught.value))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert said[0].endswith("redirect to elsewhere.example not followed (it would carry the token); set "
+                            "apps[1].api_url to the final URL"), said
+    assert said[1].endswith("set DESK_API_URL to the final URL"), said

@@ -1,5 +1,7 @@
 """The state in a ConfigMap: the file's document, optimistic concurrency, fencing, the size limit."""
 
+from pathlib import Path
+
 import pytest
 
 from otel_desk_receiver.pipeline.cursor import BotCursor
@@ -12,6 +14,7 @@ from otel_desk_receiver.ha.setup import blank_configmap
 from otel_desk_receiver.kube.lease import Term
 from otel_desk_receiver.state.retry import RetriedState
 from otel_desk_receiver.state.configmap_backend import HOLDER_ANNOTATION, TRANSITIONS_ANNOTATION, KubernetesState
+from tests.harness.apps import apps_settings
 from tests.harness.fixtures.kube_api import KUBE_TOKEN, NAMESPACE
 
 DESK = DeskIdentity("app-1", "https://desk.example/platform/v1")
@@ -226,3 +229,15 @@ def test_an_existing_per_app_configmap_is_read_and_the_legacy_one_ignored(kube_a
     first.commit({7: cursor(30)})
     legacy(kube_api, V3_OF_APP_1)  # made later (a rollback ran, say): the per-app state is the one
     assert per_app(kube_client, Terms(Term("a", 2))).load() == {7: cursor(30)}
+
+
+def test_too_large_with_an_apps_file_names_the_items_bot_ids(kube_api, kube_client):
+    # DESK_BOT_IDS is refused beside an apps file: the advice names the app's item.
+    settings = apps_settings([{"app_id": "app-0", "api_url": "https://desk.example/0", "api_token": "t"},
+                              {"app_id": "app-1", "api_url": "https://desk.example/platform/v1", "api_token": "t"}],
+                             Path("unused.json"))
+    backend = KubernetesState(kube_client, NAMESPACE, "state", DeskIdentity.of(settings.desk_apps[1]),
+                              term=Terms(Term("a", 0)), elected=True, max_bytes=64 * 1024)
+    backend.load()
+    with pytest.raises(StateError, match=r"Watch fewer bots per receiver \(apps\[1\].bot_ids\) or use "):
+        backend.commit({2: cursor(pending=4000)})

@@ -14,6 +14,7 @@ from otel_desk_receiver.pipeline.cursor import BotCursor
 from otel_desk_receiver.state.store import CursorStore
 from otel_desk_receiver.state.file_backend import StateFile, StateLockedError
 from otel_desk_receiver.state.document import STATE_VERSION, DeskIdentity
+from tests.harness.apps import apps_settings
 
 
 def cursor(**overrides) -> BotCursor:
@@ -359,3 +360,22 @@ def test_a_file_holding_none_of_the_apps_configured_is_refused_naming_them(state
         f"state file {state_path} holds the state of Desk app 'desk.example' (https://desk.example/a), not of "
         "'app-a' (https://desk.example/a): if it is the same app under another label (DESK_APP_ID set or changed), "
         "a fresh start would send again what was delivered")
+
+
+def test_with_an_apps_file_the_fresh_start_and_refusal_name_the_items_keys(state_path, caplog):
+    # DESK_APP_ID and DESK_BACKFILL are refused beside an apps file: the lines name the item's keys.
+    settings = apps_settings([{"app_id": "app-z", "api_url": "https://desk.example/z", "api_token": "t"},
+                              {"app_id": "app-a", "api_url": "https://desk.example/a", "api_token": "t"}],
+                             state_path)
+    desks = [DeskIdentity.of(app) for app in settings.desk_apps]
+    before = StateFile(state_path, [DeskIdentity("desk.example", "https://desk.example/a"), desks[0]])
+    before.section("desk.example").commit({2: cursor()})
+    before.section("app-z").commit({3: cursor()})
+    with caplog.at_level(logging.WARNING):
+        assert StateFile(state_path, desks).section("app-a").load() == {}
+    [line] = [r.getMessage() for r in caplog.records]
+    assert "it starts afresh (apps[1].backfill back)" in line and "(apps[1].app_id set or changed)" in line, line
+    state_path.unlink()
+    StateFile(state_path, DeskIdentity("desk.example", "https://desk.example/a")).commit({2: cursor()})
+    with pytest.raises(StateError, match=r"\(apps\[0\].app_id or apps\[1\].app_id set or changed\)"):
+        StateFile(state_path, desks).section("app-a").load()
