@@ -15,6 +15,7 @@ from otel_desk_receiver.errors import FencedError, StateError, StateUnavailableE
 from otel_desk_receiver.ha.elector import LeaderElector
 from otel_desk_receiver.ha.spread import Spread
 from otel_desk_receiver.kube.lease import Term
+from otel_desk_receiver.runtime import app_log
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +90,9 @@ class Leadership:
                  self.elector.config.retry_period_s)
         if self._spread is not None:
             self._spread.start(stop)
-        self._thread = threading.Thread(target=self.elector.run, args=(stop, self._tick), name="leader-election",
-                                        daemon=True)
+        # In the starter's context: with an apps file, the election's lines name the app (runtime/app_log.py).
+        self._thread = threading.Thread(target=app_log.in_this_context(self.elector.run), args=(stop, self._tick),
+                                        name="leader-election", daemon=True)
         self._thread.start()
 
     def is_leading(self) -> bool:

@@ -1,10 +1,10 @@
 """Which app a log line is about: with several Desk apps (an apps file), every line logged on an app's threads
-(its loop, its bots' turns, its Desk client's retries) starts with "app <label>: "."""
+(its loop, its bots' turns, its Desk client's retries, its leader election) starts with "app <label>: "."""
 
 import contextvars
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 _WHERE: contextvars.ContextVar[str | None] = contextvars.ContextVar("otel_desk_receiver_app", default=None)
@@ -30,6 +30,13 @@ def install() -> None:
 
         logging.setLogRecordFactory(record)
         _installed = True
+
+
+def in_this_context(target: Callable[..., object]) -> Callable[..., object]:
+    """``target``, to run on a thread started now, in a copy of this context: its lines name the app that this
+    thread's lines name (ha/leadership.py's election thread; runtime/turns.py copies it for each turn)."""
+    context = contextvars.copy_context()
+    return lambda *args, **kwargs: context.run(target, *args, **kwargs)
 
 
 @contextmanager

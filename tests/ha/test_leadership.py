@@ -1,6 +1,7 @@
 """Leadership: standbys healthy and saying who leads, terms that end with the Lease, the leader metrics;
 and the Settings that turn it on."""
 
+import logging
 import re
 import threading
 from contextlib import contextmanager, nullcontext
@@ -18,6 +19,7 @@ from otel_desk_receiver.state.document import DeskIdentity
 from otel_desk_receiver.cli import exit_code_for
 from otel_desk_receiver.errors import ConfigError, FencedError, StateError, StateUnavailableError
 from otel_desk_receiver.ha import setup as ha_setup
+from otel_desk_receiver.runtime import app_log
 from otel_desk_receiver.runtime.health import HealthState
 from otel_desk_receiver.ha.elector import ElectionConfig, LeaderElector
 from otel_desk_receiver.ha.leadership import Leadership
@@ -394,3 +396,25 @@ def test_one_leader_gauge_and_counter_for_every_app_the_gauge_counts_the_apps_le
     assert values[(names.LEADER.name, ())] == 2
     for leadership in leaderships:
         leadership.stop()
+
+
+def test_an_apps_election_thread_lines_name_the_app_as_its_other_lines_do(kube_client, reader, caplog):
+    # With an apps file every line about an app starts "app <label>: ", the election thread's too (it is started
+    # in the app's context, runtime/app_log.py); a line of another thread started meanwhile does not.
+    app_log.install()
+    caplog.set_level(logging.INFO, logger="otel_desk_receiver")
+    meter = MeterProvider(metric_readers=[reader]).get_meter("test")
+    leadership = Leadership(LeaderElector(kube_client, NAMESPACE, "leader-eu", "a", FAST), HealthState(30), meter,
+                            app="eu")
+    stop = threading.Event()
+    with app_log.about("app eu"):
+        leadership.start(stop)
+    try:
+        assert leadership.elector.leading_event.wait(WAIT_S)
+        wait_until(lambda: any("acquired" in line for line in caplog.messages), WAIT_S, "the acquired line",
+                   poll_s=0.01)
+    finally:
+        stop.set()
+        leadership.stop()
+    acquired = [line for line in caplog.messages if "acquired" in line]
+    assert acquired and all(line.startswith("app eu: leading: lease ") for line in acquired), caplog.messages

@@ -2,6 +2,7 @@
 name the app; others do not."""
 
 import logging
+import threading
 
 from otel_desk_receiver.pipeline.cycle import BotCycleResult
 from otel_desk_receiver.runtime import app_log
@@ -33,3 +34,15 @@ def test_without_an_app_nothing_changes(caplog):
     with app_log.about(None):
         log.info("100% read")
     assert caplog.messages == ["100% read"]
+
+
+def test_a_thread_started_in_this_context_names_the_app_and_another_does_not(caplog):
+    app_log.install()
+    caplog.set_level(logging.INFO)
+    with app_log.about("app eu"):
+        named = threading.Thread(target=app_log.in_this_context(log.info), args=("elected %s", "a"))
+        plain = threading.Thread(target=log.info, args=("spread %s", "a"))
+    for thread in (named, plain):
+        thread.start()
+        thread.join()
+    assert caplog.messages == ["app eu: elected a", "spread a"]
