@@ -47,15 +47,19 @@ class Faults:
     """Fault plan shared by the server threads.
 
     One-shot rules (``fail_next``, ``malformed_next``, ``drop_next``) apply first, in the order
-    they were added, to the next matching requests. Otherwise the random faults apply, drawn from
-    an RNG seeded by the emulator seed: a token-bucket rate limit answering 429 with a retry hint
+    they were added, to the next matching requests. Otherwise the random faults apply, each request's
+    drawn from the emulator seed, its path (without the query) and how many times that path was asked
+    before: the n-th request for one bot meets the same fault in every run, however the receiver's
+    concurrent turns interleave (one RNG drawn in arrival order made a seeded storm a lottery under
+    DESK_CONCURRENCY). The faults: a token-bucket rate limit answering 429 with a retry hint
     (docs/desk-api.md#errors-rate-limits-and-retry-after: `Retry-After` or `X-RateLimit-RetryAfter`), then
     5xx, malformed and dropped ratios. ``latency_s`` delays every answer.
     """
 
     def __init__(self, seed: int = 1, monotonic=time.monotonic):
         self._lock = threading.Lock()
-        self._rng = random.Random(f"faults:{seed}")
+        self._seed = seed
+        self._asked: dict[str, int] = {}  # path (no query) -> requests drawn for so far
         self._monotonic = monotonic
         self._rules: list[_Rule] = []
         self._holds: list[threading.Event] = []
@@ -130,20 +134,23 @@ class Faults:
                     rule.remaining -= 1
                     self._rules = [r for r in self._rules if r.remaining > 0]
                     return rule.fault
-            fault = self._random_fault()
+            fault = self._random_fault(path)
         if fault is None and self.latency_s > 0:
             return Fault("delay", delay_s=self.latency_s)
         if fault is not None and self.latency_s > 0:
             return replace(fault, delay_s=self.latency_s)
         return fault
 
-    def _random_fault(self) -> Fault | None:
+    def _random_fault(self, path: str) -> Fault | None:
         wait_s = self._take_token()
         if wait_s:
             return Fault("status", 429, ((self.rate_limit_header, _seconds_text(wait_s)),))
-        draw = self._rng.random()
+        key = path.partition("?")[0]
+        asked = self._asked[key] = self._asked.get(key, 0) + 1
+        rng = random.Random(f"faults:{self._seed}:{key}:{asked}")
+        draw = rng.random()
         if draw < self.error_ratio:
-            return Fault("status", self._rng.choice((500, 502, 503)))
+            return Fault("status", rng.choice((500, 502, 503)))
         draw -= self.error_ratio
         if draw < self.malformed_ratio:
             return Fault("malformed")

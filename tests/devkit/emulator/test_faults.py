@@ -126,6 +126,25 @@ def test_random_errors_follow_the_ratio_and_the_seed(make_desk_emulator, desk_se
     assert 5 <= sum(status != 200 for status in first) <= 35
 
 
+def test_each_paths_random_faults_do_not_depend_on_how_requests_interleave(make_desk_emulator, desk_session):
+    """Two bots' reads in one order, then interleaved the other way: each bot's n-th read meets the same fault.
+    With one RNG drawn in arrival order, concurrent turns shuffled a seeded storm between the bots, so a test
+    that rode one out failed now and then (a read failing all its attempts)."""
+    def run(order):
+        emulator = make_desk_emulator(seed=7, fault_error_ratio=0.5)
+        first, second = emulator.add_bot(name="one")["id"], emulator.add_bot(name="two")["id"]
+        seen = {first: [], second: []}
+        for bot in order(first, second):
+            url = f"{emulator.url}/bots/{bot}/webhook_logs?limit={len(seen[bot]) + 1}"
+            seen[bot].append(desk_session.get(url, timeout=5).status_code)
+        return seen
+
+    one_then_other = run(lambda a, b: [a] * 20 + [b] * 20)
+    alternating = run(lambda a, b: [a, b] * 20)
+    assert list(one_then_other.values()) == list(alternating.values())
+    assert all(200 in statuses and set(statuses) - {200} for statuses in alternating.values())
+
+
 def test_latency_delays_every_answer(make_desk_emulator, desk_session):
     emulator = make_desk_emulator(latency_s=0.2)
     started = time.monotonic()
