@@ -115,12 +115,14 @@ class AppRun:
 
     def save_state(self) -> None:
         """What was delivered and not saved yet (saves are coalesced, state/store.py) is saved before exit;
-        if it cannot be (no longer leading, disk full), the next receiver sends that batch again."""
-        try:
-            self.parts.cursors.save()
-        except StateError as error:
-            log.warning("%sthe last deliveries could not be saved (%s): at most one batch per bot is sent again",
-                        f"{self.where}: " if self.where else "", error)
+        if it cannot be (no longer leading, disk full), the next receiver sends that batch again. Every line
+        names the app (its state's retries too): the receiver saves every app's at once (Receiver.close)."""
+        with app_log.about(self.where):
+            try:
+                self.parts.cursors.save()
+            except StateError as error:
+                log.warning("the last deliveries could not be saved (%s): at most one batch per bot is sent again",
+                            error)
 
     def abort_export(self) -> None:
         """Cut the in-flight export's retries short (shutdown deadline); its batch is not committed."""

@@ -211,8 +211,9 @@ class Receiver:
         endpoint are cut short so that the whole close ends within it."""
         deadline = None if flush_timeout_s is None else time.monotonic() + flush_timeout_s
         self.health.stop()
-        for run in self.apps:
-            run.save_state()
+        # At once: each app's save may wait on a slow API (its ConfigMap, retried up to the renew deadline), so
+        # saved in turn N apps could pass the exit promised at SIGTERM (README: Delivery guarantees).
+        _all_at_once([run.save_state for run in self.apps], "state-save")
         if self.counters is not None:
             self.counters.stop()
             if flush_counters:
@@ -256,6 +257,29 @@ def _added(results) -> CycleResult:
         total.exported += result.exported
         total.export_failed |= result.export_failed
     return total
+
+
+def _all_at_once(calls: list[Callable[[], None]], name: str) -> None:
+    """Every call on its own thread, all joined: as long as the slowest, not the sum. What one raises is
+    raised here once every call ended (the first, as calling them in turn would have)."""
+    if len(calls) == 1:
+        calls[0]()
+        return
+    failed: list[BaseException | None] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        try:
+            calls[i]()
+        except BaseException as error:  # noqa: BLE001 - raised on the caller's thread below
+            failed[i] = error
+    threads = [threading.Thread(target=run, args=(i,), name=f"{name}-{i}", daemon=True) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    error = next((error for error in failed if error is not None), None)
+    if error is not None:
+        raise error
 
 
 def _bounded(flush: Callable[[], object], deadline: float | None, interrupt: Callable[[], None], what: str) -> None:

@@ -1,6 +1,8 @@
 """The receiver against the Desk emulator and a real OTLP endpoint on loopback: delivery once, counted right."""
 
+import threading
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -16,6 +18,7 @@ from tests.harness.receiver import (
     run_once,
     uids,
 )
+from tests.harness.wait import wait_until
 
 STATUSES = ("RECEIVED", "RECEIVED", "ERROR", "TIMEOUT", "RECEIVED")
 
@@ -346,3 +349,70 @@ def test_an_apps_backfill_warning_names_the_setting_it_came_from(make_desk_emula
     [line] = [record.getMessage() for record in caplog.records if "Datadog drops" in record.getMessage()]
     assert line.startswith("app us: the backfill (apps[1].backfill) reaches 48 hours back"), line
     assert "apps[1].backfill: 18h stays inside" in line and "DESK_BACKFILL" not in line, line
+
+
+
+
+def three_apps_on_configmaps(make_desk_emulator, otlp_sink, otlp_env, kubeconfig, state_path, monkeypatch):
+    """A receiver of three apps (eu, us, ap) with the kubernetes backend, after a cycle that delivered, each app
+    holding a delivery committed after its last save (as a loop whose save at the stop failed leaves it)."""
+    from otel_desk_receiver.app import Receiver
+    from tests.harness.apps import app_of, apps_settings
+    otlp_env(otlp_sink, "http/protobuf")
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    desks = {label: make_desk_emulator() for label in ("eu", "us", "ap")}
+    for desk in desks.values():
+        bot = desk.add_bot(name="support")["id"]
+        desk.add_entries(bot, 3, statuses=("RECEIVED",), start=desk.clock.now() - timedelta(hours=1))
+    receiver = Receiver(apps_settings([app_of(desk, app_id=label) for label, desk in desks.items()], state_path,
+                                      backfill_days=1, state_backend="kubernetes", leader_election=False))
+    try:
+        assert receiver.run_once().delivered
+        for run in receiver.apps:
+            cursors = run.parts.cursors
+            (bot, cursor), = cursors.current().items()
+            cursors.commit(bot, replace(cursor, counted={**cursor.counted, "RECEIVED": 4}))
+    except BaseException:
+        receiver.close()
+        raise
+    return receiver
+
+
+def saved(run) -> bool:
+    return run.parts.cursors.snapshot() == run.parts.cursors.current()
+
+
+def test_close_saves_every_apps_state_at_once(make_desk_emulator, otlp_sink, otlp_env, kube_api, kubeconfig,
+                                              state_path, monkeypatch):
+    # With the kubernetes backend each app's state is its own ConfigMap, and a save waits on a slow API (and
+    # retries it up to the renew deadline): saved one app after the other, N apps' saves passed SIGTERM's 10 s
+    # (README: Delivery guarantees) and the last apps' deliveries were sent again. Every app's save is in
+    # flight at once: with the ConfigMap PUTs held, all three wait together (before, only the first arrived).
+    receiver = three_apps_on_configmaps(make_desk_emulator, otlp_sink, otlp_env, kubeconfig, state_path, monkeypatch)
+    held = kube_api.hold(method="PUT", resource="configmaps")
+    closing = threading.Thread(target=receiver.close)
+    closing.start()
+    try:
+        wait_until(lambda: held.held == len(receiver.apps), what="every app's ConfigMap PUT waiting at once",
+                   poll_s=0.01)
+    finally:
+        held.release.set()
+        closing.join()
+    assert all(saved(run) for run in receiver.apps)
+
+
+def test_an_apps_state_that_cannot_be_saved_at_close_is_that_apps_warning_alone(
+        make_desk_emulator, otlp_sink, otlp_env, kube_api, kubeconfig, state_path, monkeypatch, caplog):
+    from otel_desk_receiver.devkit.kube_api import Grant
+    from otel_desk_receiver.kube.object_names import per_app_name
+    from tests.harness.fixtures.kube_api import KUBE_TOKEN, NAMESPACE
+    receiver = three_apps_on_configmaps(make_desk_emulator, otlp_sink, otlp_env, kubeconfig, state_path, monkeypatch)
+    writable = frozenset(per_app_name("otel-desk-receiver-state", label) for label in ("eu", "us"))
+    kube_api.add_service_account(KUBE_TOKEN, NAMESPACE, "otel-desk-receiver", [  # the Role edited: ap's not
+        Grant("configmaps", frozenset({"get", "create"})), Grant("configmaps", frozenset({"update"}), writable),
+        Grant("leases", frozenset({"get", "create", "update"}))])
+    with caplog.at_level("WARNING"):
+        receiver.close()
+    [line] = [r.getMessage() for r in caplog.records if "could not be saved" in r.getMessage()]
+    assert line.startswith("app ap: the last deliveries could not be saved (") and "forbidden" in line, line
+    assert [saved(run) for run in receiver.apps] == [True, True, False]

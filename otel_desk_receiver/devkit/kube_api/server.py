@@ -25,15 +25,21 @@ object (``store.delete``, as ``kubectl delete``), read what was answered to whom
 take a verb away from a token (``store.revoke``), make the API unavailable (``set_down``: 503 for every request) and
 inject faults (``inject``): error answers (500, 503, 504, 429 with Retry-After), requests that hang
 until the client gives up (a timeout), and connections closed without an answer, for the next N
-matching requests or for some seconds, optionally after the request was carried out (its answer lost).
+matching requests or for some seconds, optionally after the request was carried out (its answer lost);
+and hold requests (``hold``, as the Desk emulator's Faults.hold_next): each waits, counted in ``held``
+while its client waits for it, until the test releases it, then is carried out and answered normally (a
+slow API, on no clock); one whose client gives up meanwhile ends there, not carried out.
 """
 
 import json
+import select
+import socket
 import sys
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -62,7 +68,9 @@ FAULT_REASONS = {500: ("InternalError", "Internal error occurred: etcdserver: re
                  504: ("Timeout", "the server was unable to return a response in the time allotted"),
                  429: ("TooManyRequests", "the server has received too many requests and has asked us to try "
                                           "again later")}
-FAULT_KINDS = ("status", "timeout", "drop")
+FAULT_KINDS = ("status", "timeout", "drop", "hold")
+HOLD_MAX_S = 60.0  # a held request goes on after this long whatever the test does (a failing test ends)
+HOLD_POLL_S = 0.02  # how often a held request looks whether its client hung up
 
 
 @dataclass
@@ -70,8 +78,11 @@ class Fault:
     """Injected trouble for the requests it matches (``method`` and ``resource``, None for any): ``status``
     answers ``code`` with the API's Status (429 with Retry-After: 1); ``timeout`` holds the request without
     an answer for ``hold_s`` (longer than any client waits), then closes; ``drop`` closes the connection
-    at once. With ``applied`` a timeout or drop comes after the request was carried out: a write lands,
-    its answer is lost. Active for ``count`` matching requests and/or until ``until`` (monotonic)."""
+    at once; ``hold`` keeps the request waiting (``held``: how many wait now, their clients still waiting
+    too) until ``release`` is set (or HOLD_MAX_S, or ``clear_faults``, or ``stop``), then carries it out and
+    answers as usual; a held request whose client hangs up (its timeout) is dropped. With ``applied``
+    a timeout or drop comes after the request was carried out: a write lands, its answer is lost. Active for
+    ``count`` matching requests and/or until ``until`` (monotonic)."""
 
     kind: str
     code: int = 500
@@ -82,6 +93,8 @@ class Fault:
     applied: bool = False
     hold_s: float = 30.0
     hits: int = 0
+    release: threading.Event = field(default_factory=threading.Event)  # hold: set to let the held ones go on
+    held: int = 0  # hold: requests waiting for ``release`` now, their clients still connected
 
     def matches(self, method: str, resource: str, now: float) -> bool:
         if self.count is not None and self.hits >= self.count or self.until is not None and now >= self.until:
@@ -134,6 +147,7 @@ class KubeApiServer:
 
     def stop(self) -> None:
         self._stopping.set()
+        self.clear_faults()  # held requests go on: no handler outlives the server
         self._server.shutdown()
         self._server.server_close()
 
@@ -158,9 +172,16 @@ class KubeApiServer:
             self.faults.append(fault)
         return fault
 
+    def hold(self, *, method: str | None = None, resource: str | None = None, count: int | None = None) -> Fault:
+        """Hold the matching requests (a ``hold`` Fault): ``fault.held`` of them wait now, until
+        ``fault.release.set()``; then each is carried out and answered as usual."""
+        return self.inject("hold", method=method, resource=resource, count=count)
+
     def clear_faults(self) -> None:
         with self._faults_lock:
-            self.faults.clear()
+            faults, self.faults = self.faults, []
+        for fault in faults:  # held requests go on now
+            fault.release.set()
 
     def _fault_for(self, method: str, resource: str) -> Fault | None:
         now = time.monotonic()
@@ -170,13 +191,17 @@ class KubeApiServer:
                 fault.hits += 1
             return fault
 
-    def handle(self, method: str, path: str, token: str | None, body: bytes | None) -> tuple[int, dict]:
+    def handle(self, method: str, path: str, token: str | None, body: bytes | None,
+               client_gone: Callable[[], bool] = lambda: False) -> tuple[int, dict]:
         resource, namespace, name = _route(path)
         self.requests[(method, resource)] += 1
         self.bytes_received[(method, resource)] += len(body or b"")
         if self.down:
             raise ApiStatus(503, "ServiceUnavailable", "the server is currently unable to handle the request")
         fault = self._fault_for(method, resource)
+        if fault is not None and fault.kind == "hold":
+            self._held(fault, client_gone)
+            fault = None  # then carried out and answered as usual
         if fault is not None and fault.kind == "status":
             reason, message = FAULT_REASONS[fault.code]
             raise ApiStatus(fault.code, reason, message, {"retryAfterSeconds": 1} if fault.code == 429 else None)
@@ -186,6 +211,19 @@ class KubeApiServer:
         if fault is not None:
             raise _NoAnswer(fault.hold_s if fault.kind == "timeout" else 0)
         return answer
+
+    def _held(self, fault: Fault, client_gone: Callable[[], bool]) -> None:
+        """Until ``fault.release`` (or HOLD_MAX_S); _NoAnswer if the client hangs up meanwhile."""
+        with self._faults_lock:
+            fault.held += 1
+        try:
+            give_up_at = time.monotonic() + HOLD_MAX_S
+            while not fault.release.wait(HOLD_POLL_S) and time.monotonic() < give_up_at:
+                if client_gone():
+                    raise _NoAnswer(0)
+        finally:
+            with self._faults_lock:
+                fault.held -= 1
 
     def _carry_out(self, method, path, resource, namespace, name, token, body) -> tuple[int, dict]:
         if (method == "POST") == (name is not None) or method not in VERBS:
@@ -242,7 +280,7 @@ class _Handler(BaseHTTPRequestHandler):
         resource = next((r for r, prefix in PREFIXES.items() if self.path.startswith(prefix)), "")
         dry_run = "dryRun=" in self.path
         try:
-            code, answer = self.api.handle(self.command, self.path, token, body)
+            code, answer = self.api.handle(self.command, self.path, token, body, self._client_gone)
         except ApiStatus as status:
             code, answer = status.code, status.body
         except _NoAnswer as silence:
@@ -259,6 +297,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Retry-After", "1")
         self.end_headers()
         self.wfile.write(payload)
+
+    def _client_gone(self) -> bool:
+        """The client closed the connection while waiting for the answer (its timeout passed)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - quiet: the leader renews every retry period
         pass

@@ -1,5 +1,7 @@
 """The stand-in Kubernetes API answers as the real one does, for the two resources it serves."""
 
+import threading
+
 import pytest
 import requests
 
@@ -138,6 +140,48 @@ def test_timeouts_and_dropped_connections_give_no_answer(kube_api, kind, applied
     assert (after != version) is applied
     assert kube_api.served[-1].status == 0
     assert call(kube_api, "PUT", f"{CM}/state", configmap())[0] == 200
+
+
+def test_held_requests_wait_together_until_released_then_are_carried_out_and_answered(kube_api):
+    version = call(kube_api, "POST", CM, configmap())[1]["metadata"]["resourceVersion"]
+    fault = kube_api.hold(method="PUT", resource="configmaps")
+    answers: list = []
+    puts = [threading.Thread(target=lambda: answers.append(call(kube_api, "PUT", f"{CM}/state", configmap())))
+            for _ in range(3)]
+    for put in puts:
+        put.start()
+    wait_until(lambda: fault.held == 3, 5, "three PUTs held at once", poll_s=0.01)
+    status, stored = call(kube_api, "GET", f"{CM}/state")  # not a PUT: answered meanwhile
+    assert (status, stored["metadata"]["resourceVersion"], answers) == (200, version, [])  # none carried out yet
+    fault.release.set()
+    for put in puts:
+        put.join(5)
+    assert sorted(status for status, _ in answers) == [200] * 3 and fault.held == 0  # unconditional updates
+    assert call(kube_api, "PUT", f"{CM}/state", configmap())[0] == 200  # released: no longer held
+
+
+def test_a_held_request_whose_client_gives_up_is_dropped_not_carried_out(kube_api):
+    version = call(kube_api, "POST", CM, configmap())[1]["metadata"]["resourceVersion"]
+    fault = kube_api.hold(method="PUT")
+    with pytest.raises(requests.ReadTimeout):
+        requests.put(f"{kube_api.url}{CM}/state", json=configmap(), headers={"Authorization": f"Bearer {KUBE_TOKEN}"},
+                     timeout=0.2)
+    wait_until(lambda: kube_api.served[-1].method == "PUT", 5, "the abandoned request ended", poll_s=0.01)
+    assert (kube_api.served[-1].status, fault.held) == (0, 0)  # not answered, no longer held
+    fault.release.set()
+    assert kube_api.store.get("configmaps", NAMESPACE, "state")["metadata"]["resourceVersion"] == version
+
+
+def test_held_requests_go_on_when_the_faults_are_cleared(kube_api):
+    call(kube_api, "POST", CM, configmap())
+    fault = kube_api.hold(method="PUT", count=1)
+    answers: list = []
+    put = threading.Thread(target=lambda: answers.append(call(kube_api, "PUT", f"{CM}/state", configmap())[0]))
+    put.start()
+    wait_until(lambda: fault.held == 1, 5, "the PUT held", poll_s=0.01)
+    kube_api.clear_faults()
+    put.join(5)
+    assert answers == [200]
 
 
 def test_dry_run_checks_rbac_the_object_and_the_version_and_stores_nothing(kube_api):
