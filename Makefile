@@ -35,9 +35,9 @@ deps: $(BIN)/python
 	@# Datadog's test agent in a virtualenv of its own (its pins are not ours): tests/e2e/test_datadog_agent.py.
 	@[ -x $(DDAGENT)/bin/ddapm-test-agent ] || { mkdir -p .cache && echo '*' > .cache/.gitignore && $(PYTHON) -m venv $(DDAGENT) && $(DDAGENT)/bin/pip install -q 'ddapm-test-agent==1.69.1' $(PIP_QUIET); }
 
-# The whole suite on two workers (pytest-xdist, whole files each, in collection order: xdist would hand out
-# the files with most tests first; the alert proofs, collected first, take one worker while the other runs
-# the rest), then its 15 slowest tests. PYTEST_ARGS adds pytest arguments
+# The whole suite on three workers (pytest-xdist, whole files each, in collection order: xdist would hand out
+# the files with most tests first; the alert proofs, collected first and nearly all waiting on Prometheus,
+# take one worker while the other two run the rest on the two cores), then its 15 slowest tests. PYTEST_ARGS adds pytest arguments
 # (`make test PYTEST_ARGS=tests/desk`). pytest's "no tests" exit (5) is a failure, never a pass.
 test: deps
 	@$(MAKE) --no-print-directory suite
@@ -45,7 +45,7 @@ test: deps
 
 # The suite alone, once `make deps` has run.
 suite:
-	@$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=15 $(PYTEST_ARGS); rc=$$?; \
+	@$(BIN)/python -m pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=15 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 # The oldest OpenTelemetry SDK pyproject.toml's ranges allow (README, "Supported OpenTelemetry SDK"), pinned in
