@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from opentelemetry.metrics import Meter
 from opentelemetry.sdk.resources import Resource
 
+from otel_desk_receiver import names
 from otel_desk_receiver.config import Settings, token_source
 from otel_desk_receiver.config.apps import AppSettings
 from otel_desk_receiver.desk.client import DeskClient
@@ -136,11 +137,12 @@ def build_poller(settings: Settings, app: AppSettings, client: DeskClient, curso
                  clock_ns: Callable[[], int], monotonic: Callable[[], float]) -> Poller:
     """The app's poll loop over its watched bots, with its own scheduler; its per-bot gauges are observed
     from here on."""
+    budget = SweepBudget(app.max_rps, settings.poll_interval, rate_setting(settings, app))
+    telemetry.observe(names.SWEEP_DURATION, budget.points)
     poller = Poller(client, cursors, pipeline, telemetry, health, bot_ids=app.bot_ids, clock_ns=clock_ns,
                     monotonic=monotonic, read_health=ReadHealth(meter, telemetry.app, clock_ns),
                     interval_s=settings.poll_interval, bot_list_interval_s=settings.bot_list_interval,
-                    budget=SweepBudget(meter, app.max_rps, settings.poll_interval, rate_setting(settings, app),
-                                       app=app.label),
+                    budget=budget,
                     should_stop=should_stop, desk_clock_ns=desk_clock.now_ns, watched=watched,
                     concurrency=settings.concurrency, backlog_share=settings.backlog_share,
                     bot_ids_setting=bot_ids_setting(settings, app))

@@ -8,12 +8,6 @@ entries wait longer than the interval and idle bots are polled less often (sched
 
 import logging
 import math
-import threading
-import weakref
-
-from opentelemetry.metrics import CallbackOptions, Meter, Observation
-
-from otel_desk_receiver import names
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +31,13 @@ def describe(bots: int, max_rps: float, interval_s: float, setting: str = "DESK_
 
 
 class SweepBudget:
-    """Publishes the sweep time of one app's current bot list (gauge otel_desk_receiver.sweep.duration, a point
-    per app: sendbird.app_id ``app``)."""
+    """The sweep time of one app's current bot list: said in the log when the count changes, and the points of
+    the gauge otel_desk_receiver.sweep.duration (``points``, observed through the app's telemetry, which labels
+    them with the app: runtime/selfmetrics.py AppTelemetry.observe)."""
 
-    def __init__(self, meter: Meter, max_rps: float, interval_s: float, setting: str = "DESK_MAX_RPS",
-                 app: str = ""):
-        self._max_rps, self._interval_s, self._setting, self.app = max_rps, interval_s, setting, app
+    def __init__(self, max_rps: float, interval_s: float, setting: str = "DESK_MAX_RPS"):
+        self._max_rps, self._interval_s, self._setting = max_rps, interval_s, setting
         self._bots: int | None = None
-        _SweepGauge.of(meter).add(self)
 
     def update(self, bots: int) -> bool:
         """Take the bot count; log when it changed. True when the budget meets the interval."""
@@ -58,30 +51,7 @@ class SweepBudget:
         """The sweep time of the last bot count; None before the first listing."""
         return None if self._bots is None else sweep_s(self._bots, self._max_rps)
 
-
-class _SweepGauge:
-    """The sweep gauge, made once per meter whatever the number of apps (an observable gauge made twice under
-    one name keeps only the first one's callback): a point per app's budget."""
-
-    _by_meter: "weakref.WeakKeyDictionary[Meter, _SweepGauge]" = weakref.WeakKeyDictionary()
-    _made = threading.Lock()
-
-    def __init__(self, meter: Meter):
-        self._budgets: list[SweepBudget] = []
-        spec = names.SWEEP_DURATION
-        meter.create_observable_gauge(spec.name, callbacks=[self._observe], unit=spec.unit,
-                                      description=spec.description)
-
-    @classmethod
-    def of(cls, meter: Meter) -> "_SweepGauge":
-        with cls._made:
-            if meter not in cls._by_meter:
-                cls._by_meter[meter] = cls(meter)
-            return cls._by_meter[meter]
-
-    def add(self, budget: SweepBudget) -> None:
-        self._budgets = [*self._budgets, budget]
-
-    def _observe(self, _options: CallbackOptions):
-        return [Observation(seconds, {names.ATTR_APP_ID: budget.app} if budget.app else {})
-                for budget in self._budgets if (seconds := budget.sweep_s()) is not None]
+    def points(self) -> list[tuple[float, dict]]:
+        """The gauge's point: the sweep time, none before the first listing."""
+        seconds = self.sweep_s()
+        return [] if seconds is None else [(seconds, {})]

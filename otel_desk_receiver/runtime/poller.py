@@ -74,7 +74,7 @@ class Poller:
         # (its rate limit shared); DESK_BACKLOG_SHARE: the budget kept for backlogs (scheduler.py).
         self._concurrency = concurrency
         self._scheduler = Scheduler(interval_s, monotonic, workers=concurrency, backlog_share=backlog_share)
-        self._budget = budget or SweepBudget(NoOpMeter(__name__), max_rps=1e9, interval_s=interval_s)
+        self._budget = budget or SweepBudget(max_rps=1e9, interval_s=interval_s)
         self._should_stop = should_stop
         self._listing_retry_after_s: float | None = None
         self._turn_log = TurnLog()  # a line an interval at INFO, a bot's own line when its state changes

@@ -4,12 +4,12 @@ and the sweep time as a gauge."""
 import logging
 
 import pytest
-from opentelemetry.metrics import NoOpMeter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from otel_desk_receiver import names
 from otel_desk_receiver.runtime.budget import SweepBudget, describe
+from otel_desk_receiver.runtime.selfmetrics import SelfTelemetry
 
 
 def test_a_sweep_that_fits_is_said_plainly():
@@ -44,7 +44,9 @@ def gauge(reader) -> list[float]:
 
 
 def test_the_gauge_and_the_log_follow_the_bot_count(reader, caplog):
-    budget = SweepBudget(MeterProvider(metric_readers=[reader]).get_meter("test"), max_rps=10.0, interval_s=30.0)
+    budget = SweepBudget(max_rps=10.0, interval_s=30.0)
+    telemetry = SelfTelemetry(MeterProvider(metric_readers=[reader]).get_meter("test")).for_app("eu")
+    telemetry.observe(names.SWEEP_DURATION, budget.points)
     assert gauge(reader) == []  # no bot list yet: no point
     caplog.set_level(logging.INFO, logger="otel_desk_receiver.runtime.budget")
     assert budget.update(100) and budget.update(100)
@@ -56,7 +58,7 @@ def test_the_gauge_and_the_log_follow_the_bot_count(reader, caplog):
 
 def test_the_budget_line_names_the_apps_own_setting(caplog):
     caplog.set_level("INFO")
-    budget = SweepBudget(NoOpMeter("test"), max_rps=0.5, interval_s=30, setting="apps[1].max_rps")
+    budget = SweepBudget(max_rps=0.5, interval_s=30, setting="apps[1].max_rps")
     assert budget.update(60) is False
     assert "60 bot(s) at apps[1].max_rps=0.5" in caplog.text and "raise apps[1].max_rps to 2" in caplog.text
 
@@ -72,9 +74,10 @@ def points(reader) -> dict[str, float]:
 def test_each_apps_budget_is_its_own_point_on_one_gauge(reader):
     """Several apps on one meter: an observable gauge made twice under one name keeps only the first one's
     callback, so the second app's sweep went unseen; each app's budget is its own point, named by its app."""
-    meter = MeterProvider(metric_readers=[reader]).get_meter("test")
-    budgets = {"eu": SweepBudget(meter, max_rps=10.0, interval_s=30.0, app="eu"),
-               "us": SweepBudget(meter, max_rps=1.0, interval_s=30.0, app="us")}
+    telemetry = SelfTelemetry(MeterProvider(metric_readers=[reader]).get_meter("test"))
+    budgets = {"eu": SweepBudget(max_rps=10.0, interval_s=30.0), "us": SweepBudget(max_rps=1.0, interval_s=30.0)}
+    for app, budget in budgets.items():
+        telemetry.for_app(app).observe(names.SWEEP_DURATION, budget.points)
     budgets["eu"].update(100)
     budgets["us"].update(100)
     assert points(reader) == {"eu": 10.0, "us": 100.0}
