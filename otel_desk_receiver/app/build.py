@@ -13,14 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from opentelemetry.metrics import Meter
 from opentelemetry.sdk.resources import Resource
 
 from otel_desk_receiver import __version__, names
 from otel_desk_receiver.config import Settings
-from otel_desk_receiver.config.apps import AppSettings
 from otel_desk_receiver.ha import setup as ha_setup
 from otel_desk_receiver.ha.leadership import Leadership
 from otel_desk_receiver.otel_env import (
@@ -32,7 +30,6 @@ from otel_desk_receiver.otel_env import (
 from otel_desk_receiver.otlp import metric_export
 from otel_desk_receiver.otlp.counter_export import CounterExporter, CounterSource
 from otel_desk_receiver.otlp.resource import instance_key
-from otel_desk_receiver.redaction import without_user_info
 from otel_desk_receiver.runtime.health import HealthState
 from otel_desk_receiver.runtime.selfmetrics import SelfTelemetry
 from otel_desk_receiver.runtime.watched import WatchedBots
@@ -43,28 +40,12 @@ from otel_desk_receiver.state.store import CursorStore
 log = logging.getLogger(__name__)
 
 
-def app_label(settings: Settings) -> str:
-    """The app part of log.record.uid: DESK_APP_ID, or the API host[:port] when only a URL is given, never
-    with the URL's user info (a credential, which would also change the uid when it rotates)."""
-    return settings.app_id or without_user_info(urlsplit(settings.base_url).netloc)
-
-
-def desk_identity(settings: Settings) -> DeskIdentity:
-    """Which Desk the state belongs to, as saved in it: the app label and the base URL, without user info."""
-    return DeskIdentity(app_label(settings), without_user_info(settings.base_url))
-
-
-def app_identity(app: AppSettings) -> DeskIdentity:
-    """Which Desk an app's section of the state belongs to: its label and base URL, without user info."""
-    return DeskIdentity.of(app)
-
-
 def build_kubernetes(settings: Settings) -> ha_setup.KubernetesParts | None:
     """The Kubernetes client, and per app its elector and ConfigMap state (issues 13 and 21), when the settings
     ask for either."""
     if not ha_setup.needs_kubernetes(settings):
         return None
-    return ha_setup.build(settings, {app.label: app_identity(app) for app in settings.desk_apps})
+    return ha_setup.build(settings, {app.label: DeskIdentity.of(app) for app in settings.desk_apps})
 
 
 @dataclass
@@ -103,10 +84,10 @@ def build_state(settings: Settings, kube: ha_setup.KubernetesParts | None, *, pe
             backend.check_writable()
     else:
         if settings.per_app_names:  # the apps file: one section per app in the file (version 4)
-            lock = StateFile(settings.state_path, [app_identity(app) for app in apps])
+            lock = StateFile(settings.state_path, [DeskIdentity.of(app) for app in apps])
             backends = {app.label: lock.section(app.label) for app in apps}
         else:  # the DESK_* app: the file is its backend, as before issue 21
-            lock = StateFile(settings.state_path, app_identity(apps[0]))
+            lock = StateFile(settings.state_path, DeskIdentity.of(apps[0]))
             backends = {apps[0].label: lock}
         lock.check_writable()
         lock.lock()

@@ -112,25 +112,20 @@ def probe_otlp(signal: str) -> Finding:
                    [f"likely: {hint}" for hint in endpoint_hints(signal)])
 
 
-def desk_identity(app: AppSettings) -> DeskIdentity:
-    """Which Desk a state section belongs to, as saved in it: the app's label and base URL, without user info."""
-    return DeskIdentity.of(app)
-
-
 def probe_state(settings: Settings, app: AppSettings) -> Finding:
     """The app's saved state: readable and for this app, its bot cursors and pending entries, or none yet."""
     from otel_desk_receiver.ha import setup as ha_setup
 
     name = subject(settings, app, "State")
     if ha_setup.needs_kubernetes(settings):  # the ConfigMap state and/or the Lease (issue 13)
-        ok, detail = ha_setup.describe(settings, {app.label: desk_identity(app)})  # this app's ConfigMap, Lease
+        ok, detail = ha_setup.describe(settings, {app.label: DeskIdentity.of(app)})  # this app's ConfigMap, Lease
         if settings.state_backend.value == "kubernetes" or not ok:
             return Finding(name, ok, detail)
     if settings.per_app_names:  # one file, a section per app (state/file_backend.py)
-        file = StateFile(settings.state_path, [desk_identity(each) for each in settings.desk_apps])
+        file = StateFile(settings.state_path, [DeskIdentity.of(each) for each in settings.desk_apps])
         store = file.section(app.label)
     else:
-        file = store = StateFile(settings.state_path, desk_identity(app))
+        file = store = StateFile(settings.state_path, DeskIdentity.of(app))
     try:
         store.check_writable()
         cursors = store.load()

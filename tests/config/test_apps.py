@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from otel_desk_receiver.app import app_label
 from otel_desk_receiver.config import AppSettings, Settings, load_settings, token_source
+from otel_desk_receiver.config.apps import app_label
 from otel_desk_receiver.desk.token import FileToken
 from otel_desk_receiver.errors import ConfigError
 from tests.harness.paths import REPO
@@ -71,7 +71,7 @@ def test_without_apps_the_single_app_comes_from_the_desk_variables(monkeypatch):
     (app,) = settings.desk_apps
     assert settings.per_app_names is False
     assert (app.label, app.app_id, app.base_url, app.bot_ids, app.max_rps) == (
-        app_label(settings), None, settings.base_url, [5], settings.max_rps)
+        app_label(settings.app_id, settings.base_url), None, settings.base_url, [5], settings.max_rps)
     assert app.label == "127.0.0.1:9" and app.api_token == settings.api_token and app.api_token_file is None
     assert (app.backfill_s, app.backfill_as_given, app.where) == (172_800, "2 day(s)", "app 127.0.0.1:9")
     assert token_source(app) == settings.api_token  # as today: the token itself
